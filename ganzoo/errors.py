@@ -1,0 +1,64 @@
+"""Errors a user can cause. The CLI turns each into one line on stderr and an exit code."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+class GanzooError(Exception):
+    """Base class: ``str(err)`` is the one line the user sees; ``hint`` is appended."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UsageError(GanzooError):
+    """Bad names, bad specs, bad flags: the user typed something wrong."""
+
+    exit_code = 2
+
+
+class UnknownNameError(UsageError):
+    def __init__(self, kind: str, name: str, choices: Iterable[str]):
+        choices = sorted(set(choices))
+        close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+        if close:
+            hint = f"did you mean {close[0]}?"
+        elif choices:
+            hint = "choose from: " + ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
+        else:
+            hint = "none is registered; see `ganzoo plugins`"
+        super().__init__(f"unknown {kind} {name!r}", hint)
+        self.kind, self.name, self.suggestion = kind, name, close[0] if close else None
+
+
+class DuplicateNameError(GanzooError):
+    """Two plugins registered the same kind and name."""
+
+
+class ConfigError(UsageError):
+    """A malformed registry.toml, config.toml or --set value."""
+
+
+class ComponentError(GanzooError):
+    """A component failed to build or broke its contract (names the plugin)."""
+
+
+class DataError(GanzooError):
+    """A dataset is missing, empty or unreadable."""
+
+
+class CheckpointError(GanzooError):
+    """A checkpoint is missing, corrupt or does not match the composition."""
+
+
+class TrainingError(GanzooError):
+    """Training had to stop (a non-finite loss, say)."""

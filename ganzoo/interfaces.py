@@ -1,0 +1,121 @@
+"""The four interfaces every component implements: Generator, Discriminator, LossTerm, Dataset.
+
+Importing this module imports torch; plugins import it from their (lazily
+loaded) model modules, never from the module that registers them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from .specs import DataInfo
+
+__all__ = ["DataInfo", "Generator", "Discriminator", "LossTerm", "LossInputs", "Dataset",
+           "to_model_range", "to_uint8"]
+
+
+class Generator(nn.Module):
+    """Maps latent codes ``z`` of shape (N, latent_dim), and class labels (N,) when
+    conditional, to samples of shape (N, *data.shape); images in [-1, 1]."""
+
+    conditional: ClassVar[bool] = False
+
+    def __init__(self, data: DataInfo, latent_dim: int = 100):
+        super().__init__()
+        self.data = data
+        self.latent_dim = latent_dim
+
+    def sample_latent(self, n: int, device: torch.device | str | None = None,
+                      generator: torch.Generator | None = None) -> Tensor:
+        return torch.randn(n, self.latent_dim, device=device, generator=generator)
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+
+class Discriminator(nn.Module):
+    """Maps samples (N, *data.shape), and labels (N,) when conditional, to raw
+    scores of shape (N,): logits, not probabilities, so every loss can use them."""
+
+    conditional: ClassVar[bool] = False
+
+    def __init__(self, data: DataInfo):
+        super().__init__()
+        self.data = data
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+
+@dataclass
+class LossInputs:
+    """Everything a loss term may look at in one step.
+
+    ``d_real`` is D's scores on ``real``; in the generator step it is filled only
+    when some term sets ``needs_real_scores_for_g``. ``discriminator`` is there
+    for terms that differentiate through D (gradient penalties).
+    """
+
+    real: Tensor
+    fake: Tensor
+    d_fake: Tensor
+    d_real: Tensor | None
+    labels: Tensor | None
+    discriminator: nn.Module
+    step: int = 0
+
+
+class LossTerm:
+    """One term of a loss spec. ``role`` is set at registration: one adversarial
+    term per spec, any number of regularizers. A term returns ``None`` for a
+    side it does not act on."""
+
+    #: discriminator (critic) steps per generator step this term asks for
+    n_critic: int = 1
+    #: whether g_loss reads ``d_real`` (relativistic losses do)
+    needs_real_scores_for_g: bool = False
+
+    def d_loss(self, inputs: LossInputs) -> Tensor | None:
+        return None
+
+    def g_loss(self, inputs: LossInputs) -> Tensor | None:
+        return None
+
+
+class Dataset:
+    """A dataset describes itself in ``info`` and hands out its data one of two ways.
+
+    In-memory (the default): ``tensors()`` returns ``(x, labels)`` with ``x``
+    uint8 images (N, C, H, W) or float points (N, D), and int64 labels or
+    None; the trainer holds them on the device and batches by index.
+    Streaming (``streaming = True``): ``torch_dataset()`` yields
+    ``(x, label)`` items with ``x`` already in model range, for a DataLoader.
+    """
+
+    info: DataInfo
+    streaming: bool = False
+
+    def tensors(self) -> tuple[Tensor, Tensor | None]:  # pragma: no cover
+        raise NotImplementedError
+
+    def torch_dataset(self) -> torch.utils.data.Dataset:
+        x, y = self.tensors()
+        x = to_model_range(x)
+        y = y if y is not None else torch.full((len(x),), -1, dtype=torch.long)
+        return torch.utils.data.TensorDataset(x, y)
+
+
+def to_model_range(x: Tensor) -> Tensor:
+    """uint8 pixels to float in [-1, 1]; float data passes through."""
+    if x.dtype == torch.uint8:
+        return x.float().div_(127.5).sub_(1.0)
+    return x.float()
+
+
+def to_uint8(x: Tensor) -> Tensor:
+    """Model-range images ([-1, 1]) back to uint8 pixels."""
+    return x.detach().float().add(1.0).mul(127.5).round_().clamp_(0, 255).to(torch.uint8)

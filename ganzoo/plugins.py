@@ -1,0 +1,210 @@
+"""The plugin manager: entry-point discovery, plugin controls, and the registry it fills.
+
+Every plugin, ganzoo's built-ins included, is found the same way: as an entry
+point in the group ``ganzoo`` of some installed distribution. Nothing here
+names a built-in.
+
+Controls (documented in docs/plugins.md):
+
+``GANZOO_DISABLE_PLUGIN_AUTOLOAD``
+    ``1``: load only the entry points of the ``ganzoo`` distribution itself
+    (the built-ins). A comma-separated list of entry-point names loads exactly
+    those, from any distribution.
+``GANZOO_BLOCK_PLUGINS``
+    Comma-separated entry-point names never to load.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+import pluggy
+
+from . import hookspecs
+from .errors import GanzooError
+from .recipes import load_recipe_file, user_recipe_files
+from .registry import ComponentRegistrar, RecipeRegistrar, Registry
+from .specs import PluginInfo
+
+GROUP = "ganzoo"
+PLUGIN_API = 1
+ENV_AUTOLOAD = "GANZOO_DISABLE_PLUGIN_AUTOLOAD"
+ENV_BLOCK = "GANZOO_BLOCK_PLUGINS"
+HOOK_PREFIX = "ganzoo_"
+
+
+@dataclass
+class PluginRecord:
+    """One plugin as `ganzoo plugins` reports it."""
+
+    name: str
+    dist: str | None = None
+    version: str | None = None
+    module: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    error: str | None = None
+    components: int = 0
+    recipes: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def info(self) -> PluginInfo:
+        return PluginInfo(self.name, self.dist, self.version, self.module)
+
+
+def _csv_env(name: str) -> set[str]:
+    return {p.strip() for p in os.environ.get(name, "").split(",") if p.strip()}
+
+
+def _autoload_filter() -> tuple[bool, set[str]]:
+    """(only_builtins, allowed names): what GANZOO_DISABLE_PLUGIN_AUTOLOAD leaves on."""
+    value = os.environ.get(ENV_AUTOLOAD, "").strip()
+    if value.lower() in ("", "0", "false", "no"):
+        return False, set()
+    if value.lower() in ("1", "true", "yes"):
+        return True, set()
+    return False, _csv_env(ENV_AUTOLOAD)
+
+
+class Plugins:
+    """A pluggy manager plus what happened while loading it."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(GROUP)
+        self.pm.add_hookspecs(hookspecs)
+        self.records: dict[str, PluginRecord] = {}
+
+    # -- loading --------------------------------------------------------
+    def load_entry_points(self, entry_points: Iterable[metadata.EntryPoint] | None = None) -> None:
+        if entry_points is None:
+            entry_points = metadata.entry_points(group=GROUP)
+        only_builtin, allowed = _autoload_filter()
+        blocked = _csv_env(ENV_BLOCK)
+        for ep in sorted(entry_points, key=lambda e: (e.dist.name if e.dist else "", e.name)):
+            dist = ep.dist.name if ep.dist else None
+            if ep.name in blocked or ep.name in self.records:
+                continue
+            if only_builtin and dist != "ganzoo":
+                continue
+            if allowed and ep.name not in allowed:
+                continue
+            record = PluginRecord(ep.name, dist, ep.dist.version if ep.dist else None, ep.value)
+            try:
+                obj = ep.load()
+            except Exception as exc:  # a broken plugin must not take the others down
+                self._fail(record, f"import failed: {type(exc).__name__}: {exc}")
+                continue
+            self.register(obj, record)
+
+    def register(self, obj: Any, record: PluginRecord) -> bool:
+        """Register a plugin object; on any contract problem record why and skip it."""
+        self.records[record.name] = record
+        api = getattr(obj, "GANZOO_PLUGIN_API", PLUGIN_API)
+        if api != PLUGIN_API:
+            return self._fail(record, f"built for ganzoo plugin API {api}, this ganzoo provides API {PLUGIN_API}")
+        try:
+            self.pm.register(obj, name=record.name)
+        except Exception as exc:
+            return self._fail(record, f"cannot register: {exc}")
+        unknown = self._unknown_hooks(obj)
+        if unknown:
+            self.pm.unregister(obj)
+            return self._fail(record, unknown)
+        record.hooks = sorted(c.name for c in self.pm.get_hookcallers(obj) or [])
+        return True
+
+    def _unknown_hooks(self, obj: Any) -> str | None:
+        # pluggy's check_pending only raises for the first one; we want a message per plugin.
+        import difflib
+
+        for caller in self.pm.get_hookcallers(obj) or []:
+            if caller.spec is None and caller.name.startswith(HOOK_PREFIX):
+                close = difflib.get_close_matches(caller.name, [h for h in dir(hookspecs) if h.startswith(HOOK_PREFIX)], n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                return f"implements unknown hook {caller.name!r}{hint}"
+        return None
+
+    def _fail(self, record: PluginRecord, reason: str) -> bool:
+        record.error = reason
+        warn(f"plugin {record.name!r} ({record.dist or 'no distribution'}) skipped: {reason}")
+        return False
+
+    # -- filling the registry -------------------------------------------
+    def build_registry(self, recipe_files: Iterable[str | Path] = ()) -> Registry:
+        registry = Registry()
+        for impl in self.pm.hook.ganzoo_register_components.get_hookimpls():
+            record = self.records[impl.plugin_name]
+            registrar = ComponentRegistrar(registry, record.info)
+            self._call(record, impl.function, registrar)
+            record.components = len(registrar.registered)
+        loaded: set[Path] = set()
+        for impl in self.pm.hook.ganzoo_register_recipes.get_hookimpls():
+            record = self.records[impl.plugin_name]
+            before = len(registry.recipes())
+            registrar = RecipeRegistrar(registry, record.info)
+            self._call(record, impl.function, registrar)
+            record.recipes = len(registry.recipes()) - before
+            loaded.update(Path(r.source).resolve() for r in registry.recipes() if r.plugin == record.info)
+        for path in user_recipe_files(tuple(str(p) for p in recipe_files)):
+            if path.resolve() in loaded:
+                continue  # ./registry.toml of a source checkout is the built-in one
+            specs, default = load_recipe_file(path)
+            for spec in specs:
+                registry.add_recipe(spec, override=True)
+            if default:
+                registry.set_default(default, str(path))
+        return registry
+
+    def _call(self, record: PluginRecord, func: Any, register: Any) -> None:
+        try:
+            func(register=register)
+        except GanzooError as exc:
+            self._fail(record, str(exc))
+        except Exception as exc:
+            self._fail(record, f"{func.__name__} raised {type(exc).__name__}: {exc}")
+
+
+def warn(message: str) -> None:
+    from .console import err_console
+
+    from rich.text import Text
+
+    err_console.print(Text("warning: ", style="yellow") + Text(message), highlight=False, soft_wrap=True)
+
+
+_STATE: dict[str, Any] = {}
+
+
+def get_plugins() -> Plugins:
+    if "plugins" not in _STATE:
+        plugins = Plugins()
+        plugins.load_entry_points()
+        _STATE["plugins"] = plugins
+    return _STATE["plugins"]
+
+
+def get_registry(recipe_files: Iterable[str | Path] = ()) -> Registry:
+    """The process-wide registry (built once; `reset()` forgets it)."""
+    files = tuple(str(p) for p in recipe_files) or _STATE.get("recipe_files", ())
+    if "registry" not in _STATE or _STATE.get("recipe_files") != files:
+        _STATE["recipe_files"] = files
+        _STATE["registry"] = get_plugins().build_registry(files)
+    return _STATE["registry"]
+
+
+def reset() -> None:
+    _STATE.clear()
+
+
+def pm() -> pluggy.PluginManager:
+    return get_plugins().pm
+
+
+__all__ = ["Plugins", "PluginRecord", "get_plugins", "get_registry", "reset", "PLUGIN_API"]

@@ -1,0 +1,108 @@
+"""Recipe files (`registry.toml`): parsing, validation, and where users put their own.
+
+A recipe file looks like::
+
+    default = "dcgan-mnist"          # optional: what a bare `ganzoo run` trains
+
+    [recipes.dcgan-mnist]
+    doc = "DCGAN on the bundled MNIST test split."
+    gen = { name = "dcgan", ngf = 32 }
+    loss = { name = "bce" }
+    dataset = { name = "mnist-10k" }
+    train = { epochs = 5, batch_size = 64 }
+
+The tables are the same as a run's `config.toml` (gen, disc, loss, dataset,
+train), so a recipe is a partial run config.
+
+User recipe files, later ones overriding earlier ones:
+1. every path in ``GANZOO_REGISTRY`` (separated by the OS path separator),
+2. ``./registry.toml`` in the working directory, when it holds ``[recipes.*]``,
+3. ``--registry PATH`` on the command line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .specs import NAME_RE, PluginInfo, RecipeSpec
+
+TABLES = ("gen", "disc", "loss", "dataset", "train", "eval")
+REQUIRED = ("gen", "loss", "dataset")
+ENV_REGISTRY = "GANZOO_REGISTRY"
+
+
+def _line_of(text: str, needle: str) -> int:
+    for i, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            return i
+    return 1
+
+
+def validate_recipe(name: str, config: Any, where: str) -> None:
+    """Raise ConfigError("<where>: ...") for anything a run could not use."""
+    if not NAME_RE.match(name):
+        raise ConfigError(f"{where}: recipe name {name!r} is not lowercase-with-dashes")
+    if not isinstance(config, dict):
+        raise ConfigError(f"{where}: recipe {name!r} must be a table")
+    for key, value in config.items():
+        if key in ("doc", "summary"):
+            continue
+        if key not in TABLES:
+            raise ConfigError(f"{where}: recipe {name!r} has unknown table {key!r} (expected {', '.join(TABLES)})")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: recipe {name!r}: {key!r} must be a table like {{ name = \"...\" }}")
+    for key in REQUIRED:
+        if not isinstance(config.get(key, {}).get("name"), str):
+            raise ConfigError(f"{where}: recipe {name!r} needs {key}.name")
+
+
+def load_recipe_file(path: Path, plugin: PluginInfo | None = None) -> tuple[list[RecipeSpec], str | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read recipe file {path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = match.group(1) if match else "?"
+        what = re.sub(r"\s*\(at line.*\)", "", str(exc))
+        raise ConfigError(f"{path}:{line}: {what}") from None
+    unknown = set(data) - {"default", "recipes"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(f"{path}:{_line_of(text, key)}: unknown top-level key {key!r} (expected 'default' and [recipes.NAME] tables)")
+    recipes = data.get("recipes", {})
+    if not isinstance(recipes, dict):
+        raise ConfigError(f"{path}:{_line_of(text, 'recipes')}: 'recipes' must be tables like [recipes.my-recipe]")
+    specs = []
+    for name, config in recipes.items():
+        validate_recipe(name, config, f"{path}:{_line_of(text, name)}")
+        config = dict(config)
+        doc = str(config.pop("doc", config.pop("summary", "")))
+        specs.append(RecipeSpec(name, config, str(path), plugin, doc))
+    default = data.get("default")
+    if default is not None and not isinstance(default, str):
+        raise ConfigError(f"{path}:{_line_of(text, 'default')}: 'default' must be a recipe name")
+    return specs, default
+
+
+def user_recipe_files(extra: list[str] | tuple[str, ...] = ()) -> list[Path]:
+    """The user's own recipe files, in the order they apply (later wins)."""
+    paths = [Path(p) for p in os.environ.get(ENV_REGISTRY, "").split(os.pathsep) if p]
+    cwd = Path.cwd() / "registry.toml"
+    if cwd.is_file() and "[recipes." in cwd.read_text(encoding="utf-8", errors="replace"):
+        paths.append(cwd)
+    paths.extend(Path(p) for p in extra)
+    seen, out = set(), []
+    for p in paths:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out

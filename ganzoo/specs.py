@@ -1,0 +1,166 @@
+"""The small typed records the registry holds.
+
+Everything here is torch-free on purpose: `ganzoo list`, `ganzoo info` and
+`ganzoo --help` work from these records alone, and heavy modules are imported
+only when a component is actually built (see `ComponentSpec.load`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+Kind = Literal["generator", "discriminator", "loss", "dataset"]
+KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "dataset")
+ALL_KINDS: tuple[str, ...] = KINDS + ("recipe",)
+
+LossRole = Literal["adversarial", "regularizer"]
+
+NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def check_name(name: str) -> str:
+    """Names are what users type, so they are lowercase-with-dashes and nothing else."""
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise ValueError(f"invalid name {name!r}: names are lowercase letters, digits and single dashes")
+    return name
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """Where a registration came from: the pluggy plugin name and its distribution."""
+
+    name: str
+    dist: str | None = None
+    version: str | None = None
+    module: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.dist:
+            return f"{self.dist} {self.version or ''}".strip()
+        return self.name
+
+
+@dataclass(frozen=True)
+class Param:
+    """One keyword parameter of a component's factory, as `ganzoo info` shows it."""
+
+    name: str
+    type: str = ""
+    default: Any = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A registered generator, discriminator, loss term or dataset.
+
+    ``factory`` is either a callable or a lazy ``"package.module:attr"`` string;
+    the string form keeps registration free of torch imports. ``doc`` and
+    ``params`` are read from the factory's source without importing it when
+    they are not given explicitly.
+    """
+
+    kind: str
+    name: str
+    factory: str | Callable[..., Any]
+    plugin: PluginInfo
+    doc: str = ""
+    params: tuple[Param, ...] = ()
+    aliases: tuple[str, ...] = ()
+    # generators/discriminators: needs class labels. losses: "adversarial" or "regularizer".
+    conditional: bool = False
+    role: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        return self.doc.strip().split("\n\n")[0].replace("\n", " ").strip() if self.doc else ""
+
+    @property
+    def target(self) -> str:
+        if isinstance(self.factory, str):
+            return self.factory
+        return f"{getattr(self.factory, '__module__', '?')}:{getattr(self.factory, '__qualname__', '?')}"
+
+    def load(self) -> Callable[..., Any]:
+        """Import and return the factory (this is where torch gets imported)."""
+        if not isinstance(self.factory, str):
+            return self.factory
+        module_name, _, attr = self.factory.partition(":")
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+
+@dataclass(frozen=True)
+class RecipeSpec:
+    """A named composition: the config tables of a run (gen, disc, loss, dataset, train)."""
+
+    name: str
+    config: dict[str, Any]
+    source: str
+    plugin: PluginInfo | None = None
+    doc: str = ""
+
+    kind = "recipe"
+
+    @property
+    def summary(self) -> str:
+        return self.doc.strip().split("\n")[0] if self.doc else ""
+
+    def component(self, table: str) -> str | None:
+        value = self.config.get(table, {})
+        return value.get("name") if isinstance(value, dict) else None
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a dataset says about itself; models are sized from this alone.
+
+    ``shape`` is one sample's shape: ``(C, H, W)`` for images, ``(D,)`` for points.
+    Image pixels are in [-1, 1] inside the models (Tanh range).
+    """
+
+    shape: tuple[int, ...]
+    num_classes: int | None = None
+    size: int = 0
+    modality: str = "image"  # "image" or "points"
+    class_names: tuple[str, ...] | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.modality == "image"
+
+    @property
+    def channels(self) -> int | None:
+        return self.shape[0] if self.is_image else None
+
+    @property
+    def resolution(self) -> int | None:
+        return self.shape[-1] if self.is_image else None
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"shape": list(self.shape), "size": self.size, "modality": self.modality}
+        if self.num_classes is not None:
+            d["num_classes"] = self.num_classes
+        if self.class_names is not None:
+            d["class_names"] = list(self.class_names)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DataInfo":
+        names = d.get("class_names")
+        return cls(tuple(d["shape"]), d.get("num_classes"), int(d.get("size", 0)),
+                   d.get("modality", "image"), tuple(names) if names else None)
