@@ -29,7 +29,7 @@ class UsageError(GanzooError):
 class UnknownNameError(UsageError):
     def __init__(self, kind: str, name: str, choices: Iterable[str]):
         choices = sorted(set(choices))
-        close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
         if close:
             hint = f"did you mean {close[0]}?"
         elif choices:

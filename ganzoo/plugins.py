@@ -96,6 +96,7 @@ class Plugins:
             if allowed and ep.name not in allowed:
                 continue
             record = PluginRecord(ep.name, dist, ep.dist.version if ep.dist else None, ep.value)
+            self.records[record.name] = record
             try:
                 obj = ep.load()
             except Exception as exc:  # a broken plugin must not take the others down

@@ -1,0 +1,111 @@
+"""`ganzoo info NAME`: a component's docstring, parameters and plugin; a recipe's
+composition; or what a composed loss spec such as ``bce+0.5*l1`` does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..errors import UnknownNameError
+from ..specs import ComponentSpec, RecipeSpec
+from ._common import json_option, kind_option, print_json
+
+
+def _component(spec: ComponentSpec) -> dict[str, Any]:
+    return {
+        "kind": spec.kind, "name": spec.name, "plugin": spec.plugin.name,
+        "distribution": spec.plugin.dist, "version": spec.plugin.version, "factory": spec.target,
+        "summary": spec.summary, "doc": spec.doc, "aliases": list(spec.aliases),
+        "conditional": spec.conditional, "role": spec.role,
+        "params": [{"name": p.name, "type": p.type, "default": p.default, "required": p.required}
+                   for p in spec.params],
+    }
+
+
+def _recipe(spec: RecipeSpec, default: str | None) -> dict[str, Any]:
+    return {"kind": "recipe", "name": spec.name, "summary": spec.summary, "doc": spec.doc,
+            "source": spec.source, "plugin": spec.plugin.name if spec.plugin else "user",
+            "default": spec.name == default, "config": spec.config}
+
+
+def _loss_spec(text: str) -> dict[str, Any]:
+    from ..lossspec import parse_loss_spec
+    from ..plugins import get_registry
+
+    terms = parse_loss_spec(text, get_registry())
+    return {"kind": "loss-spec", "name": text, "terms": [
+        {"weight": t.weight, **_component(t.spec)} for t in terms]}
+
+
+def lookup(name: str, kind: str | None) -> list[dict[str, Any]]:
+    from ..plugins import get_registry
+
+    registry = get_registry()
+    if ("+" in name or "*" in name) and kind in (None, "loss"):
+        return [_loss_spec(name)]
+    found = registry.find(name, kind)
+    if not found:
+        kinds = [kind] if kind else ["generator", "discriminator", "loss", "dataset", "recipe"]
+        names = [n for k in kinds for n in registry.names(k)]
+        raise UnknownNameError(kind or "component or recipe", name, names)
+    return [_recipe(s, registry.default_recipe) if isinstance(s, RecipeSpec) else _component(s) for s in found]
+
+
+def _show(entry: dict[str, Any]) -> None:
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from ..console import console
+
+    if entry["kind"] == "loss-spec":
+        console.print(f"[bold]loss spec[/] {entry['name']}: L = " + " + ".join(
+            (f"{t['weight']:g}·" if t["weight"] != 1 else "") + t["name"] for t in entry["terms"]))
+        for term in entry["terms"]:
+            console.print(f"  [bold]{term['name']}[/] (weight {term['weight']:g}, {term['role']}, "
+                          f"{term['distribution'] or term['plugin']}): {term['summary']}")
+        return
+    title = f"{entry['kind']} [bold]{entry['name']}[/]"
+    lines = []
+    if entry["kind"] == "recipe":
+        lines.append(f"source: {entry['source']}" + ("  (the default recipe)" if entry["default"] else ""))
+        table = Table(box=None, show_header=True, header_style="bold")
+        table.add_column("table")
+        table.add_column("settings")
+        for key, value in entry["config"].items():
+            table.add_row(key, ", ".join(f"{k} = {v!r}" for k, v in value.items()) if isinstance(value, dict) else repr(value))
+        console.print(Panel.fit(table, title=title))
+        console.print(lines[0])
+        if entry["doc"]:
+            console.print(entry["doc"])
+        return
+    where = f"{entry['distribution']} {entry['version']}" if entry["distribution"] else entry["plugin"]
+    meta = f"plugin [cyan]{entry['plugin']}[/] ({where}) · factory {entry['factory']}"
+    if entry["role"]:
+        meta += f" · {entry['role']} term"
+    if entry["conditional"]:
+        meta += " · conditional (needs class labels)"
+    console.print(Panel(Markdown(entry["doc"] or "(no docstring)"), title=title, subtitle=meta, title_align="left"))
+    if entry["params"]:
+        table = Table(title="parameters", title_justify="left", box=None, header_style="bold")
+        for col in ("name", "type", "default"):
+            table.add_column(col)
+        for p in entry["params"]:
+            table.add_row(p["name"], p["type"], "(required)" if p["required"] else repr(p["default"]))
+        console.print(table)
+
+
+@click.command("info")
+@click.argument("name")
+@kind_option
+@json_option
+def info_cmd(name: str, kind: str | None, as_json: bool) -> None:
+    """Show what NAME is: docstring, parameters and plugin; a recipe's composition;
+    or a composed loss spec such as bce+0.5*l1."""
+    entries = lookup(name, kind)
+    if as_json:
+        print_json(entries if len(entries) > 1 else entries[0])
+        return
+    for entry in entries:
+        _show(entry)

@@ -1,0 +1,65 @@
+"""`ganzoo list`: every installed component and recipe, with the plugin that provides it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ._common import json_option, kind_option, print_json
+
+
+def rows(kind: str | None) -> list[dict[str, Any]]:
+    from ..plugins import get_registry
+
+    registry = get_registry()
+    out: list[dict[str, Any]] = []
+    specs = registry.components(kind) if kind != "recipe" else []
+    for spec in specs:
+        out.append({
+            "kind": spec.kind, "name": spec.name, "plugin": spec.plugin.name,
+            "distribution": spec.plugin.dist, "version": spec.plugin.version,
+            "summary": spec.summary, "aliases": list(spec.aliases),
+            "conditional": spec.conditional, **({"role": spec.role} if spec.role else {}),
+        })
+    if kind in (None, "recipe"):
+        for recipe in registry.recipes():
+            plugin = recipe.plugin
+            out.append({
+                "kind": "recipe", "name": recipe.name,
+                "plugin": plugin.name if plugin else "user",
+                "distribution": plugin.dist if plugin else None,
+                "version": plugin.version if plugin else None,
+                "summary": recipe.summary, "source": recipe.source,
+                "default": recipe.name == registry.default_recipe,
+                "composition": {t: recipe.component(t) for t in ("gen", "disc", "loss", "dataset")},
+            })
+    return out
+
+
+@click.command("list")
+@kind_option
+@json_option
+def list_cmd(kind: str | None, as_json: bool) -> None:
+    """List every generator, discriminator, loss, dataset and recipe installed."""
+    data = rows(kind)
+    if as_json:
+        print_json(data)
+        return
+    from rich.table import Table
+
+    from ..console import console
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("kind", "name", "plugin", "summary"):
+        table.add_column(col, overflow="fold" if col == "summary" else "ellipsis", no_wrap=col != "summary")
+    for row in data:
+        name = row["name"] + (" (default)" if row.get("default") else "")
+        if row.get("role") == "regularizer":
+            name += " [dim]+term[/]"
+        plugin = f"{row['distribution']} {row['version']}" if row["distribution"] else row["plugin"]
+        table.add_row(row["kind"], name, plugin, row["summary"])
+    if not data:
+        console.print("nothing registered; see `ganzoo plugins`")
+        return
+    console.print(table)

@@ -1,0 +1,37 @@
+"""`ganzoo plugins`: each plugin, its distribution and hooks, and the ones that failed."""
+
+from __future__ import annotations
+
+import click
+
+from ._common import json_option, print_json
+
+
+@click.command("plugins")
+@json_option
+def plugins_cmd(as_json: bool) -> None:
+    """List loaded plugins with their distribution, version and hooks, and every
+    plugin that failed to load with the reason."""
+    from ..plugins import get_plugins, get_registry
+
+    get_registry()  # registering is where many plugin errors surface
+    records = sorted(get_plugins().records.values(), key=lambda r: (r.dist or "", r.name))
+    data = [{"name": r.name, "distribution": r.dist, "version": r.version, "module": r.module,
+             "hooks": r.hooks, "components": r.components, "recipes": r.recipes,
+             "status": "ok" if r.ok else "failed", "error": r.error} for r in records]
+    if as_json:
+        print_json(data)
+        return
+    from rich.table import Table
+
+    from ..console import console
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("plugin", "distribution", "hooks", "status"):
+        table.add_column(col, overflow="fold")
+    for row in data:
+        status = (f"[green]ok[/] ({row['components']} components, {row['recipes']} recipes)" if row["status"] == "ok"
+                  else f"[red]failed:[/] {row['error']}")
+        dist = f"{row['distribution']} {row['version']}" if row["distribution"] else "-"
+        table.add_row(row["name"], dist, ", ".join(h.removeprefix("ganzoo_") for h in row["hooks"]), status)
+    console.print(table)

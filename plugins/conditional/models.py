@@ -1,0 +1,120 @@
+"""Class-conditional generators and discriminators.
+
+Labels enter by concatenation (an embedding joined to z, or to the flattened
+sample) except in the convolutional discriminator, which uses a projection.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ganzoo.interfaces import DataInfo, Discriminator, Generator
+from ganzoo.nn import (LabelProjection, conv_down_stack, conv_head, conv_resolution, conv_up_stack,
+                       init_normal_, mlp, output_activation, require_labels, require_num_classes)
+
+
+class CGANGenerator(Generator):
+    """Conditional MLP generator (Mirza & Osindero 2014): z joined with a label embedding.
+
+    [z, embed(y)] -> 256 -> 512 -> 1024 -> sample, ReLU between layers, Tanh for
+    images, linear for points. Needs a labelled dataset; forward takes labels (N,).
+
+    hidden: widths of the hidden layers, input to output.
+    embed_dim: size of the label embedding (None: the number of classes).
+    batchnorm: BatchNorm after each hidden layer.
+    """
+
+    conditional = True
+
+    def __init__(self, data: DataInfo, latent_dim: int = 100, hidden: tuple[int, ...] = (256, 512, 1024),
+                 embed_dim: int | None = None, batchnorm: bool = False):
+        super().__init__(data, latent_dim)
+        classes = require_num_classes(data, "cgan")
+        self.embed = nn.Embedding(classes, embed_dim or classes)
+        self.net = mlp(latent_dim + self.embed.embedding_dim, hidden, data.numel, batchnorm=batchnorm)
+        self.out = output_activation(data)
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        y = self.embed(require_labels(labels, "cgan"))
+        return self.out(self.net(torch.cat([z, y], 1))).view(-1, *self.data.shape)
+
+
+class CGANDiscriminator(Discriminator):
+    """Conditional MLP discriminator (Mirza & Osindero 2014): the sample joined with a label embedding.
+
+    [x, embed(y)] -> 1024 -> 512 -> 256 -> 1 with LeakyReLU(0.2) and Dropout.
+    Returns raw logits (N,): the classic Sigmoid is folded into the loss for
+    numerical stability. Needs a labelled dataset; forward takes labels (N,).
+
+    hidden: widths of the hidden layers, input to output.
+    embed_dim: size of the label embedding (None: the number of classes).
+    dropout: dropout after each hidden layer (0 disables it).
+    """
+
+    conditional = True
+
+    def __init__(self, data: DataInfo, hidden: tuple[int, ...] = (1024, 512, 256),
+                 embed_dim: int | None = None, dropout: float = 0.3):
+        super().__init__(data)
+        classes = require_num_classes(data, "cgan")
+        self.embed = nn.Embedding(classes, embed_dim or classes)
+        self.net = mlp(data.numel + self.embed.embedding_dim, hidden, 1, negative_slope=0.2, dropout=dropout)
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        y = self.embed(require_labels(labels, "cgan"))
+        return self.net(torch.cat([x.flatten(1), y], 1)).view(-1)
+
+
+class CDCGANGenerator(Generator):
+    """Conditional DCGAN generator: z joined with a label embedding, then the DCGAN up-stack.
+
+    Transposed convolutions with BatchNorm and ReLU, Tanh out, for 28, 32 or
+    64 px images with any number of channels. Needs a labelled dataset;
+    forward takes labels (N,).
+
+    ngf: channels of the last hidden feature map; earlier maps have ngf*2, ngf*4, ...
+    embed_dim: size of the label embedding (None: the number of classes).
+    """
+
+    conditional = True
+
+    def __init__(self, data: DataInfo, latent_dim: int = 100, ngf: int = 64, embed_dim: int | None = None):
+        super().__init__(data, latent_dim)
+        classes = require_num_classes(data, "cdcgan")
+        resolution = conv_resolution(data, "cdcgan")
+        self.embed = nn.Embedding(classes, embed_dim or classes)
+        self.net = init_normal_(conv_up_stack(latent_dim + self.embed.embedding_dim, data.shape[0], resolution, ngf))
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        y = self.embed(require_labels(labels, "cdcgan"))
+        return self.net(torch.cat([z, y], 1))
+
+
+class CDCGANDiscriminator(Discriminator):
+    """Conditional DCGAN discriminator with a projection head (Miyato & Koyama 2018).
+
+    The DCGAN down-stack turns the image into features h (its last feature
+    map, flattened); the score is linear(h) + <embed(y), h>. Projection rather
+    than concatenated label maps: the label acts on what D has learned to see
+    instead of on raw pixels, which is what made it stronger in the paper.
+    Returns raw logits (N,): the classic Sigmoid is folded into the loss for
+    numerical stability. Needs a labelled dataset; forward takes labels (N,).
+
+    ndf: channels of the first feature map; later maps have ndf*2, ndf*4, ...
+    """
+
+    conditional = True
+
+    def __init__(self, data: DataInfo, ndf: int = 64):
+        super().__init__(data)
+        classes = require_num_classes(data, "cdcgan")
+        resolution = conv_resolution(data, "cdcgan")
+        self.features, channels, side = conv_down_stack(data.shape[0], resolution, ndf)
+        self.head = conv_head(channels, side)
+        init_normal_(self)
+        self.project = LabelProjection(classes, channels * side * side)
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        h = self.features(x)
+        return self.head(h).view(-1) + self.project(h, require_labels(labels, "cdcgan"))

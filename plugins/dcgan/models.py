@@ -1,0 +1,52 @@
+"""DCGAN generator and discriminator (Radford, Metz & Chintala 2016)."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from ganzoo.interfaces import DataInfo, Discriminator, Generator
+from ganzoo.nn import conv_down_stack, conv_head, conv_resolution, conv_up_stack, init_normal_
+
+
+class DCGANGenerator(Generator):
+    """DCGAN generator (Radford et al. 2016): transposed convolutions, BatchNorm, ReLU, Tanh.
+
+    The latent vector is projected to a small feature map and doubled in size
+    by stride-2 transposed convolutions, with no pooling and no fully connected
+    hidden layers. 64 px is the classic 4 -> 8 -> 16 -> 32 -> 64 stack (ngf*8
+    channels at 4x4); 32 px goes 4 -> 8 -> 16 -> 32 and 28 px goes 7 -> 14 -> 28.
+    Any number of channels; images only. Weights start at N(0, 0.02).
+
+    ngf: channels of the last hidden feature map; earlier maps have ngf*2, ngf*4, ...
+    """
+
+    def __init__(self, data: DataInfo, latent_dim: int = 100, ngf: int = 64):
+        super().__init__(data, latent_dim)
+        resolution = conv_resolution(data, "dcgan")
+        self.net = init_normal_(conv_up_stack(latent_dim, data.shape[0], resolution, ngf))
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.net(z)
+
+
+class DCGANDiscriminator(Discriminator):
+    """DCGAN discriminator (Radford et al. 2016): strided convolutions, BatchNorm, LeakyReLU(0.2).
+
+    Mirrors the generator: stride-2 convolutions halve the image down to 4x4
+    (7x7 for 28 px), with BatchNorm on every layer but the first and no
+    pooling; a final convolution gives one score per image. Returns raw logits
+    of shape (N,): the classic final Sigmoid is folded into the loss
+    (BCE-with-logits) for numerical stability. Weights start at N(0, 0.02).
+
+    ndf: channels of the first feature map; later maps have ndf*2, ndf*4, ...
+    """
+
+    def __init__(self, data: DataInfo, ndf: int = 64):
+        super().__init__(data)
+        resolution = conv_resolution(data, "dcgan")
+        self.features, channels, side = conv_down_stack(data.shape[0], resolution, ndf)
+        self.head = conv_head(channels, side)
+        init_normal_(self)
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.head(self.features(x)).view(-1)

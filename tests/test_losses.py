@@ -1,0 +1,371 @@
+"""The built-in loss terms, checked against hand-computed values on tiny tensors."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+import ganzoo
+from ganzoo.build import build_loss
+from ganzoo.errors import UsageError
+from ganzoo.interfaces import LossInputs, LossTerm
+
+LOG2 = math.log(2.0)
+
+
+# -- toy discriminators: raw logits of shape (N,) ---------------------------
+class LinearD(nn.Module):
+    """D(x) = <w, flatten(x)> + b; its input gradient is w for every sample."""
+
+    def __init__(self, features: int, scale: float = 1.0, seed: int = 0):
+        super().__init__()
+        w = torch.randn(features, generator=torch.Generator().manual_seed(seed))
+        self.w = nn.Parameter(scale * w / w.norm())
+        self.b = nn.Parameter(torch.tensor(0.3))
+
+    def forward(self, x):  # unconditional: no labels argument at all
+        return x.flatten(1) @ self.w + self.b
+
+
+class MLPD(nn.Module):
+    def __init__(self, features: int):
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(features, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
+
+    def forward(self, x):
+        return self.net(x).squeeze(1)
+
+
+class ConditionalD(nn.Module):
+    """Insists on labels, and remembers the ones it was given."""
+
+    def __init__(self, features: int, num_classes: int = 3):
+        super().__init__()
+        self.body = MLPD(features)
+        self.embed = nn.Embedding(num_classes, 1)
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x, labels):
+        self.seen.append(labels)
+        return self.body(x) + self.embed(labels).squeeze(1)
+
+
+class IgnoresInputD(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Parameter(torch.tensor(1.5))
+
+    def forward(self, x):
+        return self.c.expand(x.shape[0])
+
+
+class ZeroTimesInputD(IgnoresInputD):
+    def forward(self, x):
+        return 0.0 * x.flatten(1).sum(1) + self.c
+
+
+def scores_inputs(d_real, d_fake, real=None, fake=None):
+    """LossInputs for terms that only read the scores."""
+    d_real = torch.tensor(d_real, dtype=torch.float32)
+    d_fake = torch.tensor(d_fake, dtype=torch.float32)
+    n = len(d_fake)
+    real = torch.zeros(n, 2) if real is None else real
+    fake = torch.zeros(n, 2) if fake is None else fake
+    return LossInputs(real=real, fake=fake, d_fake=d_fake, d_real=d_real, labels=None,
+                      discriminator=nn.Identity())
+
+
+def term(name: str, **params) -> LossTerm:
+    return ganzoo.get_registry().get("loss", name).load()(**params)
+
+
+def batch(shape, seed):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+SHAPES = {"images": (4, 1, 3, 3), "points": (4, 2)}
+
+
+def features(shape) -> int:
+    return math.prod(shape[1:])
+
+
+# -- adversarial terms: exact values ----------------------------------------
+def test_bce_at_zero_logits():
+    t = term("bce")
+    inp = scores_inputs([0.0, 0.0], [0.0, 0.0])
+    assert t.d_loss(inp).item() == pytest.approx(2 * LOG2)
+    assert t.g_loss(inp).item() == pytest.approx(LOG2)
+
+
+def test_bce_matches_binary_cross_entropy():
+    t = term("bce")
+    inp = scores_inputs([2.0, -0.5], [-1.0, 3.0])
+    sig = torch.sigmoid
+    expected_d = (-torch.log(sig(inp.d_real))).mean() + (-torch.log(1 - sig(inp.d_fake))).mean()
+    assert t.d_loss(inp).item() == pytest.approx(expected_d.item(), rel=1e-6)
+    assert t.g_loss(inp).item() == pytest.approx((-torch.log(sig(inp.d_fake))).mean().item(), rel=1e-6)
+
+
+def test_bce_is_stable_for_huge_logits():
+    t = term("bce")
+    inp = scores_inputs([1e4, -1e4], [1e4, -1e4])
+    assert torch.isfinite(t.d_loss(inp)) and torch.isfinite(t.g_loss(inp))
+    assert t.g_loss(inp).item() == pytest.approx(1e4 / 2)
+
+
+def test_minimax_generator_minimises_log_one_minus_d():
+    t = term("minimax")
+    assert t.g_loss(scores_inputs([0.0], [0.0])).item() == pytest.approx(-LOG2)
+    inp = scores_inputs([0.5, 1.0], [1.0, -1.0])
+    expected = torch.log(1 - torch.sigmoid(inp.d_fake)).mean()
+    assert t.g_loss(inp).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert t.d_loss(inp).item() == pytest.approx(term("bce").d_loss(inp).item())
+
+
+def test_minimax_saturates_where_bce_does_not():
+    d_fake = torch.tensor([-8.0], requires_grad=True)  # D confidently rejects the fake
+    inp = scores_inputs([0.0], [0.0])
+    inp.d_fake = d_fake
+    (g_minimax,) = torch.autograd.grad(term("minimax").g_loss(inp), d_fake)
+    (g_bce,) = torch.autograd.grad(term("bce").g_loss(inp), d_fake)
+    assert abs(g_minimax.item()) < 1e-3 < abs(g_bce.item())
+    assert g_minimax.item() < 0 and g_bce.item() < 0  # both push D(G(z)) up
+
+
+def test_lsgan_values():
+    t = term("lsgan")
+    inp = scores_inputs([1.0, 3.0], [0.0, 2.0])
+    assert t.d_loss(inp).item() == pytest.approx(0.5 * 2.0 + 0.5 * 2.0)
+    assert t.g_loss(inp).item() == pytest.approx(0.5 * 1.0)
+    optimum = scores_inputs([1.0, 1.0], [0.0, 0.0])
+    assert t.d_loss(optimum).item() == 0.0
+
+
+def test_hinge_values():
+    t = term("hinge")
+    inp = scores_inputs([2.0, 0.5, -1.0], [-2.0, 0.0, 0.5])
+    assert t.d_loss(inp).item() == pytest.approx(2.5 / 3 + 2.5 / 3)
+    assert t.g_loss(inp).item() == pytest.approx(0.5)
+
+
+# -- wgan-gp -----------------------------------------------------------------
+def wgan_inputs(disc, shape, labels=None):
+    real, fake = batch(shape, 1), batch(shape, 2)
+    call = (lambda x: disc(x, labels)) if labels is not None else disc
+    return LossInputs(real=real, fake=fake, d_real=call(real), d_fake=call(fake), labels=labels,
+                      discriminator=disc)
+
+
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+def test_wgan_gp_penalty_zero_for_unit_norm_linear_critic(shape):
+    t = term("wgan-gp")
+    inp = wgan_inputs(LinearD(features(shape)), shape)
+    assert t.gradient_penalty(inp).item() == pytest.approx(0.0, abs=1e-10)
+    wasserstein = inp.d_fake.mean() - inp.d_real.mean()
+    assert t.d_loss(inp).item() == pytest.approx(wasserstein.item(), abs=1e-5)
+    assert t.g_loss(inp).item() == pytest.approx(-inp.d_fake.mean().item())
+
+
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+def test_wgan_gp_penalty_large_for_scaled_critic(shape):
+    t = term("wgan-gp", gp_weight=10.0)
+    inp = wgan_inputs(LinearD(features(shape), scale=3.0), shape)
+    assert t.gradient_penalty(inp).item() == pytest.approx((3.0 - 1.0) ** 2, rel=1e-5)
+    wasserstein = (inp.d_fake.mean() - inp.d_real.mean()).item()
+    assert t.d_loss(inp).item() == pytest.approx(wasserstein + 10.0 * 4.0, rel=1e-5)
+
+
+def test_wgan_gp_without_penalty_is_the_wasserstein_estimate():
+    t = term("wgan-gp", gp_weight=0.0)
+    inp = scores_inputs([1.0, 3.0], [0.5, -0.5])
+    assert t.d_loss(inp).item() == pytest.approx(0.0 - 2.0)
+
+
+def test_wgan_gp_sets_n_critic():
+    assert build_loss("wgan-gp").n_critic == 5
+    assert build_loss("bce").n_critic == 1
+    loss = build_loss("wgan-gp+0.1*l1", {"wgan-gp": {"n_critic": 3, "gp_weight": 1.0}})
+    assert loss.n_critic == 3
+    assert loss.terms[0][1].gp_weight == 1.0
+
+
+@pytest.mark.parametrize("params", [{"n_critic": 0}, {"n_critic": 2.5}, {"gp_weight": -1.0}])
+def test_wgan_gp_rejects_bad_params(params):
+    with pytest.raises(UsageError):
+        build_loss("wgan-gp", {"wgan-gp": params})
+
+
+def test_wgan_gp_docstring_warns_about_batchnorm():
+    assert "BatchNorm" in ganzoo.get_registry().get("loss", "wgan-gp").doc
+
+
+# -- r1 ----------------------------------------------------------------------
+@pytest.mark.parametrize("disc", [IgnoresInputD(), ZeroTimesInputD()], ids=["ignores-x", "zero-times-x"])
+def test_r1_zero_for_constant_discriminator(disc):
+    real = batch((4, 1, 3, 3), 1)
+    inp = LossInputs(real=real, fake=real, d_real=disc(real), d_fake=disc(real), labels=None, discriminator=disc)
+    assert term("r1").d_loss(inp).item() == 0.0
+    assert term("r1").g_loss(inp) is None
+
+
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+def test_r1_is_half_the_squared_input_gradient(shape):
+    disc = LinearD(features(shape), scale=2.0)
+    inp = wgan_inputs(disc, shape)
+    value = term("r1").d_loss(inp)
+    assert value.item() == pytest.approx(0.5 * 2.0 ** 2, rel=1e-5)
+    value.backward()  # d/dw of 0.5·||w||² is w: the penalty trains D
+    torch.testing.assert_close(disc.w.grad, disc.w.detach())
+
+
+def test_r1_works_under_no_grad():
+    disc = LinearD(4)
+    inp = wgan_inputs(disc, (4, 4))
+    with torch.no_grad():
+        assert term("r1").d_loss(inp).item() == pytest.approx(0.5, rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["r1", "wgan-gp"])
+def test_penalties_pass_labels_to_a_conditional_discriminator(name):
+    shape = (4, 1, 3, 3)
+    disc = ConditionalD(features(shape))
+    labels = torch.tensor([0, 1, 2, 0])
+    inp = wgan_inputs(disc, shape, labels)
+    disc.seen.clear()
+    value = term(name).d_loss(inp)
+    assert torch.isfinite(value)
+    assert disc.seen and all(seen is labels for seen in disc.seen)
+
+
+# -- l1 / l2 -----------------------------------------------------------------
+def test_l1_l2_exact_values():
+    real = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
+    fake = torch.tensor([[1.0, 0.0], [1.0, 3.0]])
+    inp = scores_inputs([0.0, 0.0], [0.0, 0.0], real=real, fake=fake)
+    assert term("l1").g_loss(inp).item() == pytest.approx((1 + 0 + 0 + 2) / 4)
+    assert term("l2").g_loss(inp).item() == pytest.approx((1 + 0 + 0 + 4) / 4)
+    assert term("l1").d_loss(inp) is None and term("l2").d_loss(inp) is None
+
+
+@pytest.mark.parametrize("name", ["l1", "l2"])
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+def test_l1_l2_pair_by_batch_index(name, shape):
+    t = term(name)
+    real, fake = batch(shape, 1), batch(shape, 2)
+    perm = torch.tensor([2, 0, 3, 1])
+
+    def value(r, f):
+        return t.g_loss(scores_inputs([0.0] * 4, [0.0] * 4, real=r, fake=f)).item()
+
+    base = value(real, fake)
+    assert value(real[perm], fake[perm]) == pytest.approx(base)
+    assert value(real, fake[perm]) != pytest.approx(base)
+    assert value(real, real) == 0.0
+
+
+def test_l1_rejects_unpaired_batches():
+    inp = scores_inputs([0.0], [0.0], real=torch.zeros(3, 2), fake=torch.zeros(2, 2))
+    with pytest.raises(UsageError, match="same index"):
+        term("l1").g_loss(inp)
+
+
+# -- every term: finite scalars, gradients to G and to D ---------------------
+BUILTIN = ["bce", "minimax", "lsgan", "hinge", "wgan-gp", "l1", "l2", "r1"]
+
+
+def run_steps(t: LossTerm, disc: nn.Module, shape, labels=None):
+    """One D step and one G step as a trainer runs them; ``fake`` stands in for G's output."""
+    call = (lambda x: disc(x, labels)) if labels is not None else disc
+    real = batch(shape, 1)
+    fake = batch(shape, 2).requires_grad_(True)
+    d_in = LossInputs(real=real, fake=fake.detach(), d_real=call(real), d_fake=call(fake.detach()),
+                      labels=labels, discriminator=disc)
+    g_in = LossInputs(real=real, fake=fake, d_real=call(real), d_fake=call(fake), labels=labels,
+                      discriminator=disc)
+    return fake, t.d_loss(d_in), t.g_loss(g_in)
+
+
+def assert_scalar(value):
+    assert isinstance(value, torch.Tensor) and value.dim() == 0
+    assert value.dtype == torch.float32 and torch.isfinite(value)
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+def test_gradients_flow(name, shape):
+    disc = MLPD(features(shape))
+    fake, d_value, g_value = run_steps(term(name), disc, shape)
+    assert d_value is not None or g_value is not None
+    if d_value is not None:
+        assert_scalar(d_value)
+        disc.zero_grad()
+        d_value.backward()
+        grads = [p.grad for p in disc.parameters() if p.grad is not None]
+        assert grads and all(torch.isfinite(g).all() for g in grads)
+        assert any(g.abs().sum() > 0 for g in grads)
+    if g_value is not None:
+        assert_scalar(g_value)
+        g_value.backward()
+        assert fake.grad is not None and torch.isfinite(fake.grad).all() and fake.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_under_autocast(name):
+    shape = SHAPES["images"]
+    disc = MLPD(features(shape))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fake, d_value, g_value = run_steps(term(name), disc, shape)
+        for value in (d_value, g_value):
+            if value is not None:
+                assert_scalar(value)
+
+
+def test_wgan_gp_penalty_is_float32_under_autocast():
+    shape = SHAPES["images"]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inp = wgan_inputs(LinearD(features(shape)), shape)
+        assert inp.d_fake.dtype == torch.bfloat16  # the critic itself did run in low precision
+        assert term("wgan-gp").gradient_penalty(inp).item() == pytest.approx(0.0, abs=1e-10)
+
+
+# -- everything registered ----------------------------------------------------
+def registered():
+    return ganzoo.get_registry().components("loss")
+
+
+def test_builtin_terms_are_registered_with_roles():
+    roles = {s.name: s.role for s in registered()}
+    assert {n: roles.get(n) for n in BUILTIN} == {
+        "bce": "adversarial", "minimax": "adversarial", "lsgan": "adversarial", "hinge": "adversarial",
+        "wgan-gp": "adversarial", "l1": "regularizer", "l2": "regularizer", "r1": "regularizer"}
+    params = {p.name: (p.type, p.default) for p in ganzoo.get_registry().get("loss", "wgan-gp").params}
+    assert params == {"gp_weight": ("float", 10.0), "n_critic": ("int", 5)}
+
+
+@pytest.mark.parametrize("spec", registered(), ids=lambda s: s.name)
+def test_every_registered_loss_smoke(spec):
+    assert spec.role in ("adversarial", "regularizer")
+    assert spec.summary, f"loss {spec.name!r} has no help text"
+    text = spec.name if spec.role == "adversarial" else f"bce+0.5*{spec.name}"
+    loss = build_loss(text)
+    impl = loss.terms[-1][1]
+    assert isinstance(impl, LossTerm)
+    for shape in SHAPES.values():
+        fake, d_value, g_value = run_steps(impl, MLPD(features(shape)), shape)
+        assert d_value is not None or g_value is not None
+        for value in (d_value, g_value):
+            if value is not None:
+                assert_scalar(value)
+
+
+def test_registration_modules_do_not_import_torch():
+    code = ("import sys, ganzoo_plugins.losses.adversarial, ganzoo_plugins.losses.norms, "
+            "ganzoo_plugins.losses.penalties; assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)

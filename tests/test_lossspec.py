@@ -1,0 +1,119 @@
+"""The loss-spec grammar (``bce+0.5*l1``) and the CompositeLoss it builds."""
+
+from __future__ import annotations
+
+import pytest
+
+import ganzoo
+from ganzoo.errors import UsageError
+from ganzoo.lossspec import format_terms, parse_loss_spec
+
+
+def parse(text):
+    return [(t.weight, t.name) for t in parse_loss_spec(text, ganzoo.get_registry())]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("bce", [(1.0, "bce")]),
+    ("bce+l1", [(1.0, "bce"), (1.0, "l1")]),
+    ("bce+0.5*l1+0.1*l2", [(1.0, "bce"), (0.5, "l1"), (0.1, "l2")]),
+    ("hinge+10*r1", [(1.0, "hinge"), (10.0, "r1")]),
+    (" bce + 0.5 * l1 ", [(1.0, "bce"), (0.5, "l1")]),
+    ("1e-3*l2+wgan-gp", [(0.001, "l2"), (1.0, "wgan-gp")]),
+    ("2*lsgan", [(2.0, "lsgan")]),
+])
+def test_valid_specs(text, expected):
+    assert parse(text) == expected
+
+
+def test_roles_come_from_the_registry():
+    terms = parse_loss_spec("hinge+10*r1+l1", ganzoo.get_registry())
+    assert [t.spec.role for t in terms] == ["adversarial", "regularizer", "regularizer"]
+    assert format_terms(terms) == "hinge+10*r1+l1"
+
+
+def reject(text) -> UsageError:
+    with pytest.raises(UsageError) as info:
+        parse_loss_spec(text, ganzoo.get_registry())
+    assert info.value.exit_code == 2
+    return info.value
+
+
+def test_unknown_term_lists_the_choices():
+    # difflib's 0.6 cutoff finds no match for a two-letter name, so the hint lists the names instead
+    message = str(reject("bce+l3"))
+    assert "l3" in message and "l1" in message
+
+
+@pytest.mark.parametrize("text, suggestion", [("bce+hnige", "hinge"), ("bec+l1", "bce"), ("wgan-pg", "wgan-gp")])
+def test_unknown_term_suggests_the_closest(text, suggestion):
+    assert f"did you mean {suggestion}" in str(reject(text))
+
+
+@pytest.mark.parametrize("text", ["x*l1", "0.5**l1", "-1*l1", "0*l1", "inf*l1", "nan*l1", "0.5*", "*l1",
+                                  "0.5*0.5*l1", "BCE", "bce l1"])
+def test_malformed_terms_and_weights(text):
+    reject(text if text.startswith(("bce", "BCE")) else f"bce+{text}")
+
+
+@pytest.mark.parametrize("text", ["l1+l2", "r1", "0.5*l1"])
+def test_no_adversarial_term(text):
+    err = reject(text)
+    assert "no adversarial term" in str(err) and "bce" in str(err)
+
+
+@pytest.mark.parametrize("text", ["bce+hinge", "lsgan+l1+wgan-gp"])
+def test_two_adversarial_terms(text):
+    assert "two adversarial terms" in str(reject(text))
+
+
+@pytest.mark.parametrize("text", ["bce++l1", "bce+", "+bce", "bce+ +l1"])
+def test_empty_term(text):
+    assert "empty term" in str(reject(text))
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_empty_spec(text):
+    assert "empty" in str(reject(text))
+
+
+def test_repeated_term():
+    assert "twice" in str(reject("bce+l1+0.5*l1"))
+
+
+def test_composite_loss_weights_each_side():
+    import torch
+    from torch import nn
+
+    from ganzoo.build import build_loss
+    from ganzoo.interfaces import LossInputs
+
+    class D(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 1)
+
+        def forward(self, x):
+            return self.lin(x).squeeze(1)
+
+    torch.manual_seed(0)
+    disc = D()
+    real, fake = torch.randn(5, 2), torch.randn(5, 2)
+    inp = LossInputs(real=real, fake=fake, d_real=disc(real), d_fake=disc(fake), labels=None,
+                     discriminator=disc)
+    registry = ganzoo.get_registry()
+    bce, l1, hinge, r1 = (registry.get("loss", n).load()() for n in ("bce", "l1", "hinge", "r1"))
+
+    loss = build_loss("bce+0.5*l1")
+    d_total, d_parts = loss.d_loss(inp)
+    g_total, g_parts = loss.g_loss(inp)
+    assert d_total.item() == pytest.approx(bce.d_loss(inp).item())
+    assert set(d_parts) == {"bce"} and set(g_parts) == {"bce", "l1"}
+    assert g_total.item() == pytest.approx(bce.g_loss(inp).item() + 0.5 * l1.g_loss(inp).item())
+    assert loss.describe() == [{"name": "bce", "weight": 1.0, "role": "adversarial"},
+                               {"name": "l1", "weight": 0.5, "role": "regularizer"}]
+
+    loss = build_loss("hinge+10*r1")
+    d_total, _ = loss.d_loss(inp)
+    assert d_total.item() == pytest.approx(hinge.d_loss(inp).item() + 10 * r1.d_loss(inp).item(), rel=1e-6)
+    assert loss.g_loss(inp)[0].item() == pytest.approx(hinge.g_loss(inp).item())

@@ -1,0 +1,141 @@
+"""The registry: lookup, suggestions, clashes, recipes and recipe files."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import ganzoo.plugins as gp
+from ganzoo import hookimpl
+from ganzoo.errors import ConfigError, DuplicateNameError, UnknownNameError
+from ganzoo.registry import ComponentRegistrar, Registry
+from ganzoo.specs import PluginInfo
+
+
+def test_unknown_name_suggests_close_match():
+    registry = gp.get_registry()
+    with pytest.raises(UnknownNameError) as err:
+        registry.get("generator", "dcgann")
+    assert err.value.exit_code == 2
+    assert "did you mean dcgan?" in str(err.value)
+
+
+def test_unknown_name_without_close_match_lists_choices():
+    with pytest.raises(UnknownNameError) as err:
+        gp.get_registry().get("loss", "zzzzzz")
+    assert "choose from" in str(err.value) and "bce" in str(err.value)
+
+
+def test_names_must_be_lowercase_with_dashes():
+    reg = ComponentRegistrar(Registry(), PluginInfo("p"))
+    for bad in ("DCGAN", "my_gan", "-x", "a--b", ""):
+        with pytest.raises(ValueError):
+            reg.generator(bad, "x:y")
+
+
+def test_duplicate_in_registry_names_both():
+    registry = Registry()
+    ComponentRegistrar(registry, PluginInfo("one", "dist-one", "1.0")).loss("x", "m:a", role="adversarial")
+    with pytest.raises(DuplicateNameError) as err:
+        ComponentRegistrar(registry, PluginInfo("two", "dist-two", "2.0")).loss("x", "m:b", role="adversarial")
+    assert "dist-one 1.0" in str(err.value) and "dist-two 2.0" in str(err.value)
+
+
+def test_alias_resolves_and_clashes():
+    registry = Registry()
+    reg = ComponentRegistrar(registry, PluginInfo("one"))
+    reg.dataset("digits", "m:a", aliases=["numbers"])
+    assert registry.get("dataset", "numbers").name == "digits"
+    with pytest.raises(DuplicateNameError):
+        reg.dataset("numbers", "m:b")
+
+
+def test_lazy_factory_doc_and_params_read_without_import():
+    import sys
+
+    registry = gp.get_registry()
+    spec = registry.get("loss", "wgan-gp")
+    module = spec.target.partition(":")[0]
+    if module in sys.modules:  # another test built it already; check on a fresh registry record
+        pytest.skip("module already imported in this process")
+    assert spec.doc and spec.params
+    assert module not in sys.modules
+
+
+def test_every_builtin_recipe_names_registered_components():
+    registry = gp.get_registry()
+    assert registry.default_recipe in registry.names("recipe")
+    for recipe in registry.recipes():
+        gen = recipe.component("gen")
+        assert registry.has("generator", gen), (recipe.name, gen)
+        assert registry.has("discriminator", recipe.component("disc") or gen), recipe.name
+        assert registry.has("dataset", recipe.component("dataset")), recipe.name
+        from ganzoo.lossspec import parse_loss_spec
+
+        parse_loss_spec(recipe.component("loss"), registry)
+
+
+def test_recipe_hook_via_plugin(add_plugin):
+    class Plugin:
+        @hookimpl
+        def ganzoo_register_recipes(self, register):
+            register.recipe("mine", {"gen": {"name": "vanilla"}, "loss": {"name": "bce"},
+                                     "dataset": {"name": "gaussians"}}, doc="Mine.")
+
+    registry = add_plugin(Plugin(), "mine-plugin")
+    recipe = registry.recipe("mine")
+    assert recipe.plugin.name == "mine-plugin" and recipe.summary == "Mine."
+
+
+def test_components_hook_via_plugin(add_plugin):
+    class Plugin:
+        @hookimpl
+        def ganzoo_register_components(self, register):
+            register.loss("zero", "math:floor", role="regularizer")
+
+    registry = add_plugin(Plugin(), "zero-plugin")
+    assert registry.get("loss", "zero").plugin.dist == "test-dist"
+
+
+USER = textwrap.dedent('''
+    default = "my-run"
+
+    [recipes.my-run]
+    doc = "Mine"
+    gen = { name = "vanilla" }
+    loss = { name = "bce" }
+    dataset = { name = "gaussians" }
+''')
+
+
+def test_user_registry_in_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "registry.toml").write_text(USER)
+    registry = gp.get_registry()
+    assert registry.default_recipe == "my-run"
+    assert registry.recipe("my-run").source.endswith("registry.toml")
+    assert "dcgan-mnist" in registry.names("recipe")
+
+
+def test_user_registry_from_env_and_override(tmp_path, monkeypatch):
+    path = tmp_path / "elsewhere.toml"
+    path.write_text(USER.replace("my-run", "dcgan-mnist").replace('"Mine"', '"Overridden"'))
+    monkeypatch.setenv("GANZOO_REGISTRY", str(path))
+    assert gp.get_registry().recipe("dcgan-mnist").doc == "Overridden"
+
+
+@pytest.mark.parametrize("text,line,what", [
+    ('[recipes.x\ngen = 1\n', 1, "Expected"),
+    ('\n\n[recipes.x]\ngen = { name = "vanilla" }\nloss = { name = "bce" }\n', 3, "dataset.name"),
+    ('[recipes.x]\ngen = "vanilla"\n', 1, "must be a table"),
+    ('[recipes.ok]\ngen={name="a"}\nloss={name="b"}\ndataset={name="c"}\nbogus = {}\n', 1, "unknown table 'bogus'"),
+    ('colour = "red"\n', 1, "unknown top-level key 'colour'"),
+])
+def test_malformed_user_registry_names_file_and_line(tmp_path, monkeypatch, text, line, what):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    monkeypatch.setenv("GANZOO_REGISTRY", str(path))
+    with pytest.raises(ConfigError) as err:
+        gp.get_registry()
+    assert f"{path}:{line}:" in str(err.value) and what in str(err.value)
