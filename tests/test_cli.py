@@ -74,7 +74,7 @@ def test_info_composed_loss_spec():
 @pytest.mark.parametrize("args,needle", [
     (["info", "nosuch"], "unknown component or recipe 'nosuch'"),
     (["info", "dcgann"], "did you mean dcgan?"),
-    (["info", "bce+l3"], "did you mean l1?"),
+    (["info", "bce+l1x"], "did you mean l1?"),
     (["info", "l1+l2"], "no adversarial term"),
     (["info", "bce+hinge"], "two adversarial terms"),
     (["info", "bce+x*l1"], "malformed weight 'x'"),
