@@ -22,8 +22,8 @@ def _f32(scores: Tensor | None) -> Tensor:
 class BCELoss(LossTerm):
     """Non-saturating GAN loss (Goodfellow et al. 2014), the usual default.
 
-    D: BCE(D(x), 1) + BCE(D(G(z)), 0) = mean softplus(−D(x)) + mean softplus(D(G(z))).
-    G: BCE(D(G(z)), 1) = mean softplus(−D(G(z))).
+    - D: BCE(D(x), 1) + BCE(D(G(z)), 0) = mean softplus(−D(x)) + mean softplus(D(G(z))).
+    - G: BCE(D(G(z)), 1) = mean softplus(−D(G(z))).
 
     D outputs logits; the sigmoid is applied here in its numerically stable
     softplus form. The generator maximises log D(G(z)) instead of minimising
@@ -40,8 +40,8 @@ class BCELoss(LossTerm):
 class MinimaxLoss(BCELoss):
     """The original saturating minimax GAN loss (Goodfellow et al. 2014).
 
-    D: mean softplus(−D(x)) + mean softplus(D(G(z)))  (the same as bce).
-    G: minimises E[log(1 − σ(D(G(z))))] = −mean softplus(D(G(z))).
+    - D: mean softplus(−D(x)) + mean softplus(D(G(z)))  (the same as bce).
+    - G: minimises E[log(1 − σ(D(G(z))))] = −mean softplus(D(G(z))).
 
     Of historical and teaching interest: once D confidently rejects the
     fakes, G's gradient vanishes (the loss saturates), so training often
@@ -55,8 +55,8 @@ class MinimaxLoss(BCELoss):
 class LSGANLoss(LossTerm):
     """Least-squares GAN loss (Mao et al. 2017) with targets a=0, b=1, c=1.
 
-    D: 0.5 · mean (D(x) − 1)² + 0.5 · mean D(G(z))².
-    G: 0.5 · mean (D(G(z)) − 1)².
+    - D: 0.5 · mean (D(x) − 1)² + 0.5 · mean D(G(z))².
+    - G: 0.5 · mean (D(G(z)) − 1)².
 
     Acts on D's raw output (no sigmoid): fakes are penalised by their
     distance to the real target, so G keeps a gradient even for samples D
@@ -73,8 +73,8 @@ class LSGANLoss(LossTerm):
 class HingeLoss(LossTerm):
     """Hinge GAN loss (Lim & Ye 2017; used by SNGAN, SAGAN, BigGAN).
 
-    D: mean relu(1 − D(x)) + mean relu(1 + D(G(z))).
-    G: −mean D(G(z)).
+    - D: mean relu(1 − D(x)) + mean relu(1 + D(G(z))).
+    - G: −mean D(G(z)).
 
     D stops pushing on samples already beyond the margin, which pairs well
     with spectral normalisation and an R1 penalty (``hinge+10*r1``).
@@ -90,9 +90,9 @@ class HingeLoss(LossTerm):
 class WGANGPLoss(LossTerm):
     """Wasserstein loss with gradient penalty (WGAN-GP, Gulrajani et al. 2017).
 
-    D (critic): mean D(G(z)) − mean D(x) + gp_weight · mean (||∇D(x̂)||₂ − 1)²,
-    with x̂ = ε·x + (1 − ε)·G(z), ε ~ U[0, 1] drawn per sample.
-    G: −mean D(G(z)).
+    - D (critic): mean D(G(z)) − mean D(x) + gp_weight · mean (||∇D(x̂)||₂ − 1)²,
+      with x̂ = ε·x + (1 − ε)·G(z), ε ~ U[0, 1] drawn per sample.
+    - G: −mean D(G(z)).
 
     D's output is an unbounded critic score, not a probability. The critic
     runs ``n_critic`` steps per generator step. The penalty is taken per

@@ -21,7 +21,8 @@ def _paired_difference(name: str, inputs: LossInputs) -> Tensor:
 class L1Loss(LossTerm):
     """Mean absolute difference between each fake and the real sample at the same batch index; generator side only.
 
-    G: mean |G(z_i) − x_i|  over every element.  D: nothing.
+    - G: mean |G(z_i) − x_i|  over every element.
+    - D: nothing.
 
     Fakes are paired with reals by position, so the term pulls samples toward
     the data only as far as that pairing means something: in conditional
@@ -37,7 +38,8 @@ class L1Loss(LossTerm):
 class L2Loss(LossTerm):
     """Mean squared difference between each fake and the real sample at the same batch index; generator side only.
 
-    G: mean (G(z_i) − x_i)²  over every element.  D: nothing.
+    - G: mean (G(z_i) − x_i)²  over every element.
+    - D: nothing.
 
     Pairing is by batch position, as for l1 (in conditional training each
     pair shares its class). Squared errors favour blurry averages more than

@@ -12,7 +12,8 @@ from .gradients import input_gradients
 class R1Penalty(LossTerm):
     """R1 gradient penalty on real data (Mescheder et al. 2018); discriminator side only.
 
-    D: 0.5 · mean_i ||∇ₓ D(x_i)||²  over the real batch.  G: nothing.
+    - D: 0.5 · mean_i ||∇ₓ D(x_i)||²  over the real batch.
+    - G: nothing.
 
     The strength γ is the term's weight in the loss spec, so ``hinge+10*r1``
     adds (10/2) · E||∇D(x)||² to D's loss, matching the paper's (γ/2) form;

@@ -1,0 +1,76 @@
+"""gaussians: 2-D mixtures of Gaussians, the standard test bed for mode collapse, and a coverage metric."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from ganzoo.errors import UsageError
+
+from .imageops import InMemory
+
+LAYOUTS = {"ring": 0.02, "grid": 0.05}  # layout -> default std, as in Unrolled GAN / VEEGAN / PacGAN
+
+
+def ring_centers(k: int = 8, radius: float = 2.0) -> Tensor:
+    angles = torch.arange(k, dtype=torch.float64) * (2 * math.pi / k)
+    return torch.stack([radius * angles.cos(), radius * angles.sin()], dim=1).float()
+
+
+def grid_centers(side: int = 5, step: float = 2.0) -> Tensor:
+    coords = (torch.arange(side, dtype=torch.float32) - (side - 1) / 2) * step
+    ys, xs = torch.meshgrid(coords, coords, indexing="ij")
+    return torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=1)
+
+
+class Gaussians(InMemory):
+    """2-D Gaussian mixtures for mode-collapse studies: a ring of 8 modes or a 5x5 grid of 25.
+
+    ``layout`` "ring": 8 modes evenly on a circle of radius 2, std 0.02;
+    "grid": 25 modes at (-4..4 step 2)^2, std 0.05 (``std`` overrides).
+    ``n`` points, balanced across modes, drawn with ``seed``. Points are
+    float32 (N, 2); the label of a point is its mode. The mode centres and
+    std are the attributes ``centers`` and ``std``; see ``mode_coverage`` in
+    this module for the modes-covered / high-quality-share metric. ``root`` is
+    accepted for uniformity and ignored.
+    """
+
+    def __init__(self, layout: str = "ring", n: int = 20000, std: float | None = None, seed: int = 0,
+                 root: str | None = None):
+        if layout not in LAYOUTS:
+            raise UsageError(f"gaussians: unknown layout {layout!r}", f"choose from {', '.join(LAYOUTS)}")
+        if n < 1:
+            raise UsageError(f"gaussians: n must be positive, not {n}")
+        self.layout = layout
+        self.centers = ring_centers() if layout == "ring" else grid_centers()
+        self.std = float(std if std is not None else LAYOUTS[layout])
+        k = len(self.centers)
+        gen = torch.Generator().manual_seed(seed)
+        labels = (torch.arange(n) % k)[torch.randperm(n, generator=gen)]
+        x = self.centers[labels] + self.std * torch.randn(n, 2, generator=gen)
+        self._hold(x, labels, tuple(f"mode-{i}" for i in range(k)), modality="points")
+
+
+def mode_coverage(samples: Tensor, centers: Tensor, std: float, min_count: int | None = None) -> dict:
+    """How well ``samples`` (N, 2) cover the modes at ``centers`` (K, 2).
+
+    A sample is high quality when it lies within 3 ``std`` of its nearest centre
+    (the criterion of VEEGAN and PacGAN). A mode is covered when at least
+    ``min_count`` high-quality samples are nearest to it; by default a tenth of
+    a mode's fair share, N / (10 K), and at least 1, so the rule does not depend
+    on how many samples are drawn. Returns ``modes_covered``, ``num_modes``,
+    ``high_quality_share`` (of all samples) and per-mode ``counts``.
+    """
+    samples = samples.detach().float().reshape(len(samples), -1).cpu()
+    centers = centers.float().cpu()
+    if len(samples) == 0:
+        return {"modes_covered": 0, "num_modes": len(centers), "high_quality_share": 0.0,
+                "counts": [0] * len(centers)}
+    dist, nearest = torch.cdist(samples, centers).min(dim=1)
+    good = dist <= 3 * std
+    counts = torch.bincount(nearest[good], minlength=len(centers))
+    threshold = min_count if min_count is not None else max(1, len(samples) // (10 * len(centers)))
+    return {"modes_covered": int((counts >= threshold).sum()), "num_modes": len(centers),
+            "high_quality_share": float(good.float().mean()), "counts": counts.tolist()}
