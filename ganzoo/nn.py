@@ -95,18 +95,35 @@ def conv_up_stack(in_features: int, out_channels: int, resolution: int, width: i
     return nn.Sequential(*layers)
 
 
-def conv_down_stack(in_channels: int, resolution: int, width: int) -> tuple[nn.Sequential, int, int]:
+NORMS = ("batch", "layer", "none")
+
+
+def _norm(kind: str, channels: int) -> list[nn.Module]:
+    # Per-sample penalties (WGAN-GP, R1) assume D scores each sample alone; BatchNorm
+    # mixes samples in a batch, so those losses want "layer" (GroupNorm(1, C)) or "none".
+    if kind == "batch":
+        return [nn.BatchNorm2d(channels)]
+    if kind == "layer":
+        return [nn.GroupNorm(1, channels)]
+    if kind == "none":
+        return []
+    raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {kind!r}")
+
+
+def conv_down_stack(in_channels: int, resolution: int, width: int,
+                    norm: str = "batch") -> tuple[nn.Sequential, int, int]:
     """Images -> features: returns ``(stack, channels, side)`` of the smallest map.
 
-    Stride-2 convolutions with LeakyReLU(0.2), BatchNorm on all but the first
-    layer (normalising raw pixels only hurts), channels doubling from ``width``.
-    In-place activations are avoided so gradient penalties can differentiate twice.
+    Stride-2 convolutions with LeakyReLU(0.2), normalisation (``norm``) on all
+    but the first layer (normalising raw pixels only hurts), channels doubling
+    from ``width``. In-place activations are avoided so gradient penalties can
+    differentiate twice.
     """
     start, steps = _steps(resolution)
     layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2)]
     ch = width
     for _ in range(steps - 1):
-        layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2), nn.LeakyReLU(0.2)]
+        layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), *_norm(norm, ch * 2), nn.LeakyReLU(0.2)]
         ch *= 2
     return nn.Sequential(*layers), ch, start
 
@@ -123,7 +140,7 @@ def init_normal_(module: nn.Module, std: float = 0.02) -> nn.Module:
             nn.init.normal_(m.weight, 0.0, std)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
     return module

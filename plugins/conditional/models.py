@@ -102,15 +102,16 @@ class CDCGANDiscriminator(Discriminator):
     numerical stability. Needs a labelled dataset; forward takes labels (N,).
 
     ndf: channels of the first feature map; later maps have ndf*2, ndf*4, ...
+    norm: "batch", "layer" (GroupNorm(1, C)) or "none"; see the dcgan discriminator.
     """
 
     conditional = True
 
-    def __init__(self, data: DataInfo, ndf: int = 64):
+    def __init__(self, data: DataInfo, ndf: int = 64, norm: str = "batch"):
         super().__init__(data)
         classes = require_num_classes(data, "cdcgan")
         resolution = conv_resolution(data, "cdcgan")
-        self.features, channels, side = conv_down_stack(data.shape[0], resolution, ndf)
+        self.features, channels, side = conv_down_stack(data.shape[0], resolution, ndf, norm)
         self.head = conv_head(channels, side)
         init_normal_(self)
         self.project = LabelProjection(classes, channels * side * side)

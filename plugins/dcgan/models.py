@@ -39,12 +39,14 @@ class DCGANDiscriminator(Discriminator):
     (BCE-with-logits) for numerical stability. Weights start at N(0, 0.02).
 
     ndf: channels of the first feature map; later maps have ndf*2, ndf*4, ...
+    norm: "batch" (DCGAN's BatchNorm), "layer" (GroupNorm(1, C)) or "none".
+    Use "layer" or "none" with per-sample gradient penalties such as wgan-gp.
     """
 
-    def __init__(self, data: DataInfo, ndf: int = 64):
+    def __init__(self, data: DataInfo, ndf: int = 64, norm: str = "batch"):
         super().__init__(data)
         resolution = conv_resolution(data, "dcgan")
-        self.features, channels, side = conv_down_stack(data.shape[0], resolution, ndf)
+        self.features, channels, side = conv_down_stack(data.shape[0], resolution, ndf, norm)
         self.head = conv_head(channels, side)
         init_normal_(self)
 
