@@ -14,7 +14,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .errors import ComponentError, UsageError
+from .errors import ComponentError, GanzooError, UsageError
 from .interfaces import Dataset, LossTerm
 from .losses import CompositeLoss
 from .lossspec import parse_loss_spec
@@ -51,7 +51,7 @@ def _call(spec: ComponentSpec, *args: Any, **params: Any) -> Any:
     _check_params(spec, factory, params)
     try:
         return factory(*args, **params)
-    except (UsageError, ComponentError):
+    except GanzooError:  # already a one-line message for the user (a missing dataset, say)
         raise
     except Exception as exc:
         raise ComponentError(f"{_who(spec)} failed to build: {type(exc).__name__}: {exc}") from exc

@@ -25,7 +25,8 @@ from ganzoo_plugins.datasets.folder import ImageFolder
 from ganzoo_plugins.datasets.gaussians import Gaussians, mode_coverage
 from ganzoo_plugins.datasets.idx import IMAGES, LABELS, read_idx
 from ganzoo_plugins.datasets.mnist import DATA, MNIST10k
-from ganzoo_plugins.datasets.torchvision_sets import CIFAR10, MNIST, FashionMNIST
+from ganzoo_plugins.datasets.cifar import CIFAR10
+from ganzoo_plugins.datasets.torchvision_sets import MNIST, FashionMNIST
 
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 

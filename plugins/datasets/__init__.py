@@ -15,7 +15,7 @@ DATASETS = {
     "mnist-10k": "mnist:MNIST10k",
     "mnist": "torchvision_sets:MNIST",
     "fashion-mnist": "torchvision_sets:FashionMNIST",
-    "cifar10": "torchvision_sets:CIFAR10",
+    "cifar10": "cifar:CIFAR10",
     "folder": "folder:ImageFolder",
     "gaussians": "gaussians:Gaussians",
 }

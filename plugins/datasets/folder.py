@@ -100,7 +100,7 @@ class ImageFolder(InMemory):
     (one sub-folder per class) all work. When every image sits in one of two
     or more sub-folders, the sub-folder names are the classes; otherwise the
     images are unlabelled. Each image's shorter side is resized to
-    ``image_size`` and the centre cropped square; ``channels`` 1 converts to
+    ``image_size`` and the centre square cropped out; ``channels`` 1 converts to
     greyscale, 3 to RGB. Unreadable files are skipped with one warning.
     Folders with at most ``in_memory_max`` images are decoded once into memory;
     larger ones are streamed, decoding per item in DataLoader workers.
