@@ -1,0 +1,108 @@
+"""`ganzoo run`: resolve the run config from recipe, --config, flags and --set, then train."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import UsageError
+
+
+def _flag_layer(opts: dict[str, Any]) -> dict[str, Any]:
+    """Explicit flags -> one config layer (only the flags the user gave)."""
+    layer: dict[str, Any] = {}
+
+    def put(table: str, key: str, value: Any) -> None:
+        if value is not None:
+            layer.setdefault(table, {})[key] = value
+
+    put("gen", "name", opts["gen"])
+    put("disc", "name", opts["disc"])
+    put("loss", "name", opts["loss"])
+    put("dataset", "name", opts["dataset"])
+    put("dataset", "root", opts["data_root"])
+    put("dataset", "image_size", opts["image_size"])
+    if opts["epochs"] is not None and opts["steps"] is not None:
+        raise UsageError("pass --epochs or --steps, not both")
+    for key in ("epochs", "steps", "batch_size", "lr", "latent_dim", "seed", "device", "ema", "sample_every"):
+        put("train", key, opts[key])
+    if opts["no_amp"]:
+        put("train", "amp", False)
+    if opts["compile"]:
+        put("train", "compile", True)
+    if opts["out"] is not None:
+        layer["out"] = opts["out"]
+    return layer
+
+
+@click.command("run", context_settings={"show_default": True})
+@click.argument("recipe", required=False)
+@click.option("--gen", help="Generator name (the discriminator follows unless --disc is given).")
+@click.option("--disc", help="Discriminator name.")
+@click.option("--loss", help='Loss spec, e.g. "bce", "hinge+10*r1", "bce+0.5*l1".')
+@click.option("--dataset", help="Dataset name.")
+@click.option("--data-root", type=click.Path(file_okay=False), help="Where the dataset lives / is downloaded to.")
+@click.option("--image-size", type=int, help="Resize images to N x N.")
+@click.option("--epochs", type=int, help="Train for N epochs (with --resume: up to N in total).")
+@click.option("--steps", type=int, help="Train for N generator steps (with --resume: up to N in total).")
+@click.option("--batch-size", type=int, help="Batch size (per process).")
+@click.option("--lr", type=float, help="Adam learning rate (default 2e-4).")
+@click.option("--latent-dim", type=int, help="Size of the latent code z (default 100).")
+@click.option("--seed", type=int, help="Random seed (default 0).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), help="Where to train (default auto).")
+@click.option("--out", type=click.Path(file_okay=False), help="Run folder (default runs/<recipe-or-gen>-<time>).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Set any config key, e.g. gen.ngf=32, loss.wgan-gp.gp_weight=5, train.log_every=10.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="A run config TOML (full or partial).")
+@click.option("--ema", type=float, help="Keep an EMA of G's weights with this decay (e.g. 0.999); sampled from.")
+@click.option("--no-amp", is_flag=True, help="No bf16 autocast on CUDA.")
+@click.option("--compile", is_flag=True, help="torch.compile the models.")
+@click.option("--sample-every", type=int, help="Write a sample grid every N steps (0: each epoch).")
+@click.option("--resume", type=click.Path(file_okay=False), help="Continue RUN_DIR from its latest checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Replace the run already in --out.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+@click.pass_context
+def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrite: bool, quiet: bool,
+            config_file: str | None, sets: tuple[str, ...], **opts: Any) -> None:
+    """Train a GAN: a RECIPE (default: the registry's default recipe) or any composition.
+
+    \b
+    ganzoo run                                   the default recipe on bundled MNIST
+    ganzoo run dcgan-mnist --epochs 10 --ema 0.999
+    ganzoo run --gen vanilla --dataset gaussians --loss hinge --steps 2000
+    ganzoo run --config runs/<run>/config.toml   repeat a run
+    ganzoo run --resume runs/<run> --epochs 20   continue it (20 epochs in total)
+    """
+    from ..config import read_run_config, resolve
+
+    flags = _flag_layer({**opts, "out": opts.get("out")})
+    if resume:
+        if recipe:
+            raise UsageError("pass a RECIPE or --resume, not both")
+        if opts.get("out") and Path(opts["out"]).resolve() != Path(resume).resolve():
+            raise UsageError("--resume continues the run in place; --out cannot point elsewhere")
+        if overwrite:
+            raise UsageError("pass --resume or --overwrite, not both")
+        run = Path(resume)
+        if not (run / "config.toml").is_file():
+            raise UsageError(f"cannot resume: {run} holds no config.toml (is it a run folder?)")
+        base, _ = read_run_config(run / "config.toml")
+        base_layer = {**base.to_dict(), "recipe": base.recipe}
+        flags["out"] = str(run)
+        config = resolve(config_file=config_file, flags=flags, sets=sets, base=base_layer)
+    else:
+        config = resolve(recipe=recipe, config_file=config_file, flags=flags, sets=sets)
+    from ..progress import print_summary
+    from ..trainer import Trainer, TrainingInterrupted  # torch is imported from here on
+
+    trainer = Trainer(config, resume=bool(resume), overwrite=overwrite, progress="quiet" if quiet else "auto")
+    try:
+        result = trainer.fit()
+    except TrainingInterrupted as exc:
+        if trainer.env.is_main:
+            print_summary(exc.result)
+        raise
+    if trainer.env.is_main:
+        print_summary(result)

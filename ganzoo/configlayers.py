@@ -1,0 +1,178 @@
+"""Run-config layers: reading TOML files and --set items, checking keys, and merging layers.
+
+See `ganzoo.config` for the resolution order and the merge rules. Torch-free.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+TOP_LEVEL = ("recipe", "out", "gen", "disc", "loss", "dataset", "train", "eval", "meta")
+TABLES = ("gen", "disc", "loss", "dataset", "train", "eval")
+NAMED = ("gen", "disc", "dataset")
+
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "epochs": None,            # epochs OR steps; neither: 1 epoch
+    "steps": None,             # generator steps
+    "batch_size": 64,          # per process
+    "lr": 2e-4,
+    "betas": [0.5, 0.999],
+    "latent_dim": 100,
+    "seed": 0,
+    "device": "auto",          # auto | cpu | cuda | cuda:N | mps
+    "amp": True,               # bf16 autocast, on CUDA only
+    "ema": 0.0,                # EMA decay of G's weights; 0 = off
+    "sample_every": 0,         # steps between sample grids; 0 = at each epoch end
+    "checkpoint_every": 0,     # steps between checkpoints; 0 = at each epoch end
+    "keep_every": 0,           # keep every N-th checkpoint as step-NNNNNN.safetensors; 0 = latest only
+    "log_every": 50,           # steps between metric lines
+    "eval_every": 0,           # reserved for `ganzoo eval`
+    "compile": False,          # torch.compile G and D
+    "channels_last": "auto",   # auto: conv models on CUDA
+}
+
+
+# -- reading -----------------------------------------------------------------
+
+def _suggest(key: str, choices: list[str] | tuple[str, ...]) -> str | None:
+    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]}?" if close else None
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    check_layer(data, str(path))
+    data.pop("meta", None)
+    return data
+
+
+def check_layer(layer: dict[str, Any], where: str) -> None:
+    """Unknown top-level keys, non-table tables and unknown train keys are ConfigErrors."""
+    for key, value in layer.items():
+        if key not in TOP_LEVEL:
+            hint = _suggest(key, TOP_LEVEL)
+            if hint is None and key in TRAIN_DEFAULTS:
+                hint = f"did you mean train.{key}?"
+            raise ConfigError(f"{where}: unknown key {key!r}", hint or f"expected {', '.join(TOP_LEVEL)}")
+        if key in TABLES or key == "meta":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: {key!r} must be a table, like [{key}]")
+        elif value is not None and not isinstance(value, str):
+            raise ConfigError(f"{where}: {key!r} must be a string")
+    for key in layer.get("train", {}):
+        if key not in TRAIN_DEFAULTS:
+            raise ConfigError(f"{where}: unknown train setting {key!r}",
+                              _suggest(key, tuple(TRAIN_DEFAULTS)) or f"known: {', '.join(TRAIN_DEFAULTS)}")
+    for key in ("gen", "disc", "dataset"):
+        name = layer.get(key, {}).get("name")
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(f"{where}: {key}.name must be a string")
+    loss = layer.get("loss", {})
+    if "name" in loss and not isinstance(loss["name"], str):
+        raise ConfigError(f"{where}: loss.name must be a loss spec string such as \"bce+0.5*l1\"")
+    for key, value in loss.items():
+        if key != "name" and not isinstance(value, dict):
+            raise ConfigError(f"{where}: loss.{key} must be a table of that term's parameters",
+                              f"set it as loss.{key}.PARAM=VALUE")
+
+
+def parse_value(text: str) -> Any:
+    """A --set value: a TOML literal (1, 2e-4, true, [0.5, 0.9], "x"), else the text itself."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_sets(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["gen.ngf=32", "loss.wgan-gp.gp_weight=5"]`` -> one nested layer (later items win)."""
+    layer: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE", "for example --set train.lr=1e-4")
+        parts = key.split(".")
+        if any(not p for p in parts):
+            raise ConfigError(f"--set {item!r}: malformed key {key!r}")
+        head = parts[0]
+        if head not in TOP_LEVEL or head == "meta":
+            hint = f"did you mean train.{head}?" if head in TRAIN_DEFAULTS else _suggest(head, TABLES + ("out",))
+            raise ConfigError(f"--set {item!r}: unknown key {head!r}", hint or f"keys start with {', '.join(TABLES)}")
+        if head in TABLES and len(parts) == 1:
+            raise ConfigError(f"--set {item!r}: {head} is a table", f"set one key, like {head}.name=...")
+        node = layer
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {item!r}: {p!r} is not a table")
+        value = parse_value(raw.strip())
+        node[parts[-1]] = value if (head in TABLES or isinstance(value, str)) else raw.strip()
+    check_layer(layer, "--set")
+    return layer
+
+
+# -- merging -----------------------------------------------------------------
+
+def loss_term_names(spec: str) -> set[str]:
+    """Term names of a loss spec, read syntactically (no registry)."""
+    return {part.rpartition("*")[2].strip() for part in spec.split("+") if part.strip()}
+
+
+def merge(acc: dict[str, Any], layer: dict[str, Any], where: str = "config") -> dict[str, Any]:
+    """Apply one layer on top of ``acc`` (both partial configs) following the module's rules."""
+    acc = copy.deepcopy(acc)
+    layer = copy.deepcopy(layer)
+    layer.pop("meta", None)
+    old_gen = acc.get("gen", {}).get("name")
+    for key in NAMED:
+        if key not in layer:
+            continue
+        new, cur = layer[key], acc.get(key, {})
+        if "name" in new and new["name"] != cur.get("name"):
+            acc[key] = new
+        else:
+            acc[key] = {**cur, **new}
+    new_gen = acc.get("gen", {}).get("name")
+    if new_gen != old_gen and old_gen is not None and "name" not in layer.get("disc", {}):
+        acc["disc"] = {"name": new_gen, **{k: v for k, v in layer.get("disc", {}).items()}}
+    if "loss" in layer:
+        new, cur = layer["loss"], acc.get("loss", {})
+        if "name" in new and new["name"] != cur.get("name"):
+            keep = loss_term_names(new["name"])
+            cur = {k: v for k, v in cur.items() if k in keep}
+        merged = dict(cur)
+        for k, v in new.items():
+            merged[k] = {**merged.get(k, {}), **v} if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+        acc["loss"] = merged
+    if "train" in layer:
+        new = layer["train"]
+        has_steps, has_epochs = new.get("steps") is not None, new.get("epochs") is not None
+        if has_steps and has_epochs:
+            raise ConfigError(f"{where}: set train.epochs or train.steps, not both")
+        cur = dict(acc.get("train", {}))
+        if has_steps:
+            cur.pop("epochs", None)
+        if has_epochs:
+            cur.pop("steps", None)
+        acc["train"] = {**cur, **new}
+    if "eval" in layer:
+        acc["eval"] = {**acc.get("eval", {}), **layer["eval"]}
+    for key in ("out", "recipe"):
+        if key in layer:
+            acc[key] = layer[key]
+    return acc

@@ -1,0 +1,95 @@
+"""Picking the device and the per-device speed settings (autocast, channels_last, fused Adam)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterable
+
+import torch
+from torch import nn
+
+from .errors import UsageError
+
+
+def mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def resolve_device(name: str = "auto", local_rank: int | None = None) -> torch.device:
+    """``auto`` picks CUDA, then MPS, then CPU; asking for a missing accelerator is a UsageError."""
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            name = "cuda"
+        elif mps_available():
+            name = "mps"
+        else:
+            name = "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UsageError(f"device {name!r} requested but CUDA is not available", "use --device cpu or auto")
+        if name == "cuda" and local_rank is not None:
+            name = f"cuda:{local_rank}"
+        device = torch.device(name)
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UsageError(f"device {name!r} requested but only {torch.cuda.device_count()} GPU(s) are visible")
+        torch.cuda.set_device(device)
+        return device
+    if name == "mps":
+        if not mps_available():
+            raise UsageError("device 'mps' requested but MPS is not available", "use --device cpu or auto")
+        return torch.device("mps")
+    if name == "cpu":
+        return torch.device("cpu")
+    raise UsageError(f"unknown device {name!r}", "choose auto, cpu, cuda or mps")
+
+
+def configure_backends(device: torch.device) -> None:
+    """Fast paths that do not change results meaningfully on accelerators."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
+def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA when enabled; a no-op elsewhere (CPU/MPS train in float32)."""
+    if enabled and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def has_conv(*models: nn.Module) -> bool:
+    return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for model in models for m in model.modules())
+
+
+def use_channels_last(setting: Any, device: torch.device, image: bool, *models: nn.Module) -> bool:
+    if setting == "auto":
+        return device.type == "cuda" and image and has_conv(*models)
+    return bool(setting) and image
+
+
+def adam(params: Iterable[nn.Parameter], lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
+    """Adam; the fused CUDA kernel where this torch has it."""
+    params = list(params)
+    if device.type == "cuda":
+        try:
+            return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+        except (TypeError, RuntimeError, ValueError):
+            pass
+    return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+def noise_generator(device: torch.device, seed: int) -> torch.Generator:
+    """A torch.Generator on ``device`` (falls back to CPU where the device has none)."""
+    try:
+        return torch.Generator(device=device).manual_seed(seed)
+    except RuntimeError:
+        return torch.Generator().manual_seed(seed)
+
+
+def describe(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)

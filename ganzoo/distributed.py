@@ -1,0 +1,131 @@
+"""torch.distributed for `ganzoo run` under torchrun: the process group, DDP wrapping, small collectives.
+
+Launched by ``torchrun`` (``WORLD_SIZE`` > 1) the trainer initialises a
+process group (NCCL on CUDA, gloo otherwise), wraps G and D in
+DistributedDataParallel, gives each rank the slice ``rank::world_size`` of
+every epoch's (shared, seeded) permutation, and lets rank 0 alone write the
+run folder. Checkpoints hold the unwrapped state dicts, so a run resumes with
+any number of processes. With one process every function here is a no-op.
+
+DDP details that matter for GANs:
+
+* ``broadcast_buffers=False``: D runs several forwards (real, fake, a
+  gradient penalty's interpolates) before one backward; broadcasting
+  BatchNorm buffers in place between them breaks autograd's version checks.
+* In the generator step the trainer calls the *unwrapped* D with its
+  parameters frozen, so D's reducer never expects gradients there; in the
+  discriminator step it calls the unwrapped G under ``no_grad``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+
+@dataclass
+class DistEnv:
+    world_size: int = 1
+    rank: int = 0
+    local_rank: int = 0
+    backend: str | None = None
+    _control: Any = None  # a gloo group for host-side agreement (stop flags) without device syncs
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def from_env() -> DistEnv:
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world <= 1:
+        return DistEnv()
+    return DistEnv(world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def init(env: DistEnv, device: torch.device) -> DistEnv:
+    if not env.enabled or dist.is_initialized():
+        if env.enabled and env._control is None:
+            env._control = dist.new_group(backend="gloo") if dist.get_backend() != "gloo" else dist.group.WORLD
+        return env
+    env.backend = "nccl" if device.type == "cuda" else "gloo"
+    kwargs: dict[str, Any] = {}
+    if env.backend == "nccl":
+        kwargs["device_id"] = device
+    try:
+        dist.init_process_group(env.backend, **kwargs)
+    except TypeError:
+        dist.init_process_group(env.backend)
+    env._control = dist.new_group(backend="gloo") if env.backend != "gloo" else dist.group.WORLD
+    return env
+
+
+def wrap(model: nn.Module, env: DistEnv, device: torch.device) -> nn.Module:
+    if not env.enabled or not any(p.requires_grad for p in model.parameters()):
+        return model
+    ids = [device.index] if device.type == "cuda" and device.index is not None else None
+    return nn.parallel.DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
+
+
+def broadcast_object(obj: Any, env: DistEnv) -> Any:
+    if not env.enabled:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0, group=env._control)
+    return box[0]
+
+
+def broadcast_params(model: nn.Module, env: DistEnv) -> None:
+    """Make every rank start from rank 0's weights and buffers (DDP does this for wrapped models)."""
+    if not env.enabled:
+        return
+    with torch.no_grad():
+        for t in list(model.parameters()) + list(model.buffers()):
+            dist.broadcast(t.data, src=0)
+
+
+def mean(t: torch.Tensor, env: DistEnv) -> torch.Tensor:
+    if not env.enabled:
+        return t
+    t = t.clone()
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t / env.world_size
+
+
+def any_flag(flag: bool | int, env: DistEnv) -> int:
+    """The largest flag over all ranks (host-side, over gloo: no device sync)."""
+    if not env.enabled:
+        return int(flag)
+    t = torch.tensor([int(flag)], dtype=torch.int64)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX, group=env._control)
+    return int(t.item())
+
+
+def min_int(value: int, env: DistEnv) -> int:
+    if not env.enabled:
+        return value
+    t = torch.tensor([value], dtype=torch.int64)
+    dist.all_reduce(t, op=dist.ReduceOp.MIN, group=env._control)
+    return int(t.item())
+
+
+def barrier(env: DistEnv) -> None:
+    if env.enabled:
+        dist.barrier(group=env._control)
+
+
+def shutdown(env: DistEnv) -> None:
+    if env.enabled and dist.is_initialized():
+        try:
+            dist.destroy_process_group()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass

@@ -1,0 +1,56 @@
+"""Offline evaluation of generated samples: FD/KID/precision/recall in a feature space, class and mode coverage.
+
+Everything runs without a network. Distances use a small classifier trained by
+ganzoo on the dataset's own real images (weights for mnist-10k ship with
+ganzoo); standard Inception FID is added only when its weights are already on
+disk (see ``ganzoo.evaluation.inception``). Each number comes with a real-vs-real
+floor. Entry points (imported lazily: this package root does not import torch):
+
+``evaluate_generator(generator, dataset, data_info=None, *, num=5000, device=None, conditional=None, seed=0,
+dataset_name=None, dataset_params=None, inception=True, log=None) -> dict``
+    sample an in-memory generator and score it (used by the trainer's periodic evaluation).
+``evaluate_samples(samples, labels, dataset_name, *, dataset=None, dataset_params=None, seed=0, device="cpu",
+inception=True, log=None) -> dict``
+    score uint8 images (N, C, H, W) or float points (N, D).
+``evaluate(path, num=None, seed=0, dataset=None, ...) -> dict``
+    what `ganzoo eval PATH` computes: a run folder, a checkpoint or a samples file.
+``load_samples(path, num=None, seed=0, dataset=None) -> Samples``
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_LAZY = {
+    "evaluate_generator": "scoring", "evaluate_samples": "scoring", "sample_generator": "scoring",
+    "load_samples": "sources", "Samples": "sources",
+    "frechet_distance": "metrics", "kernel_inception_distance": "metrics", "precision_recall": "metrics",
+    "class_metrics": "metrics", "mode_metrics": "metrics",
+    "get_classifier": "classifier",
+}
+
+__all__ = ["evaluate", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def evaluate(path: Any, num: int | None = None, seed: int = 0, dataset: str | None = None, device: Any = "cpu",
+             inception: bool = True, log: Any = None) -> dict[str, Any]:
+    """Score a run folder, a checkpoint or a .safetensors of samples; the dict `ganzoo eval --json` prints."""
+    from .scoring import evaluate_samples
+    from .sources import load_samples
+
+    s = load_samples(path, num, seed, dataset, device)
+    result = evaluate_samples(s.x, s.labels, s.dataset, dataset_params=s.dataset_params, seed=seed, device=device,
+                              inception=inception, log=log)
+    result["source"] = str(path)
+    if s.dataset_params:
+        result["dataset_params"] = s.dataset_params
+    result["notes"] = s.notes + result["notes"]
+    return result

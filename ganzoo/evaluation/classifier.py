@@ -1,0 +1,186 @@
+"""A small CNN classifier whose penultimate layer is ganzoo's feature space for FD, KID and precision/recall.
+
+This is deliberately not Inception: it is trained by ganzoo on the dataset's
+own real images, so its features know digits (say) and nothing else, and it
+runs in seconds on a CPU. Numbers computed with it are "FD-classifier",
+comparable only between runs scored with the same weights; the weights' hash
+is reported with every score for that reason.
+
+Where weights come from, first match wins:
+1. shipped next to the dataset plugin: ``<plugin module dir>/data/<dataset>-classifier.safetensors``
+   (ganzoo ships ``mnist-10k``'s);
+2. the cache: ``$GANZOO_CACHE/classifiers/<dataset>-<hash>.safetensors``
+   (``GANZOO_CACHE`` defaults to ``~/.cache/ganzoo``);
+3. trained now on the dataset's real images (seeded) and written to the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..errors import DataError
+
+FORMAT = 1  # bump when the architecture changes, so cached weights are retrained
+META_KEY = "ganzoo_classifier"
+MAX_RESOLUTION = 32  # larger images are scored at 32 px: plenty for a feature space, and fast to train
+FEATURES = 64
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("GANZOO_CACHE") or "~/.cache/ganzoo").expanduser()
+
+
+class SmallCNN(nn.Module):
+    """conv(C->16) -> pool -> conv(16->32) -> pool -> 7x7 -> fc 64 (the features) -> fc K."""
+
+    def __init__(self, in_channels: int, num_classes: int, features: int = FEATURES):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, 16, 3, padding=1)
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
+        self.fc1 = nn.Linear(32 * 7 * 7, features)
+        self.fc2 = nn.Linear(features, num_classes)
+
+    def features(self, x: Tensor) -> Tensor:
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = F.adaptive_avg_pool2d(x, 7)  # identity for 28 px input; any other size lands on 7x7 too
+        return F.relu(self.fc1(x.flatten(1)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc2(self.features(x))
+
+
+@dataclass
+class Classifier:
+    """Loaded weights plus what they were trained on; ``embed`` is the entry point for metrics."""
+
+    model: SmallCNN
+    meta: dict[str, Any]
+    source: str  # "shipped", "cache" or "trained"
+    path: Path | None = None
+    digest: str = field(default="")
+
+    @property
+    def resolution(self) -> int:
+        return int(self.meta["resolution"])
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.meta.get("accuracy")
+
+    @torch.no_grad()
+    def embed(self, images: Tensor, batch: int = 500, device: Any = "cpu") -> tuple[Tensor, Tensor]:
+        """uint8 images (N, C, H, W) -> (features (N, 64), class probabilities (N, K)), deterministic."""
+        self.model.eval()
+        feats, probs = [], []
+        for i in range(0, len(images), batch):
+            x = prepare(images[i:i + batch], self.resolution).to(device)
+            f = self.model.features(x)
+            feats.append(f.cpu() * float(self.meta.get("feature_scale", 1.0)))
+            probs.append(self.model.fc2(f).softmax(dim=1).cpu())
+        return torch.cat(feats), torch.cat(probs)
+
+
+def prepare(images: Tensor, resolution: int) -> Tensor:
+    """uint8 (N, C, H, W) -> float in [-1, 1] at ``resolution``; real and generated go through the same path."""
+    from ..interfaces import to_model_range
+
+    x = to_model_range(images.cpu())
+    if x.shape[-1] != resolution or x.shape[-2] != resolution:
+        x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False,
+                          antialias=x.shape[-1] > resolution)
+    return x
+
+
+def classifier_resolution(shape: tuple[int, ...]) -> int:
+    return min(int(shape[-1]), MAX_RESOLUTION)
+
+
+def save(model: SmallCNN, meta: dict[str, Any], path: Path) -> None:
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp), metadata={META_KEY: json.dumps(meta, sort_keys=True)})
+    os.chmod(tmp, 0o644)  # safetensors writes 0600; shipped weights must be readable by everyone
+    os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+
+
+def load(path: Path, source: str) -> Classifier:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = json.loads((fh.metadata() or {})[META_KEY])
+        state = load_file(str(path))
+        model = SmallCNN(int(meta["in_channels"]), int(meta["num_classes"]), int(meta.get("features", FEATURES)))
+        model.load_state_dict(state)
+    except Exception as exc:
+        raise DataError(f"classifier weights {path} are unreadable: {type(exc).__name__}: {exc}",
+                        "delete the file to retrain it") from exc
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return Classifier(model.eval(), meta, source, path, digest)
+
+
+def shipped_location(dataset: Any, name: str) -> Path:
+    """``<dir of the dataset's module>/data/<name>-classifier.safetensors``: where a plugin ships weights."""
+    file = getattr(sys.modules.get(type(dataset).__module__), "__file__", None) or "."
+    return Path(file).resolve().parent / "data" / f"{name}-classifier.safetensors"
+
+
+def shipped_path(dataset: Any, name: str) -> Path | None:
+    path = shipped_location(dataset, name)
+    return path if path.is_file() else None
+
+
+def cache_key(name: str, params: dict[str, Any] | None, images: Tensor, labels: Tensor) -> str:
+    """Hash of what the weights depend on: name, parameters, shape, and a fingerprint of the data."""
+    h = hashlib.sha256(json.dumps([FORMAT, name, params or {}, list(images.shape)], sort_keys=True,
+                                  default=str).encode())
+    h.update(images[:64].contiguous().numpy().tobytes())
+    h.update(labels.contiguous().numpy().tobytes())
+    return h.hexdigest()[:12]
+
+
+def get_classifier(dataset: Any, name: str, params: dict[str, Any] | None = None, train: bool = True,
+                   log: Any = None) -> Classifier | None:
+    """The classifier for a labelled image dataset: shipped, cached, or trained now (see the module doc).
+
+    Returns None for datasets it does not apply to (points, or no labels).
+    ``log`` (a callable taking a string) hears about training on first use.
+    """
+    info = dataset.info
+    if not info.is_image or not info.num_classes or getattr(dataset, "streaming", False):
+        return None
+    path = shipped_path(dataset, name)
+    if path is not None:
+        clf = load(path, "shipped")
+        if clf.meta.get("in_channels") == info.channels and clf.meta.get("num_classes") == info.num_classes:
+            return clf
+    images, labels = dataset.tensors()
+    if labels is None:
+        return None
+    path = cache_root() / "classifiers" / f"{name}-{cache_key(name, params, images, labels)}.safetensors"
+    if path.is_file():
+        return load(path, "cache")
+    if not train:
+        return None
+    from .train_classifier import train_classifier
+
+    if log:
+        log(f"training the evaluation classifier for {name} (first use; cached in {path.parent})")
+    model, meta = train_classifier(images, labels, name=name, params=params)
+    save(model, meta, path)
+    return load(path, "trained")

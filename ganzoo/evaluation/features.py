@@ -1,0 +1,68 @@
+"""Feature spaces the distances are computed in, chosen by what the dataset is.
+
+- labelled images: the ganzoo classifier's penultimate layer (64-d), plus its
+  class probabilities for coverage metrics ("classifier");
+- points (e.g. gaussians): the points themselves ("points");
+- unlabelled images: pixels average-pooled to at most 16x16 ("pixels"), a weak
+  but honest fallback that needs no weights.
+
+Inception features for standard FID live in inception.py and are optional.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@dataclass
+class FeatureSpace:
+    name: str
+    embed: Callable[[Tensor], tuple[Tensor, Tensor | None]]  # samples -> (features, class probs or None)
+    info: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        """Identifies these weights, for caching real-data features between calls."""
+        return f"{self.name}:{self.info.get('digest', '')}"
+
+
+def _points(x: Tensor) -> tuple[Tensor, None]:
+    return x.detach().float().reshape(len(x), -1).cpu(), None
+
+
+def _pixels(x: Tensor) -> tuple[Tensor, None]:
+    from ..interfaces import to_model_range
+
+    out = []
+    for i in range(0, len(x), 1000):
+        chunk = to_model_range(x[i:i + 1000].cpu())
+        if chunk.shape[-1] > 16:
+            chunk = F.adaptive_avg_pool2d(chunk, 16)
+        out.append(chunk.flatten(1))
+    return torch.cat(out), None
+
+
+def feature_space(dataset: Any, name: str, params: dict[str, Any] | None = None, device: Any = "cpu",
+                  log: Callable[[str], None] | None = None) -> FeatureSpace:
+    info = dataset.info
+    if not info.is_image:
+        return FeatureSpace("points", _points, {})
+    from .classifier import get_classifier
+
+    clf = get_classifier(dataset, name, params, log=log)
+    if clf is None:
+        return FeatureSpace("pixels", _pixels, {"note": "no labels: distances use 16x16 pixels, not a classifier"})
+    clf.model.to(device)
+
+    def embed(x: Tensor) -> tuple[Tensor, Tensor]:
+        f, p = clf.embed(x, device=device)
+        return f.cpu(), p.cpu()
+
+    meta = {"source": clf.source, "accuracy": clf.accuracy, "digest": clf.digest,
+            "path": str(clf.path) if clf.path else None, "trained_on": clf.meta.get("dataset")}
+    return FeatureSpace("classifier", embed, meta)

@@ -1,0 +1,75 @@
+"""The table `ganzoo eval` prints: metric, value, real-data reference, and how to read it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# key -> (label, format, hint). The order here is the order of the table.
+ROWS: tuple[tuple[str, str, str, str], ...] = (
+    ("fd", "FD-classifier", "{:.3f}", "lower is better; near the floor = as good as this many samples can tell"),
+    ("kid", "KID-classifier", "{:.4f}", "lower is better; unbiased, so about 0 (even < 0) when matched"),
+    ("precision", "precision", "{:.3f}", "fidelity: share of samples on the real data's manifold"),
+    ("recall", "recall", "{:.3f}", "diversity: share of real data on the samples' manifold"),
+    ("classes_covered", "classes covered", "{}", "classes predicted for >= 1/10 of a fair share"),
+    ("class_entropy", "class entropy", "{:.3f}", "nats; ln K when uniform, 0 for a single class"),
+    ("mean_confidence", "mean confidence", "{:.3f}", "classifier's mean top probability; low = ambiguous"),
+    ("conditional_accuracy", "conditional accuracy", "{:.3f}", "samples classified as the label asked for"),
+    ("modes_covered", "modes covered", "{}", "modes with >= 1/10 of a fair share of good samples"),
+    ("high_quality_share", "high-quality share", "{:.3f}", "samples within 3 std of a mode centre"),
+    ("fid", "FID (Inception)", "{:.2f}", "standard FID; papers quote it at 50k samples"),
+)
+
+_SPACE_LABEL = {"points": ("FD", "KID"), "pixels": ("FD-pixels", "KID-pixels")}
+
+
+def _fmt(fmt: str, value: Any, key: str, result: dict[str, Any]) -> str:
+    if value is None:
+        return "-"
+    text = fmt.format(value)
+    total = {"classes_covered": "num_classes", "modes_covered": "num_modes"}.get(key)
+    return f"{text} / {result[total]}" if total and total in result else text
+
+
+def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(label, value, real-data reference, hint) for each metric present in ``result``."""
+    space = result.get("feature_space", "classifier")
+    out = []
+    for key, label, fmt, hint in ROWS:
+        if key not in result:
+            continue
+        if space in _SPACE_LABEL and key in ("fd", "kid"):
+            label = _SPACE_LABEL[space][0 if key == "fd" else 1]
+        out.append((label, _fmt(fmt, result[key], key, result), _fmt(fmt, result.get(f"{key}_floor"), key, result),
+                    hint))
+    return out
+
+
+def render(result: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    title = f"{result.get('source', 'samples')}: {result['num']} samples vs {result['dataset']}"
+    table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+    table.add_column("metric", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("real vs real", justify="right", no_wrap=True)
+    table.add_column("how to read it", overflow="fold", style="dim")
+    for row in rows(result):
+        table.add_row(*row)
+    return table
+
+
+def footer(result: dict[str, Any]) -> list[str]:
+    """Lines under the table: what the reference column means, where features came from, notes."""
+    lines = [f"real vs real: the same metric between two disjoint halves of the real data "
+             f"({result['num_compared']} samples each); for one-set metrics, what the real data scores"]
+    clf = result.get("classifier")
+    if clf:
+        acc = f", held-out accuracy {clf['accuracy']:.3f}" if clf.get("accuracy") is not None else ""
+        lines.append(f"classifier: {clf['source']} weights {clf['digest']}{acc} (FD-classifier is not Inception FID)")
+    info = result.get("feature_info") or {}
+    if info.get("note"):
+        lines.append(info["note"])
+    if result.get("inception_weights"):
+        lines.append(f"Inception weights: {result['inception_weights']}")
+    lines.extend(result.get("notes", []))
+    return lines

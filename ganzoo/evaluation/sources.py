@@ -1,0 +1,124 @@
+"""What `ganzoo eval` can score: a run folder, a checkpoint, or a .safetensors file of samples.
+
+A samples file holds ``images`` (uint8 N, C, H, W), as `ganzoo sample --out
+x.safetensors` writes them, or ``points`` (float N, D), and optionally
+``labels`` (int64 N,): the classes a conditional generator was asked for.
+Its dataset is, in order: ``--dataset``; the ``dataset`` the file's metadata
+names (a name with ``dataset_params`` as JSON, or a JSON ``[dataset]`` table);
+the dataset of the ``checkpoint`` its metadata names, if that file still
+exists (`ganzoo sample` records it); mnist-10k when the images are 1x28x28;
+else the user is asked for ``--dataset``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..errors import DataError, UsageError
+
+SAMPLE_KEYS = ("images", "points", "samples")
+
+
+@dataclass
+class Samples:
+    x: Tensor  # uint8 images (N, C, H, W) or float points (N, D), on the CPU
+    labels: Tensor | None
+    dataset: str
+    dataset_params: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # "samples", "run" or "checkpoint"
+    notes: list[str] = field(default_factory=list)
+
+    def as_tuple(self) -> tuple[Tensor, Tensor | None, str, dict[str, Any]]:
+        return self.x, self.labels, self.dataset, self.dataset_params
+
+
+def _header_metadata(path: Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        return dict(fh.metadata() or {})
+
+
+def _is_checkpoint(meta: dict[str, str]) -> bool:
+    return str(meta.get("format", "")).startswith("ganzoo.checkpoint")
+
+
+def _json(meta: dict[str, str], key: str, default: Any) -> Any:
+    try:
+        return json.loads(meta[key]) if key in meta else default
+    except json.JSONDecodeError:
+        return meta[key] if default == "" else default
+
+
+def load_sample_file(path: Path, num: int | None, dataset: str | None) -> Samples:
+    from safetensors.torch import load_file
+
+    try:
+        meta = _header_metadata(path)
+        tensors = load_file(str(path))
+    except Exception as exc:
+        raise DataError(f"{path} is not a readable safetensors file: {type(exc).__name__}: {exc}") from None
+    key = next((k for k in SAMPLE_KEYS if k in tensors), None)
+    if key is None:
+        raise DataError(f"{path} holds no samples: expected a tensor named {' or '.join(SAMPLE_KEYS)}, "
+                        f"found {', '.join(sorted(tensors)) or 'none'}")
+    x, labels = tensors[key], tensors.get("labels")
+    if x.dim() == 4 and x.dtype != torch.uint8:
+        raise DataError(f"{path}: images must be uint8 (N, C, H, W), not {x.dtype}")
+    if x.dim() not in (2, 4) or len(x) == 0:
+        raise DataError(f"{path}: samples of shape {tuple(x.shape)}; expected images (N, C, H, W) or points (N, D)")
+    if labels is not None and (labels.dim() != 1 or len(labels) != len(x)):
+        raise DataError(f"{path}: labels of shape {tuple(labels.shape)} do not match {len(x)} samples")
+    notes: list[str] = []
+    params = _json(meta, "dataset_params", {}) if not dataset else {}
+    if not dataset:
+        dataset = _json(meta, "dataset", "") or None
+        if isinstance(dataset, dict):  # a whole [dataset] table: name plus parameters
+            params = {k: v for k, v in dataset.items() if k != "name"}
+            dataset = dataset.get("name")
+    if not dataset and meta.get("checkpoint"):  # `ganzoo sample` names the checkpoint it drew from
+        from .runs import checkpoint_dataset
+
+        found = checkpoint_dataset(meta["checkpoint"])
+        if found:
+            dataset, params = found
+            notes.append(f"dataset: {dataset}, from the run of {meta['checkpoint']}")
+    if not dataset:
+        if tuple(x.shape[1:]) != (1, 28, 28):
+            raise UsageError(f"{path} does not say which dataset its samples imitate",
+                             "pass --dataset NAME (see `ganzoo list --kind dataset`)")
+        dataset = "mnist-10k"
+        notes.append("dataset: mnist-10k assumed for 1x28x28 samples (pass --dataset to change)")
+    if num is not None:
+        x, labels = x[:num], labels[:num] if labels is not None else None
+    return Samples(x, labels.long() if labels is not None else None, dataset, params, "samples", notes)
+
+
+def load_samples(path: str | Path, num: int | None = None, seed: int = 0, dataset: str | None = None,
+                 device: Any = "cpu") -> Samples:
+    """Samples to score from a run folder or checkpoint (``num`` drawn with ``seed``) or a samples file.
+
+    ``num`` None: every sample in a file, 5000 from a generator. ``dataset``
+    overrides the run's or file's own (a run's parameters then do not apply).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"{p} does not exist", "give a run folder, a checkpoint or a .safetensors of samples")
+    if p.is_file():
+        if p.suffix != ".safetensors":
+            raise UsageError(f"{p} is not a .safetensors file", "give a run folder, a checkpoint or samples")
+        try:
+            is_ckpt = _is_checkpoint(_header_metadata(p))
+        except Exception as exc:
+            raise DataError(f"{p} is not a readable safetensors file: {type(exc).__name__}: {exc}") from None
+        if not is_ckpt:
+            return load_sample_file(p, num, dataset)
+    from .runs import sample_run
+
+    return sample_run(p, num, seed, dataset, device)

@@ -1,0 +1,133 @@
+"""Pictures of a run: image grids, scatter plots of 2-D points, and the progress GIF."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from PIL import Image, ImageDraw
+from torch import Tensor
+
+from .interfaces import to_uint8
+
+# a qualitative palette (tab10) for classes / modes
+PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+           (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+GREY = (205, 205, 205)
+
+
+def grid_tensor(images: Tensor, nrow: int, padding: int = 2) -> Tensor:
+    """uint8 (N, C, H, W) -> one uint8 (C, H', W') grid, ``nrow`` images per row."""
+    from torchvision.utils import make_grid
+
+    if images.dtype != torch.uint8:
+        images = to_uint8(images)
+    images = images.cpu()
+    if images.shape[1] not in (1, 3):
+        images = images[:, :3] if images.shape[1] > 3 else images[:, :1]
+    grid = make_grid(images, nrow=max(1, nrow), padding=padding, pad_value=0)
+    return grid[:1] if images.shape[1] == 1 else grid
+
+
+def to_pil(image: Tensor) -> Image.Image:
+    """uint8 (C, H, W) with C in (1, 3) -> PIL image."""
+    array = image.permute(1, 2, 0).contiguous().numpy()
+    return Image.fromarray(array[:, :, 0], "L") if array.shape[2] == 1 else Image.fromarray(array, "RGB")
+
+
+def save_grid(images: Tensor, path: str | Path, nrow: int = 8) -> Path:
+    """Model-range or uint8 images (N, C, H, W) -> a PNG grid."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    to_pil(grid_tensor(images, nrow)).save(path)
+    return path
+
+
+def bounds(*clouds: Tensor | None, margin: float = 0.15) -> tuple[float, float, float, float]:
+    pts = torch.cat([c[:, :2].float().cpu() for c in clouds if c is not None and len(c)])
+    pts = pts[torch.isfinite(pts).all(dim=1)]
+    if not len(pts):
+        return -1.0, 1.0, -1.0, 1.0
+    lo, hi = pts.min(dim=0).values, pts.max(dim=0).values
+    span = (hi - lo).max().clamp_min(1e-3).item()
+    cx, cy = ((lo + hi) / 2).tolist()
+    half = span * (0.5 + margin)
+    return cx - half, cx + half, cy - half, cy + half
+
+
+def scatter(samples: Tensor, path: str | Path, real: Tensor | None = None, labels: Tensor | None = None,
+            box: tuple[float, float, float, float] | None = None, size: int = 480, title: str = "") -> Path:
+    """2-D points as a PNG: ``real`` in light grey, ``samples`` in colour (by label when given).
+
+    Points with more than two dimensions are drawn by their first two.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    samples = samples.detach().float().cpu().reshape(len(samples), -1)
+    if samples.shape[1] == 1:
+        samples = torch.cat([samples, torch.zeros_like(samples)], dim=1)
+    x0, x1, y0, y1 = box or bounds(real, samples)
+    img = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(img)
+    pad = 8
+
+    def px(p: Tensor) -> tuple[Tensor, Tensor]:
+        u = (p[:, 0] - x0) / (x1 - x0) * (size - 2 * pad) + pad
+        v = (1 - (p[:, 1] - y0) / (y1 - y0)) * (size - 2 * pad) + pad
+        return u, v
+
+    def dots(p: Tensor, colours: list[tuple[int, int, int]], r: float) -> None:
+        keep = torch.isfinite(p[:, :2]).all(dim=1)
+        u, v = px(p[keep, :2])
+        idx = torch.nonzero(keep).flatten().tolist()
+        for i, a, b in zip(idx, u.tolist(), v.tolist()):
+            if -r <= a <= size + r and -r <= b <= size + r:
+                draw.ellipse((a - r, b - r, a + r, b + r), fill=colours[i % len(colours)])
+
+    if real is not None and len(real):
+        r = real.detach().float().cpu().reshape(len(real), -1)
+        if r.shape[1] == 1:
+            r = torch.cat([r, torch.zeros_like(r)], dim=1)
+        dots(r, [GREY], 1.5)
+    if labels is not None:
+        colours = [PALETTE[int(k) % len(PALETTE)] for k in labels.tolist()]
+    else:
+        colours = [PALETTE[0]]
+    dots(samples, colours, 1.8)
+    draw.rectangle((0, 0, size - 1, size - 1), outline=(160, 160, 160))
+    if title:
+        draw.text((pad, pad), title, fill=(60, 60, 60))
+    img.save(path)
+    return path
+
+
+def write_gif(frames: Sequence[str | Path], path: str | Path, duration: int = 300) -> Path | None:
+    """All ``frames`` (PNG files, in order) as one looping GIF; None when there are none."""
+    images = []
+    for f in frames:
+        try:
+            with Image.open(f) as im:
+                images.append(im.convert("RGB"))
+        except OSError:
+            continue
+    if not images:
+        return None
+    path = Path(path)
+    size = images[0].size
+    images = [im if im.size == size else im.resize(size) for im in images]
+    tmp = path.with_name(f".{path.name}.tmp")
+    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0)
+    tmp.replace(path)
+    return path
+
+
+def class_rows(num_classes: int, per_row: int = 8, max_classes: int = 20) -> Tensor:
+    """Labels for a grid with one row per class: 0,0,..,1,1,.. (capped at ``max_classes`` rows)."""
+    return torch.arange(min(num_classes, max_classes)).repeat_interleave(per_row)
+
+
+def grid_shape(n: int) -> int:
+    """Images per row for an unconditional grid of ``n``."""
+    return max(1, int(math.ceil(math.sqrt(n))))

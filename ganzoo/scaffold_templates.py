@@ -1,0 +1,217 @@
+"""The files `ganzoo new-plugin` writes, as plain string templates.
+
+Placeholders: ``__NAME__`` (the plugin name, e.g. ``acme``), ``__DIST__``
+(``ganzoo-acme``), ``__MODULE__`` (``ganzoo_acme``). Nothing else is
+substituted, so the templates are ordinary Python/TOML/Markdown otherwise.
+"""
+
+PYPROJECT = '''\
+[build-system]
+requires = ["setuptools>=77"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "__DIST__"
+version = "0.1.0"
+description = "A ganzoo plugin"
+readme = "README.md"
+# license = "MIT"
+requires-python = ">=3.10"
+dependencies = ["ganzoo>=0.1"]
+
+[project.optional-dependencies]
+test = ["pytest>=8"]
+
+# The plugin's only link to ganzoo: an entry point in the group "ganzoo".
+[project.entry-points.ganzoo]
+__NAME__ = "__MODULE__"
+
+[tool.setuptools.packages.find]
+where = ["src"]
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+'''
+
+INIT = '''\
+"""__DIST__: a ganzoo plugin.
+
+This module is what the entry point loads. It only registers names: the
+factories are lazy "module:attr" strings, so `ganzoo list` never imports
+torch. Each factory's docstring is its help text in `ganzoo info`.
+"""
+
+from __future__ import annotations
+
+from ganzoo import hookimpl
+
+GANZOO_PLUGIN_API = 1
+
+
+@hookimpl
+def ganzoo_register_components(register):
+    register.loss("__NAME__-smooth-bce", "__MODULE__.losses:SmoothBCELoss", role="adversarial")
+    register.generator("__NAME__-mlp", "__MODULE__.models:MLPGenerator")
+    register.discriminator("__NAME__-mlp", "__MODULE__.models:MLPDiscriminator")
+
+
+@hookimpl
+def ganzoo_register_recipes(register):
+    register.recipe("__NAME__-gaussians", {
+        "gen": {"name": "__NAME__-mlp"},
+        "disc": {"name": "__NAME__-mlp"},
+        "loss": {"name": "__NAME__-smooth-bce"},
+        "dataset": {"name": "gaussians"},
+        "train": {"steps": 2000, "batch_size": 256, "lr": 1e-3, "latent_dim": 16},
+    }, doc="__NAME__-mlp with one-sided label smoothing on a ring of 8 Gaussians.")
+'''
+
+LOSSES = '''\
+"""Loss terms of __DIST__."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from ganzoo.interfaces import LossInputs, LossTerm
+
+
+class SmoothBCELoss(LossTerm):
+    """Non-saturating GAN loss with one-sided label smoothing (Salimans et al. 2016).
+
+    - D: BCE(D(x), smoothing) + BCE(D(G(z)), 0): real targets are ``smoothing``, not 1.
+    - G: BCE(D(G(z)), 1).
+
+    smoothing: the target for real samples (1.0 gives plain bce).
+    """
+
+    def __init__(self, smoothing: float = 0.9):
+        if not 0.0 < smoothing <= 1.0:
+            raise ValueError(f"smoothing must be in (0, 1], got {smoothing}")
+        self.smoothing = smoothing
+
+    def d_loss(self, inputs: LossInputs) -> Tensor:
+        real, fake = inputs.d_real.float(), inputs.d_fake.float()
+        targets = real.new_full(real.shape, self.smoothing)
+        return (F.binary_cross_entropy_with_logits(real, targets)
+                + F.binary_cross_entropy_with_logits(fake, fake.new_zeros(fake.shape)))
+
+    def g_loss(self, inputs: LossInputs) -> Tensor:
+        fake = inputs.d_fake.float()
+        return F.binary_cross_entropy_with_logits(fake, fake.new_ones(fake.shape))
+'''
+
+MODELS = '''\
+"""Generator and discriminator of __DIST__."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ganzoo.interfaces import DataInfo, Discriminator, Generator
+
+
+class MLPGenerator(Generator):
+    """A small MLP generator for points and small images.
+
+    latent -> hidden -> hidden -> sample, LeakyReLU between layers, Tanh on
+    the output for images (pixels in [-1, 1]), linear for points.
+
+    hidden: width of the hidden layers.
+    """
+
+    def __init__(self, data: DataInfo, latent_dim: int = 100, hidden: int = 128):
+        super().__init__(data, latent_dim)
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, hidden), nn.LeakyReLU(0.2),
+            nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+            nn.Linear(hidden, data.numel),
+            nn.Tanh() if data.is_image else nn.Identity(),
+        )
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.net(z).view(-1, *self.data.shape)
+
+
+class MLPDiscriminator(Discriminator):
+    """A small MLP discriminator; returns raw logits of shape (N,), no Sigmoid.
+
+    hidden: width of the hidden layers.
+    """
+
+    def __init__(self, data: DataInfo, hidden: int = 128):
+        super().__init__(data)
+        self.net = nn.Sequential(
+            nn.Linear(data.numel, hidden), nn.LeakyReLU(0.2),
+            nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+            nn.Linear(hidden, 1),
+        )
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.net(x.flatten(1)).view(-1)
+'''
+
+TEST = '''\
+"""Tests of __DIST__: run them with the plugin installed (pip install -e . && python -m pytest)."""
+
+import torch
+
+from ganzoo.testing import check_component, parametrize_components
+
+DIST = "__DIST__"
+
+
+@parametrize_components(dist=DIST)
+def test_conformance(kind, name):
+    """Every component and recipe of this distribution passes ganzoo's conformance suite."""
+    check_component(kind, name)
+
+
+def test_smoothing_lowers_the_real_target():
+    from ganzoo.interfaces import LossInputs
+    from __MODULE__.losses import SmoothBCELoss
+
+    scores = torch.zeros(4)
+    inputs = LossInputs(real=torch.zeros(4, 2), fake=torch.zeros(4, 2), d_fake=scores, d_real=scores,
+                        labels=None, discriminator=torch.nn.Identity())
+    # at logit 0 the BCE is log 2 whatever the target, so both settings agree there
+    assert torch.isclose(SmoothBCELoss(0.9).d_loss(inputs), SmoothBCELoss(1.0).d_loss(inputs))
+    inputs.d_real = torch.full((4,), 5.0)
+    assert SmoothBCELoss(0.9).d_loss(inputs) > SmoothBCELoss(1.0).d_loss(inputs)
+'''
+
+README = '''\
+# __DIST__
+
+A [ganzoo](https://pypi.org/project/ganzoo/) plugin. It adds:
+
+| kind | name |
+| --- | --- |
+| loss (adversarial) | `__NAME__-smooth-bce` |
+| generator / discriminator | `__NAME__-mlp` |
+| recipe | `__NAME__-gaussians` |
+
+```bash
+pip install -e ".[test]"
+ganzoo list                                   # the components above, from __DIST__ 0.1.0
+ganzoo run __NAME__-gaussians --steps 500
+ganzoo run --gen dcgan --loss __NAME__-smooth-bce   # mix with the zoo's own components
+python -m pytest                              # ganzoo's conformance suite + your tests
+```
+
+`src/__MODULE__/__init__.py` registers the components (keep it free of
+torch imports); the entry point in `pyproject.toml` is the plugin's only
+link to ganzoo. See ganzoo's docs/plugins.md for the full guide.
+
+Publish: `python -m build && python -m twine upload dist/*`.
+'''
+
+FILES = {
+    "pyproject.toml": PYPROJECT,
+    "README.md": README,
+    "src/__MODULE__/__init__.py": INIT,
+    "src/__MODULE__/losses.py": LOSSES,
+    "src/__MODULE__/models.py": MODELS,
+    "tests/test___MODULE__.py": TEST,
+}

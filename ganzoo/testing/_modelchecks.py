@@ -1,0 +1,121 @@
+"""The individual checks a generator or discriminator goes through (used by `ganzoo.testing.models`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..specs import ComponentSpec, DataInfo
+from ._common import NUM_CLASSES, Report, error_text, fail
+
+
+class ProbeD(nn.Module):
+    """A fixed linear critic: G's parameters get gradients through it exactly when G's output depends on them."""
+
+    def __init__(self, numel: int):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(numel, generator=torch.Generator().manual_seed(0)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.flatten(1) @ self.w.to(x.dtype)
+
+
+def call_model(model: nn.Module, x: Tensor, labels: Tensor | None) -> Any:
+    # Unconditional models are called with one argument, as trainers and gradient penalties do.
+    return model(x, labels) if labels is not None else model(x)
+
+
+def run_forward(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor | None, data: DataInfo,
+                when: str) -> Any:
+    try:
+        return call_model(model, x, labels)
+    except Exception as exc:
+        raise fail(spec, f"forward failed {when} on input of shape {tuple(x.shape)}: {error_text(exc)}", data) from exc
+
+
+def check_output(spec: ComponentSpec, out: Any, data: DataInfo, n: int, dtype: torch.dtype) -> None:
+    if not isinstance(out, Tensor):
+        raise fail(spec, f"forward returned {type(out).__name__}, not a tensor", data)
+    if spec.kind == "generator":
+        expected, hint = (n, *data.shape), ""
+    else:
+        expected, hint = (n,), " (one raw score per sample: end with .view(-1))"
+    if tuple(out.shape) != expected:
+        raise fail(spec, f"forward gave shape {tuple(out.shape)}, expected {expected}{hint}", data)
+    if out.dtype != dtype:
+        raise fail(spec, f"forward returned {out.dtype} for {dtype} input", data)
+    if not torch.isfinite(out).all():
+        raise fail(spec, "forward returned NaN or infinite values", data)
+    if spec.kind == "generator" and data.is_image and (out.min() < -1 - 1e-6 or out.max() > 1 + 1e-6):
+        raise fail(spec, f"image pixels must be in [-1, 1] (end with Tanh), got [{out.min():.3g}, {out.max():.3g}]",
+                   data)
+
+
+def check_gradients(spec: ComponentSpec, model: nn.Module, out: Tensor, x: Tensor, data: DataInfo) -> None:
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if not params:
+        raise fail(spec, "has no trainable parameters", data)
+    if not out.requires_grad:
+        raise fail(spec, "its output does not require grad (detached, or computed under no_grad?)", data)
+    if spec.kind == "generator":
+        ProbeD(data.numel).to(out.device)(out).sum().backward()
+    else:
+        out.sum().backward()
+        if x.grad is None or not x.grad.abs().sum() > 0:
+            raise fail(spec, "no gradient reaches its input, so a generator cannot learn through it", data)
+    missing = [n for n, p in params if p.grad is None]
+    if missing:
+        through = " through a discriminator" if spec.kind == "generator" else ""
+        raise fail(spec, f"no gradient reaches {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}"
+                   f"{through} (detached, or unused in forward?)", data)
+    if not sum(float(p.grad.abs().sum()) for _, p in params) > 0:
+        raise fail(spec, "every parameter's gradient is zero", data)
+
+
+def check_labels(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor | None, data: DataInfo,
+                  seed: int, report: Report) -> None:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        torch.manual_seed(seed)
+        return model(*args, **kwargs)
+
+    declared = getattr(model, "conditional", None)
+    if declared is not None and bool(declared) != spec.conditional:
+        raise fail(spec, f"is registered with conditional={spec.conditional} but its class says "
+                   f"conditional={bool(declared)}", data)
+    with torch.no_grad():
+        if spec.conditional:
+            assert labels is not None and data.num_classes
+            if torch.equal(run(x, labels), run(x, (labels + 1) % data.num_classes)):
+                raise fail(spec, "is registered as conditional but its output does not change with the labels", data)
+            try:
+                run(x)
+            except Exception:
+                pass
+            else:
+                raise fail(spec, "is conditional but runs without labels; raise a clear error instead "
+                           "(ganzoo.nn.require_labels does)", data)
+            report.passed("labels change the output")
+            return
+        plain = run(x)
+        fake_labels = torch.arange(len(x), device=x.device) % NUM_CLASSES
+        for args, kwargs, what in (((x, None), {}, "labels=None"), ((x,), {"labels": fake_labels}, "labels")):
+            try:
+                other = run(*args, **kwargs)
+            except TypeError:
+                continue  # forward(x) with no labels parameter at all is fine
+            except Exception as exc:
+                raise fail(spec, f"is unconditional but fails when given {what}: {error_text(exc)}", data) from exc
+            if not torch.equal(plain, other):
+                raise fail(spec, f"is unconditional but its output changes when given {what}", data)
+        report.passed("ignores labels")
+
+
+def make_inputs(spec: ComponentSpec, data: DataInfo, n: int, latent_dim: int, seed: int) -> Tensor:
+    g = torch.Generator().manual_seed(seed)
+    if spec.kind == "generator":
+        return torch.randn(n, latent_dim, generator=g)
+    if data.is_image:
+        return torch.rand(n, *data.shape, generator=g) * 2 - 1
+    return torch.randn(n, *data.shape, generator=g)

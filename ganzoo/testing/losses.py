@@ -1,0 +1,139 @@
+"""Conformance checks for loss terms."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import GanzooError
+from ..interfaces import LossInputs
+from ..specs import ComponentSpec, DataInfo
+from ._common import MNIST, NUM_CLASSES, POINTS, Report, error_text, fail, lookup, new_report
+
+#: the data a loss term is tried on unless told otherwise: points and 28 px images
+LOSS_DATA: tuple[DataInfo, ...] = (POINTS, MNIST)
+
+
+class ToyDiscriminator(nn.Module):
+    """A small MLP critic whose labels are optional, as a conditional discriminator's are."""
+
+    def __init__(self, data: DataInfo, num_classes: int = NUM_CLASSES):
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(data.numel, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
+        self.embed = nn.Embedding(num_classes, 1)
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        score = self.body(x).view(-1)
+        return score if labels is None else score + self.embed(labels).view(-1)
+
+
+def _instantiate(spec: ComponentSpec, params: dict[str, Any]) -> Any:
+    try:
+        factory = spec.load()
+    except Exception as exc:
+        raise fail(spec, f"cannot import its factory {spec.target}: {error_text(exc)}") from exc
+    try:
+        term = factory(**params)
+    except Exception as exc:
+        raise fail(spec, f"its factory raised {error_text(exc)} for parameters {params}") from exc
+    if not (callable(getattr(term, "d_loss", None)) and callable(getattr(term, "g_loss", None))):
+        raise fail(spec, f"its factory returned {type(term).__name__}, which has no d_loss/g_loss "
+                   f"(subclass ganzoo.interfaces.LossTerm)")
+    n_critic = getattr(term, "n_critic", 1)
+    if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
+        raise fail(spec, f"n_critic must be a positive int, got {n_critic!r}")
+    if not isinstance(getattr(term, "needs_real_scores_for_g", False), bool):
+        raise fail(spec, "needs_real_scores_for_g must be True or False")
+    if spec.role not in ("adversarial", "regularizer"):
+        raise fail(spec, f"role must be 'adversarial' or 'regularizer', got {spec.role!r}")
+    return term
+
+
+def _side(spec: ComponentSpec, term: Any, side: str, inputs: LossInputs, data: DataInfo) -> Tensor | None:
+    try:
+        value = getattr(term, side)(inputs)
+    except GanzooError:
+        raise
+    except Exception as exc:
+        hint = ""
+        if side == "g_loss" and inputs.d_real is None:
+            hint = " (a g_loss that reads d_real must set needs_real_scores_for_g = True)"
+        raise fail(spec, f"{side} raised {error_text(exc)}{hint}", data) from exc
+    if value is None:
+        return None
+    if not isinstance(value, Tensor) or value.dim() != 0:
+        shape = tuple(getattr(value, "shape", ()))
+        raise fail(spec, f"{side} must return a scalar tensor or None, got {type(value).__name__}{shape}", data)
+    if not torch.isfinite(value):
+        raise fail(spec, f"{side} returned {value.item()}", data)
+    return value
+
+
+def _sample(data: DataInfo, n: int, seed: int, device: Any) -> Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, *data.shape, generator=g) * 2 - 1 if data.is_image else torch.randn(n, *data.shape, generator=g)
+    return x.to(device)
+
+
+def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params: dict[str, Any] | None = None,
+               batch_size: int = 8, device: str | torch.device = "cpu", seed: int = 0, registry: Any = None) -> Report:
+    """Check a registered loss term against ganzoo's contract.
+
+    The term is built from the registry with ``params`` and must have
+    ``d_loss``/``g_loss``, a positive integer ``n_critic`` and a boolean
+    ``needs_real_scores_for_g``. On each data shape (default: points and 28 px
+    images), with and without class labels, it is given the inputs a trainer
+    gives it (a small critic's scores; ``d_real`` in the generator step only
+    when it asks for them) and each side must return a finite scalar or None;
+    an adversarial term must act on both sides, a regularizer on at least one.
+    ``d_loss`` must reach the discriminator's parameters and ``g_loss`` the
+    fake samples (so the generator gets a gradient). Raises ``ConformanceError``.
+    """
+    spec = lookup("loss", name, registry)
+    report = new_report(spec)
+    term = _instantiate(spec, dict(params or {}))
+    needs_real = bool(getattr(term, "needs_real_scores_for_g", False))
+    acted = {"d_loss": False, "g_loss": False}
+    for data in data_infos:
+        for labelled in (False, True):
+            torch.manual_seed(seed)
+            disc = ToyDiscriminator(data).to(device)
+            real = _sample(data, batch_size, seed, device)
+            fake0 = _sample(data, batch_size, seed + 1, device)
+            labels = torch.arange(batch_size, device=real.device) % NUM_CLASSES if labelled else None
+
+            fake = fake0.detach()
+            inputs = LossInputs(real, fake, disc(fake, labels), disc(real, labels), labels, disc, step=0)
+            value = _side(spec, term, "d_loss", inputs, data)
+            if value is not None:
+                acted["d_loss"] = True
+                if value.requires_grad:
+                    value.backward()
+                if not any(p.grad is not None and p.grad.abs().sum() > 0 for p in disc.parameters()):
+                    raise fail(spec, "d_loss gives the discriminator's parameters no gradient", data)
+
+            disc.zero_grad(set_to_none=True)
+            fake = fake0.clone().requires_grad_(True)
+            d_real = disc(real, labels) if needs_real else None
+            inputs = LossInputs(real, fake, disc(fake, labels), d_real, labels, disc, step=1)
+            value = _side(spec, term, "g_loss", inputs, data)
+            if value is not None:
+                acted["g_loss"] = True
+                if value.requires_grad:
+                    value.backward()
+                if fake.grad is None or not fake.grad.abs().sum() > 0:
+                    raise fail(spec, "g_loss does not depend on the fake samples, so it cannot train a generator",
+                               data)
+        report.supported.append(data.shape)
+    report.passed("finite scalars or None")
+    report.passed("gradients")
+    if spec.role == "adversarial" and not all(acted.values()):
+        missing = " and ".join(s for s, v in acted.items() if not v)
+        raise fail(spec, f"is registered as adversarial but its {missing} returned None: an adversarial term "
+                   f"trains both players (register it with role='regularizer' if it is a penalty)")
+    if not any(acted.values()):
+        raise fail(spec, "returns None on both sides, so it does nothing")
+    report.passed(f"acts on {' and '.join(s for s, v in acted.items() if v)}")
+    return report
