@@ -32,9 +32,10 @@ def resolve_device(name: str = "auto", local_rank: int | None = None) -> torch.d
         if name == "cuda" and local_rank is not None:
             name = f"cuda:{local_rank}"
         device = torch.device(name)
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise UsageError(f"device {name!r} requested but only {torch.cuda.device_count()} GPU(s) are visible")
-        torch.cuda.set_device(device)
+        if device.index is not None:
+            if device.index >= torch.cuda.device_count():
+                raise UsageError(f"device {name!r} requested but only {torch.cuda.device_count()} GPU(s) are visible")
+            torch.cuda.set_device(device)
         return device
     if name == "mps":
         if not mps_available():

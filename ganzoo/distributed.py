@@ -19,6 +19,7 @@ DDP details that matter for GANs:
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -73,7 +74,11 @@ def wrap(model: nn.Module, env: DistEnv, device: torch.device) -> nn.Module:
     if not env.enabled or not any(p.requires_grad for p in model.parameters()):
         return model
     ids = [device.index] if device.type == "cuda" and device.index is not None else None
-    return nn.parallel.DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
+    ddp = nn.parallel.DistributedDataParallel
+    # newer torch renames broadcast_buffers=False to forward_sync_buffers=False (it still syncs at init: fine)
+    no_sync = ("forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(ddp.__init__).parameters
+               else "broadcast_buffers")
+    return ddp(model, device_ids=ids, **{no_sync: False})
 
 
 def broadcast_object(obj: Any, env: DistEnv) -> Any:
@@ -84,13 +89,27 @@ def broadcast_object(obj: Any, env: DistEnv) -> Any:
     return box[0]
 
 
-def broadcast_params(model: nn.Module, env: DistEnv) -> None:
-    """Make every rank start from rank 0's weights and buffers (DDP does this for wrapped models)."""
+def on_main(env: DistEnv, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn`` on rank 0 only; a GanzooError it raises is raised on every rank (same line, same exit code)."""
+    from .errors import GanzooError
+
     if not env.enabled:
-        return
-    with torch.no_grad():
-        for t in list(model.parameters()) + list(model.buffers()):
-            dist.broadcast(t.data, src=0)
+        return fn(*args, **kwargs)
+    error, result = None, None
+    if env.is_main:
+        try:
+            result = fn(*args, **kwargs)
+        except GanzooError as exc:
+            error = (str(exc), exc.exit_code)
+            raised = exc
+    error = broadcast_object(error, env)
+    if error is not None:
+        if env.is_main:
+            raise raised
+        exc = GanzooError(error[0])
+        exc.exit_code = error[1]
+        raise exc
+    return result
 
 
 def mean(t: torch.Tensor, env: DistEnv) -> torch.Tensor:
@@ -126,6 +145,7 @@ def barrier(env: DistEnv) -> None:
 def shutdown(env: DistEnv) -> None:
     if env.enabled and dist.is_initialized():
         try:
+            dist.barrier(group=env._control)  # nobody tears down while another rank is still talking
             dist.destroy_process_group()
         except Exception:  # pragma: no cover - best effort at exit
             pass

@@ -116,15 +116,16 @@ class GANStep:
 class LossTracker:
     """Each step's losses as one device tensor, and the first non-finite step, without host syncs."""
 
-    def __init__(self, device: torch.device, step: int):
+    def __init__(self, device: torch.device, step: int, hint: Callable[[], str] = lambda: ""):
         self.device = device
+        self.hint = hint  # what to say about checkpoints when raising
         self.keys: tuple[str, ...] | None = None
         self.step_t = torch.full((), step, dtype=torch.long, device=device)
         self.first_bad: Tensor | None = None
         self.bad_vals: Tensor | None = None
         self.vals: Tensor | None = None
 
-    def track(self, d: DStats, g: GStats, hint: str = "") -> None:
+    def track(self, d: DStats, g: GStats) -> None:
         d_total, d_parts, d_real, d_fake = d
         g_total, g_parts = g
         d_real, d_fake = d_real.float(), d_fake.float()
@@ -135,7 +136,7 @@ class LossTracker:
         keys = tuple(values)
         if keys != self.keys:  # a term came or went: settle what is tracked so far, then start over
             if self.keys is not None:
-                self.check(None, hint)
+                self.check(None)
             self.keys = keys
             self.first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
             self.bad_vals = torch.zeros(len(keys), device=self.device)
@@ -146,7 +147,7 @@ class LossTracker:
         self.bad_vals = torch.where(newly, vals, self.bad_vals)
         self.vals = vals
 
-    def check(self, env: dist.DistEnv | None, hint: str = "") -> None:
+    def check(self, env: dist.DistEnv | None) -> None:
         """TrainingError naming the first step and term that went non-finite (one sync; collective under DDP)."""
         if self.keys is None:
             return
@@ -165,7 +166,7 @@ class LossTracker:
             msg = f"{what} became {value} at step {first}; training stopped"
         else:
             msg = f"a loss became non-finite at step {agreed} in another process; training stopped"
-        raise TrainingError(msg, hint or None)
+        raise TrainingError(msg, self.hint() or None)
 
     def values(self, env: dist.DistEnv) -> dict[str, float]:
         """The last step's values (averaged over processes): one sync."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..errors import UsageError
+from ..errors import GanzooError, UsageError
 
 
 def _flag_layer(opts: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +77,7 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
     """
     from ..config import read_run_config, resolve
 
-    flags = _flag_layer({**opts, "out": opts.get("out")})
+    flags = _flag_layer(opts)
     if resume:
         if recipe:
             raise UsageError("pass a RECIPE or --resume, not both")
@@ -100,8 +100,10 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
     trainer = Trainer(config, resume=bool(resume), overwrite=overwrite, progress="quiet" if quiet else "auto")
     try:
         result = trainer.fit()
-    except TrainingInterrupted as exc:
-        if trainer.env.is_main:
+    except GanzooError as exc:
+        if not trainer.env.is_main:  # under torchrun, rank 0 alone reports
+            raise SystemExit(exc.exit_code) from None
+        if isinstance(exc, TrainingInterrupted):
             print_summary(exc.result)
         raise
     if trainer.env.is_main:

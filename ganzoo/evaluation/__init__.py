@@ -7,7 +7,7 @@ disk (see ``ganzoo.evaluation.inception``). Each number comes with a real-vs-rea
 floor. Entry points (imported lazily: this package root does not import torch):
 
 ``evaluate_generator(generator, dataset, data_info=None, *, num=5000, device=None, conditional=None, seed=0,
-dataset_name=None, dataset_params=None, inception=True, log=None) -> dict``
+dataset_name=None, dataset_params=None, latent_dim=None, inception=False, log=None) -> dict``
     sample an in-memory generator and score it (used by the trainer's periodic evaluation).
 ``evaluate_samples(samples, labels, dataset_name, *, dataset=None, dataset_params=None, seed=0, device="cpu",
 inception=True, log=None) -> dict``
@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 _LAZY = {
-    "evaluate_generator": "scoring", "evaluate_samples": "scoring", "sample_generator": "scoring",
+    "evaluate_generator": "scoring", "evaluate_samples": "scoring", "sample_generator": "runs",
     "load_samples": "sources", "Samples": "sources",
     "frechet_distance": "metrics", "kernel_inception_distance": "metrics", "precision_recall": "metrics",
     "class_metrics": "metrics", "mode_metrics": "metrics",

@@ -125,7 +125,8 @@ def load(path: Path, source: str) -> Classifier:
         with safe_open(str(path), framework="pt") as fh:
             meta = json.loads((fh.metadata() or {})[META_KEY])
         state = load_file(str(path))
-        model = SmallCNN(int(meta["in_channels"]), int(meta["num_classes"]), int(meta.get("features", FEATURES)))
+        with torch.random.fork_rng(devices=[]):  # the throw-away initial weights must not move the global RNG
+            model = SmallCNN(int(meta["in_channels"]), int(meta["num_classes"]), int(meta.get("features", FEATURES)))
         model.load_state_dict(state)
     except Exception as exc:
         raise DataError(f"classifier weights {path} are unreadable: {type(exc).__name__}: {exc}",
@@ -182,5 +183,10 @@ def get_classifier(dataset: Any, name: str, params: dict[str, Any] | None = None
     if log:
         log(f"training the evaluation classifier for {name} (first use; cached in {path.parent})")
     model, meta = train_classifier(images, labels, name=name, params=params)
-    save(model, meta, path)
+    try:
+        save(model, meta, path)
+    except OSError as exc:  # a read-only cache costs a retrain next time, not this evaluation
+        if log:
+            log(f"could not cache the classifier in {path.parent}: {exc.strerror or exc}")
+        return Classifier(model.eval(), meta, "trained", None, "unsaved")
     return load(path, "trained")

@@ -58,8 +58,9 @@ class InceptionFeatures:
         num_classes = state["fc.weight"].shape[0]  # 1008 for pytorch-fid's weights, 1000 for torchvision's
         aux = any(k.startswith("AuxLogits.") for k in state)
         # Both weight files expect pixels in [-1, 1] directly, hence transform_input=False.
-        model = inception_v3(weights=None, num_classes=num_classes, aux_logits=aux, transform_input=False,
-                             init_weights=False)
+        with torch.random.fork_rng(devices=[]):  # default init draws from the global RNG; leave it untouched
+            model = inception_v3(weights=None, num_classes=num_classes, aux_logits=aux, transform_input=False,
+                                 init_weights=False)
         model.load_state_dict(state)
         model.fc = torch.nn.Identity()
         self.model = model.eval().to(device)

@@ -1,10 +1,15 @@
-"""Samples from a run folder or checkpoint, through the trainer's own loader (ganzoo.sampling.load_generator)."""
+"""Samples from generators: a run folder or checkpoint (through the trainer's own loader,
+ganzoo.sampling.load_generator), or a generator in memory."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import torch
+from torch import Tensor
+
+from ..errors import UsageError
 from .sources import Samples
 
 DEFAULT_NUM = 5000
@@ -19,7 +24,6 @@ def run_dataset(config: Any) -> tuple[str, dict[str, Any]]:
 
 def sample_run(path: Path, num: int | None, seed: int, dataset: str | None, device: Any) -> Samples:
     from ..sampling import load_generator
-    from .scoring import sample_generator
 
     loaded = load_generator(path, use_ema=True, device=device)
     name, params = run_dataset(loaded["config"])
@@ -31,6 +35,38 @@ def sample_run(path: Path, num: int | None, seed: int, dataset: str | None, devi
     x, labels = sample_generator(loaded["model"], num or DEFAULT_NUM, loaded["data"].num_classes,
                                  loaded["conditional"], seed, loaded["config"].train["latent_dim"])
     return Samples(x, labels, name, params, "run" if Path(path).is_dir() else "checkpoint", notes)
+
+
+def dataset_name_of(dataset: Any) -> str:
+    """The registered name of a built dataset, found from its class; the class name if unregistered."""
+    from ..plugins import get_registry
+
+    target = f"{type(dataset).__module__}:{type(dataset).__qualname__}"
+    for spec in get_registry().components("dataset"):
+        if spec.target == target:
+            return spec.name
+    return type(dataset).__name__.lower()
+
+
+def sample_generator(generator: torch.nn.Module, num: int, num_classes: int | None, conditional: bool,
+                     seed: int = 0, latent_dim: int | None = None) -> tuple[Tensor, Tensor | None]:
+    """``num`` samples (uint8 images or float points, on the CPU) and, if conditional, balanced labels.
+
+    Latents come from a CPU generator seeded with ``seed`` (the same codes on
+    any device; the global RNG is untouched), drawn the way `ganzoo sample` draws them.
+    """
+    from ..interfaces import to_uint8
+    from ..sampling import generate, latent
+
+    labels = None
+    if conditional:
+        if not num_classes:
+            raise UsageError("a conditional generator needs a dataset with classes")
+        order = torch.randperm(num, generator=torch.Generator().manual_seed(seed))
+        labels = (torch.arange(num) % num_classes)[order]
+    dim = latent_dim or int(getattr(generator, "latent_dim", 100))
+    x = generate(generator, latent(generator, num, dim, torch.Generator().manual_seed(seed)), labels)
+    return (to_uint8(x) if x.dim() == 4 else x), labels
 
 
 def checkpoint_dataset(path: str | Path) -> tuple[str, dict[str, Any]] | None:

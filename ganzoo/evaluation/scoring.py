@@ -46,8 +46,8 @@ def _one_set(dataset: Any, x: Tensor, probs: Tensor | None, labels: Tensor | Non
 
 def _real_side(dataset: Any, space: FeatureSpace, m: int, seed: int) -> dict[str, Any]:
     x, y = _real_images(dataset)
-    key = (id(x), x.data_ptr(), len(x), m, seed, space.key)
-    if key in _REAL_CACHE:
+    key = (id(x), m, seed, space.key)
+    if key in _REAL_CACHE and _REAL_CACHE[key]["data"] is x:  # the entry holds x, so its id cannot be reused
         return _REAL_CACHE[key]
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     a, b = perm[:m], perm[m:2 * m]
@@ -55,7 +55,7 @@ def _real_side(dataset: Any, space: FeatureSpace, m: int, seed: int) -> dict[str
     fb, _ = space.embed(x[b])
     floor = _distances(fa, fb, seed)
     floor.update(_one_set(dataset, x[a], pa, y[a] if y is not None else None))
-    side = {"x_a": x[a], "x_b": x[b], "features_a": fa, "floor": floor}
+    side = {"data": x, "x_a": x[a], "x_b": x[b], "features_a": fa, "floor": floor}
     if len(_REAL_CACHE) >= 2:
         _REAL_CACHE.pop(next(iter(_REAL_CACHE)))
     _REAL_CACHE[key] = side
@@ -70,11 +70,12 @@ def _inception(fake: Tensor, side: dict[str, Any], device: Any, out: dict[str, A
         out["notes"].append(note)
         return
     net = InceptionFeatures(path, device)
-    fa = side.get("inception_a")
-    if fa is None:  # cached with the real side: Inception on CPU is the slow part
-        fa = side["inception_a"] = net(side["x_a"])
-        side["fid_floor"] = M.frechet_distance(fa, net(side["x_b"]))
-    out["fid"], out["fid_floor"] = M.frechet_distance(fa, net(fake)), side["fid_floor"]
+    key = f"inception:{path}"
+    if key not in side:  # cached with the real side: Inception on a CPU is the slow part
+        fa = net(side["x_a"])
+        side[key] = (fa, M.frechet_distance(fa, net(side["x_b"])))
+    fa, floor = side[key]
+    out["fid"], out["fid_floor"] = M.frechet_distance(fa, net(fake)), floor
     out["inception_weights"] = path.name
 
 
@@ -124,53 +125,31 @@ def evaluate_samples(samples: Tensor, labels: Tensor | None, dataset_name: str, 
     return {k: float(f"{v:.6g}") if isinstance(v, float) else v for k, v in out.items()}
 
 
-def dataset_name_of(dataset: Any) -> str:
-    """The registered name of a built dataset, found from its class; the class name if unregistered."""
-    from ..plugins import get_registry
-
-    target = f"{type(dataset).__module__}:{type(dataset).__qualname__}"
-    for spec in get_registry().components("dataset"):
-        if spec.target == target:
-            return spec.name
-    return type(dataset).__name__.lower()
-
-
-def sample_generator(generator: torch.nn.Module, num: int, num_classes: int | None, conditional: bool,
-                     seed: int = 0, latent_dim: int | None = None) -> tuple[Tensor, Tensor | None]:
-    """``num`` samples (uint8 images or float points, on the CPU) and, if conditional, balanced labels.
-
-    Latents come from a CPU generator seeded with ``seed`` (the same codes on
-    any device; the global RNG is untouched), drawn the way `ganzoo sample` draws them.
-    """
-    from ..interfaces import to_uint8
-    from ..sampling import generate, latent
-
-    labels = None
-    if conditional:
-        if not num_classes:
-            raise UsageError("a conditional generator needs a dataset with classes")
-        order = torch.randperm(num, generator=torch.Generator().manual_seed(seed))
-        labels = (torch.arange(num) % num_classes)[order]
-    dim = latent_dim or int(getattr(generator, "latent_dim", 100))
-    x = generate(generator, latent(generator, num, dim, torch.Generator().manual_seed(seed)), labels)
-    return (to_uint8(x) if x.dim() == 4 else x), labels
-
-
 def evaluate_generator(generator: torch.nn.Module, dataset: Any, data_info: Any = None, *, num: int = DEFAULT_NUM,
                        device: Any = None, conditional: bool | None = None, seed: int = 0,
                        dataset_name: str | None = None, dataset_params: dict[str, Any] | None = None,
-                       inception: bool = True, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+                       latent_dim: int | None = None, inception: bool = False,
+                       log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Sample ``num`` from an in-memory ``generator`` and score them (see evaluate_samples).
 
-    Meant for the trainer's periodic evaluation too: the generator is put in
-    eval mode and restored, sampling uses its own seeded RNG (the training
-    RNG is untouched), and real-data features are cached between calls.
+    Meant for the trainer's periodic evaluation: the generator is put in eval
+    mode and restored, sampling uses its own seeded RNG (the training RNG is
+    untouched), and real-data features are cached between calls. DDP and
+    torch.compile wrappers are looked through. Standard FID is off by default
+    here (``inception=True`` turns it on): on a CPU it would dwarf training.
     """
+    from .runs import dataset_name_of, sample_generator
+
+    from torch.nn.parallel import DistributedDataParallel
+
+    if isinstance(generator, DistributedDataParallel):
+        generator = generator.module
+    generator = getattr(generator, "_orig_mod", generator)  # torch.compile's OptimizedModule
     info = data_info or dataset.info
     if device is None:
         device = next(generator.parameters()).device
     if conditional is None:
         conditional = bool(getattr(generator, "conditional", False))
-    x, labels = sample_generator(generator, num, info.num_classes, conditional, seed)
+    x, labels = sample_generator(generator, num, info.num_classes, conditional, seed, latent_dim)
     return evaluate_samples(x, labels, dataset_name or dataset_name_of(dataset), dataset=dataset,
                             dataset_params=dataset_params, seed=seed, device=device, inception=inception, log=log)

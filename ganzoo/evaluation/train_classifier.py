@@ -44,8 +44,16 @@ def train_classifier(images: Tensor, labels: Tensor, name: str = "", params: dic
     ~99% held-out accuracy on mnist-10k) and fewer for bigger ones, so that
     training on first use stays near a minute.
     """
+    # Seeded in a fork of the global RNG: training on first use inside a run (periodic evaluation)
+    # must not change the run's own random stream.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _train(images, labels, name, params, epochs, seed, batch_size, lr, log)
+
+
+def _train(images: Tensor, labels: Tensor, name: str, params: dict[str, Any] | None, epochs: int | None, seed: int,
+           batch_size: int, lr: float, log: Any) -> tuple[SmallCNN, dict[str, Any]]:
     start = time.perf_counter()
-    torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     labels = labels.long()
     num_classes = int(labels.max()) + 1
