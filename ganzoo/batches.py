@@ -10,6 +10,7 @@ sees exactly the batches an uninterrupted run would.
 from __future__ import annotations
 
 import os
+import signal
 from typing import Any
 
 import torch
@@ -22,7 +23,7 @@ from .interfaces import Dataset, to_model_range
 class _Feeder:
     def __init__(self, batch_size: int, n_critic: int, seed: int, rank: int, world: int, device: torch.device,
                  channels_last: bool, need_labels: bool):
-        self.batch_size, self.n_critic, self.seed = batch_size, n_critic, seed
+        self.batch_size, self.n_critic, self.seed = batch_size, max(1, n_critic), seed
         self.rank, self.world, self.device = rank, world, device
         self.channels_last, self.need_labels = channels_last, need_labels
         self.epoch = -1        # index of the epoch being read; -1 before the first
@@ -151,7 +152,7 @@ class StreamingBatches(_Feeder):
         workers = min(4, os.cpu_count() or 1)
         self.loader = DataLoader(ds, batch_size=self.batch_size, sampler=self.sampler, drop_last=True,
                                  num_workers=workers, pin_memory=self.device.type == "cuda",
-                                 persistent_workers=workers > 0)
+                                 persistent_workers=workers > 0, worker_init_fn=_ignore_sigint)
         self.batches_per_epoch = len(self.loader)
         self._check_size(len(ds), name)
         self._it = None
@@ -177,6 +178,11 @@ class StreamingBatches(_Feeder):
         for _ in range(min(pos, self.usable)):
             next(self._it)
         self.pos = min(pos, self.usable)
+
+
+def _ignore_sigint(worker_id: int) -> None:
+    """Ctrl-C reaches the workers too; the trainer finishes its step (which needs them) before stopping."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def make_feeder(dataset: Dataset, name: str, **kw: Any) -> _Feeder:

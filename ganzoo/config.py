@@ -159,37 +159,37 @@ def resolve(recipe: str | None = None, config_file: str | Path | None = None,
 
     ``base`` replaces the recipe layer (``--resume`` starts from the run's own config).
     """
-    file_layer = load_toml(config_file) if config_file else {}
+    file_meta: dict[str, Any] = {}
+    file_layer = load_toml(config_file, file_meta) if config_file else {}
+    file_recipe = file_layer.pop("recipe", None)
     flag_layer = dict(flags or {})
     check_layer(flag_layer, "flags")
     set_layer = parse_sets(sets)
-    upper = merge(merge(file_layer, flag_layer, "flags"), set_layer, "--set")
     if base is None:
-        name = recipe or file_layer.get("recipe")
-        explicit = name is not None
+        upper = merge(merge(file_layer, flag_layer, "flags"), set_layer, "--set")
         complete = all(isinstance(upper.get(k, {}).get("name"), str) for k in ("gen", "loss", "dataset"))
+        name = recipe or file_recipe
         if name is None and not complete:
-            if registry is None:
-                from .plugins import get_registry
-
-                registry = get_registry()
+            registry = registry or _registry()
             name = registry.default_recipe
             if name is None:
                 raise ConfigError("no recipe given and no default recipe is registered",
                                   "name one (see `ganzoo list recipes`) or pass --gen, --loss and --dataset")
         base = {}
-        if name is not None and (explicit or not complete):
-            if registry is None:
-                from .plugins import get_registry
-
-                registry = get_registry()
-            base = {**copy.deepcopy(registry.recipe(name).config), "recipe": name}
-        elif name is not None:
-            base = {"recipe": name}
+        if name is not None:
+            base = {**copy.deepcopy((registry or _registry()).recipe(name).config), "recipe": name}
     acc = merge(base, file_layer, str(config_file or "config"))
     acc = merge(acc, flag_layer, "flags")
     acc = merge(acc, set_layer, "--set")
+    if acc.get("recipe") is None and isinstance(file_meta.get("recipe"), str):
+        acc["recipe"] = file_meta["recipe"]  # a repeated run keeps its recipe's name (for naming only)
     return finalize(acc)
+
+
+def _registry() -> Any:
+    from .plugins import get_registry
+
+    return get_registry()
 
 
 def config_toml(config: RunConfig, meta: dict[str, Any] | None = None) -> str:

@@ -45,7 +45,8 @@ def _suggest(key: str, choices: list[str] | tuple[str, ...]) -> str | None:
     return f"did you mean {close[0]}?" if close else None
 
 
-def load_toml(path: str | Path) -> dict[str, Any]:
+def load_toml(path: str | Path, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A config file as a layer; its ``[meta]`` (ignored as config) is copied into ``meta`` when given."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -56,7 +57,9 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     check_layer(data, str(path))
-    data.pop("meta", None)
+    found = data.pop("meta", None)
+    if meta is not None and isinstance(found, dict):
+        meta.update(found)
     return data
 
 

@@ -87,9 +87,21 @@ class Plugins:
             entry_points = metadata.entry_points(group=GROUP)
         only_builtin, allowed = _autoload_filter()
         blocked = _csv_env(ENV_BLOCK)
-        for ep in sorted(entry_points, key=lambda e: (e.dist.name if e.dist else "", e.name)):
+        # ganzoo's own entry points load first, so that a name clash is always reported
+        # against the newcomer instead of depending on how distribution names sort.
+        def order(ep: metadata.EntryPoint) -> tuple[bool, str, str]:
+            dist = ep.dist.name if ep.dist else ""
+            return (dist != "ganzoo", dist, ep.name)
+
+        for ep in sorted(entry_points, key=order):
             dist = ep.dist.name if ep.dist else None
-            if ep.name in blocked or ep.name in self.records:
+            if ep.name in blocked:
+                continue
+            if ep.name in self.records:
+                first = self.records[ep.name]
+                if (first.dist, first.module) != (dist, ep.value):
+                    warn(f"plugin {ep.name!r} from {dist or 'no distribution'} skipped: the entry-point name is "
+                         f"already used by {first.dist or 'no distribution'} ({first.module})")
                 continue
             if only_builtin and dist != "ganzoo":
                 continue

@@ -45,7 +45,7 @@ class GANStep:
         self.d_params = [p for p in D.parameters() if p.requires_grad]
 
     def __call__(self, next_batch: Callable[[], tuple[Tensor, Tensor | None]], step: int) -> tuple[DStats, GStats]:
-        for _ in range(self.loss.n_critic):
+        for _ in range(max(1, self.loss.n_critic)):
             real, y = next_batch()
             d = self.d_step(real, y, step)
         return d, self.g_step(real, y, step)

@@ -51,7 +51,8 @@ def test_layer_order_recipe_file_flags_set(registry, tmp_path):
     assert cfg.train["seed"] == 5             # --set over flag
     assert cfg.gen == {"name": "dcgan", "ngf": 8} and cfg.train["epochs"] == 5
     # the positional recipe wins over the file's `recipe`
-    assert resolve("other", config_file=f, registry=registry).gen == {"name": "vanilla", "ngf": 8}
+    other = resolve("other", config_file=f, registry=registry)
+    assert other.gen == {"name": "vanilla", "ngf": 8} and other.recipe == "other"
 
 
 def test_renaming_gen_resets_its_params_and_the_disc(registry):

@@ -194,3 +194,20 @@ def test_register_commands_hook(dist_site):
     proc = run_cli("hello")
     assert proc.returncode == 0 and proc.stdout.strip() == "hello from tiny"
     assert "hello" in run_cli("--help").stdout
+
+
+def test_builtins_win_a_clash_whatever_the_distribution_name(dist_site):
+    clash = GOOD.replace('register.generator("tiny-gen"', 'register.generator("dcgan"')
+    install_tiny(dist_site, init=clash, dist="aaa-gans")  # sorts before "ganzoo"
+    registry = gp.get_registry()
+    assert registry.get("generator", "dcgan").plugin.dist == "ganzoo"
+    assert gp.get_plugins().records["dcgan"].ok
+    assert "aaa-gans" in gp.get_plugins().records["tiny"].error
+
+
+def test_taken_entry_point_name_is_reported(dist_site, capsys):
+    install_tiny(dist_site, ep="dcgan")
+    gp.get_plugins()
+    err = capsys.readouterr().err
+    assert "'dcgan'" in err and "ganzoo-tiny" in err and "already used by ganzoo" in err
+    assert gp.get_plugins().records["dcgan"].dist == "ganzoo"

@@ -363,6 +363,8 @@ def test_default_run_folder_name(toy):
     assert res.run_dir.parent == Path("runs") and res.run_dir.name.startswith("toy-points-")
     cfg = tomllib.loads((res.run_dir / "config.toml").read_text())
     assert cfg["meta"]["recipe"] == "toy-points" and "out" not in cfg
+    again = fit(resolve(config_file=res.run_dir / "config.toml"))  # a repeat keeps the recipe's name
+    assert again.run_dir != res.run_dir and again.run_dir.name.startswith("toy-points-")
 
 
 # -- subprocess: the CLI on the built-in plugins -----------------------------------------------------

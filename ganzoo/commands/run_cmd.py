@@ -88,8 +88,8 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
         run = Path(resume)
         if not (run / "config.toml").is_file():
             raise UsageError(f"cannot resume: {run} holds no config.toml (is it a run folder?)")
-        base, _ = read_run_config(run / "config.toml")
-        base_layer = {**base.to_dict(), "recipe": base.recipe}
+        base, meta = read_run_config(run / "config.toml")
+        base_layer = {**base.to_dict(), "recipe": meta.get("recipe")}
         flags["out"] = str(run)
         config = resolve(config_file=config_file, flags=flags, sets=sets, base=base_layer)
     else:

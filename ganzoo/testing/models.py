@@ -49,8 +49,9 @@ def check_model(kind: str, name: str, data_infos: Iterable[DataInfo] = DEFAULT_D
             report.unsupported[data.shape] = str(exc)
             continue
         except Exception as exc:
-            raise fail(spec, f"its factory raised {error_text(exc)}; refuse data you do not support "
-                       f"with a clear ValueError", data) from exc
+            hint = ("pass params={...} if it has required parameters" if isinstance(exc, TypeError) else "")
+            raise fail(spec, f"its factory raised {error_text(exc)}; refuse data you do not support with a "
+                       f"clear ValueError{' (' + hint + ')' if hint else ''}", data) from exc
         torch.manual_seed(seed)
         model = _build(spec, data, latent_dim, params, registry).to(device)
         first = first.to(device) if isinstance(first, nn.Module) else first
