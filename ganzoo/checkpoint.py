@@ -2,12 +2,13 @@
 
 Tensor keys: ``generator.*``, ``discriminator.*``, ``ema.*`` (state dicts),
 ``opt_g.<param index>.<state key>`` / ``opt_d.*`` (Adam's state tensors) and
-``rng.torch``, ``rng.cuda``, ``rng.data``, ``rng.noise``. Metadata (str -> str):
-``format``, ``step``, ``epoch``, ``epoch_pos`` and JSON strings ``config``
-(the resolved run config), ``meta`` (data info, component plugins),
-``opt_g``/``opt_d`` (param_groups and non-tensor state) and ``data``
-(the data-order position). Files are written atomically: a temp file in the
-same folder, fsync, ``os.replace``.
+``rng.torch``, ``rng.cuda``, ``rng.data`` (the data order at the start of the
+epoch), ``rng.noise``. Metadata (str -> str): ``format``, ``step``, ``epoch``
+and JSON strings ``config`` (the resolved run config, so a lone checkpoint
+can be sampled), ``meta`` (data info, component plugins and distributions),
+``opt_g``/``opt_d`` (param_groups and non-tensor state) and ``data`` (the
+position in the epoch). Files are written atomically: a temp file in the
+same folder, fsync, ``os.replace`` (see `ganzoo.trainstate` for the contents).
 """
 
 from __future__ import annotations

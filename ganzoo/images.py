@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Sequence
 
@@ -126,8 +125,3 @@ def write_gif(frames: Sequence[str | Path], path: str | Path, duration: int = 30
 def class_rows(num_classes: int, per_row: int = 8, max_classes: int = 20) -> Tensor:
     """Labels for a grid with one row per class: 0,0,..,1,1,.. (capped at ``max_classes`` rows)."""
     return torch.arange(min(num_classes, max_classes)).repeat_interleave(per_row)
-
-
-def grid_shape(n: int) -> int:
-    """Images per row for an unconditional grid of ``n``."""
-    return max(1, int(math.ceil(math.sqrt(n))))

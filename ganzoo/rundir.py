@@ -57,7 +57,8 @@ class RunDir:
 
 
 def holds_run(path: Path) -> bool:
-    return path.is_dir() and any((path / a).exists() for a in ARTIFACTS)
+    """Training happened here (a run that failed before its first step left only config.toml)."""
+    return path.is_dir() and ((path / "checkpoints").exists() or (path / "metrics.jsonl").exists())
 
 
 def default_name(base: str, parent: Path | str = "runs") -> Path:

@@ -180,10 +180,9 @@ class Trainer:
             clear(self.run.root)
         self.run.root.mkdir(parents=True, exist_ok=True)
         ck.write_atomic(self.run.config, config_toml(self.config.replace(out=None), self.meta).encode())
-        self.metrics = MetricsLog(self.run.metrics)
+        self.metrics = MetricsLog(self.run.metrics)  # opened at its first line
         if self.resume:
             self.metrics.truncate_after(self.step)
-        self.metrics.open()
 
     # -- the loop ---------------------------------------------------------------------------------------
     def _train(self) -> TrainResult:
