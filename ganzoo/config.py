@@ -126,6 +126,7 @@ def finalize(raw: dict[str, Any]) -> RunConfig:
     for key in ("seed", "sample_every", "checkpoint_every", "keep_every", "eval_every"):
         _int(train, key, 0)
     _int(train, "log_every", 1)
+    _int(train, "eval_num", 10)  # the metrics compare at least 10 generated samples
     _float(train, "lr", 0.0, math.inf)
     ema = train["ema"]
     if ema is None or ema is False or (isinstance(ema, str) and ema.lower() in ("none", "off", "")):
@@ -174,7 +175,7 @@ def resolve(recipe: str | None = None, config_file: str | Path | None = None,
             name = registry.default_recipe
             if name is None:
                 raise ConfigError("no recipe given and no default recipe is registered",
-                                  "name one (see `ganzoo list recipes`) or pass --gen, --loss and --dataset")
+                                  "name one (see `ganzoo list --kind recipe`) or pass --gen, --loss and --dataset")
         base = {}
         if name is not None:
             base = {**copy.deepcopy((registry or _registry()).recipe(name).config), "recipe": name}

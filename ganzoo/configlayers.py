@@ -32,7 +32,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "checkpoint_every": 0,     # steps between checkpoints; 0 = at each epoch end
     "keep_every": 0,           # keep every N-th checkpoint as step-NNNNNN.safetensors; 0 = latest only
     "log_every": 50,           # steps between metric lines
-    "eval_every": 0,           # reserved for `ganzoo eval`
+    "eval_every": 0,           # steps between evaluations logged to metrics.jsonl; 0 = none
+    "eval_num": 2000,          # samples per evaluation (`ganzoo eval` draws 5000; on a CPU that is slow)
     "compile": False,          # torch.compile G and D
     "channels_last": "auto",   # auto: conv models on CUDA
 }

@@ -39,6 +39,39 @@ def describe_row(row: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+def describe_eval(row: dict[str, Any]) -> str:
+    """An evaluation line of metrics.jsonl as one short line of headline numbers (FD beside its real-data floor)."""
+    m = row.get("eval", {})
+    parts = []
+    if "fd" in m:
+        floor = f" (floor {m['fd_floor']:.3g})" if "fd_floor" in m else ""
+        parts.append(f"{'FD-pixels' if row.get('feature_space') == 'pixels' else 'FD'} {m['fd']:.3g}{floor}")
+    parts += [f"{k} {m[k]:.2f}" for k in ("precision", "recall") if k in m]
+    if "classes_covered" in m:
+        parts.append(f"classes {m['classes_covered']}/{m.get('num_classes', '?')}")
+    if "conditional_accuracy" in m:
+        parts.append(f"conditional accuracy {m['conditional_accuracy']:.2f}")
+    if "modes_covered" in m:
+        parts.append(f"modes {m['modes_covered']}/{m.get('num_modes', '?')}")
+    if "high_quality_share" in m:
+        parts.append(f"high-quality {m['high_quality_share']:.2f}")
+    return " · ".join(parts)
+
+
+def header(config: Any, parts: Any, root: Any, total: int, resumed_at: int | None, env: Any, device: Any) -> str:
+    """The two lines a run starts with: what trains on what, where to, and how."""
+    from .device import describe
+
+    cfg, t = config, config.train
+    world = f" x {env.world_size} processes" if env.enabled else ""
+    verb = f"resuming at step {resumed_at}" if resumed_at is not None else "training"
+    return (f"{verb}: {cfg.gen['name']} / {cfg.disc['name']} with loss {cfg.loss['name']} on "
+            f"{cfg.dataset['name']} {tuple(parts.info.shape)} -> {root}\n"
+            f"  {total} steps ({parts.feed.steps_per_epoch}/epoch), batch {t['batch_size']}{world}, "
+            f"n_critic {parts.loss.n_critic}, {describe(device)}"
+            + (", bf16 autocast" if t["amp"] and device.type == "cuda" else ""))
+
+
 class Reporter:
     """Progress while training. ``mode``: bar | plain | quiet (``auto``: bar on a terminal)."""
 
@@ -120,6 +153,9 @@ def print_summary(result: Any, console: Console | None = None, rich_output: bool
         rows.append(("losses", losses))
         if "d_real_prob" in result.final:
             rows.append(("D(x) / D(G(z))", f"{result.final['d_real_prob']:.3f} / {result.final['d_fake_prob']:.3f}"))
+    evaluation = getattr(result, "evaluation", None)
+    if evaluation:
+        rows.append((f"eval (step {evaluation['step']})", describe_eval(evaluation)))
     rows.append(("speed", f"{result.images_per_sec:.0f} images/s"))
     rows.append(("wall time", f"{result.wall_time:.1f} s"))
     if result.checkpoint is not None:
@@ -138,4 +174,4 @@ def print_summary(result: Any, console: Console | None = None, rich_output: bool
         console.print(Panel(table, title=title, expand=False))
     else:
         for k, v in rows:
-            console.print(f"{k + ':':<16}{v}", highlight=False, soft_wrap=True)
+            console.print(f"{k + ':':<15} {v}", highlight=False, soft_wrap=True)  # a space even after a long label

@@ -30,6 +30,7 @@ class TrainResult:
     interrupted: str | None = None  # "SIGINT" / "SIGTERM"
     world_size: int = 1
     config: Any = None
+    evaluation: dict[str, Any] | None = None  # the last evaluation line of metrics.jsonl (``train.eval_every``)
 
     @property
     def sample_command(self) -> str:

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from test_trainer import install_toy, toy_env
+from conftest import install_toy, toy_env
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def _has_builtins() -> bool:
 def test_torchrun_cli_one_run_folder(tmp_path, cli):
     r = torchrun("-m", "ganzoo", "run", "--gen", "vanilla", "--loss", "bce", "--dataset", "gaussians",
                  "--steps", "3", "--batch-size", "32", "--device", "cpu", "--out", "r", "--set", "train.log_every=1",
-                 cwd=tmp_path)
+                 "--eval-every", "2", "--eval-num", "200", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert [p.name for p in tmp_path.iterdir()] == ["r"]  # one run folder, written by rank 0 alone
     assert r.stdout.count("run finished") + r.stdout.count("run:") == 1  # one summary
@@ -63,15 +63,18 @@ def test_torchrun_cli_one_run_folder(tmp_path, cli):
     assert cfg["meta"]["world_size"] == 2 and cfg["meta"]["total_batch_size"] == 64
     assert cfg["train"]["batch_size"] == 32  # per process
     rows = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
-    assert [row["step"] for row in rows] == [1, 2, 3]
-    assert all(math.isfinite(row[k]) for row in rows for k in ("d_loss", "g_loss"))
+    assert [row["step"] for row in rows if "eval" not in row] == [1, 2, 3]
+    assert all(math.isfinite(row[k]) for row in rows if "eval" not in row for k in ("d_loss", "g_loss"))
+    # rank 0 alone evaluates (the other rank goes on without deadlocking), at step 2 and the last; it prints
+    # the last evaluation twice: as it happens and in the summary
+    assert [row["step"] for row in rows if "eval" in row] == [2, 3] and r.stdout.count("eval (step 3)") == 2
     s = cli("sample", "r", "--out", "x.png", cwd=tmp_path)
     assert s.returncode == 0, s.stderr
     # resumes with one process, steps being the total
     s = cli("run", "--resume", "r", "--steps", "5", "--quiet", cwd=tmp_path)
     assert s.returncode == 0, s.stderr
-    assert [json.loads(line)["step"] for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()] \
-        == [1, 2, 3, 4, 5]
+    rows = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows if "eval" not in row] == [1, 2, 3, 4, 5]
 
 
 def test_ranks_stay_in_sync(tmp_path):

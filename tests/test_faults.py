@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_trainer import fit, install_toy, tiny, tiny_images, toy, toy_env  # noqa: F401  (toy is a fixture)
+from conftest import fit, install_toy, tiny, tiny_images, toy_env
 
 from ganzoo.errors import CheckpointError, TrainingError, UsageError
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
-from test_trainer import fit, install_toy, tiny, tiny_images, toy, toy_env  # noqa: F401  (toy is a fixture)
+from conftest import fit, install_toy, tiny, tiny_images, toy_env
 
 import ganzoo.plugins as gp
 from ganzoo.errors import ComponentError, UsageError

@@ -26,7 +26,8 @@ def _flag_layer(opts: dict[str, Any]) -> dict[str, Any]:
     put("dataset", "image_size", opts["image_size"])
     if opts["epochs"] is not None and opts["steps"] is not None:
         raise UsageError("pass --epochs or --steps, not both")
-    for key in ("epochs", "steps", "batch_size", "lr", "latent_dim", "seed", "device", "ema", "sample_every"):
+    for key in ("epochs", "steps", "batch_size", "lr", "latent_dim", "seed", "device", "ema", "sample_every",
+                "eval_every", "eval_num"):
         put("train", key, opts[key])
     if opts["no_amp"]:
         put("train", "amp", False)
@@ -60,6 +61,9 @@ def _flag_layer(opts: dict[str, Any]) -> dict[str, Any]:
 @click.option("--no-amp", is_flag=True, help="No bf16 autocast on CUDA.")
 @click.option("--compile", is_flag=True, help="torch.compile the models.")
 @click.option("--sample-every", type=int, help="Write a sample grid every N steps (0: each epoch).")
+@click.option("--eval-every", type=int, help="Evaluate every N steps and at the end (FD, precision/recall, "
+                                            "coverage; logged to metrics.jsonl). Default 0: never.")
+@click.option("--eval-num", type=int, help="Samples per --eval-every evaluation (default 2000).")
 @click.option("--resume", type=click.Path(file_okay=False), help="Continue RUN_DIR from its latest checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace the run already in --out.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")

@@ -1,0 +1,150 @@
+"""Building what a run trains from its config: ``lookup`` the names, then ``assemble`` the parts.
+
+The two steps are apart so the trainer can check the output folder in
+between: an unknown name fails before the folder is looked at, and a folder
+that holds another run fails before anything slow (a dataset download, a
+model) is built. Nothing here writes to disk.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__
+from . import checkpoint as ck
+from . import distributed as dist
+from .batches import make_feeder
+from .build import build_dataset, build_discriminator, build_generator, build_loss
+from .config import RunConfig
+from .device import adam, describe, noise_generator, use_channels_last
+from .errors import GanzooError, UsageError
+from .lossspec import parse_loss_spec
+from .rundir import default_name
+from .steps import GANStep
+from .trainstate import restore_training, save_training
+
+__all__ = ["Names", "Parts", "lookup", "assemble", "run_path"]
+
+
+@dataclass
+class Names:
+    """The registry entries a config names: component specs and the parsed loss terms."""
+
+    specs: dict[str, Any]
+    terms: list[Any]
+
+
+@dataclass
+class Parts:
+    """Everything one rank trains with; ``meta`` is what config.toml and checkpoints record.
+
+    `restore` and `save` move all of it (weights, optimizers, RNG and data order) to and from a checkpoint.
+    """
+
+    dataset: Any
+    info: Any
+    G: torch.nn.Module
+    D: torch.nn.Module
+    loss: Any
+    g_cond: bool
+    d_cond: bool
+    ema: torch.nn.Module | None
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    noise: torch.Generator
+    feed: Any
+    channels_last: bool
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def restore(self, c: ck.Checkpoint, config: RunConfig, env: dist.DistEnv) -> int:
+        """Load a checkpoint into these parts; returns its step."""
+        step = restore_training(c, config, G=self.G, D=self.D, ema=self.ema, opt_g=self.opt_g, opt_d=self.opt_d,
+                                feed=self.feed, noise=self.noise if env.is_main else None)
+        if not env.is_main:  # only rank 0's noise state is saved; the others start a fresh stream
+            self.noise.manual_seed(config.train["seed"] + 1 + 7919 * env.rank + 104729 * step)
+        if c.meta.get("created"):
+            self.meta["created"], self.meta["resumed"] = c.meta["created"], self.meta["created"]
+        return step
+
+    def save(self, path: Path, step: int, config: RunConfig, keep: Path | None = None) -> None:
+        save_training(path, G=self.G, D=self.D, ema=self.ema, opt_g=self.opt_g, opt_d=self.opt_d, feed=self.feed,
+                      noise=self.noise, step=step, config_json=config.to_json(), meta=self.meta, keep=keep)
+
+    def stepper(self, config: RunConfig, env: dist.DistEnv, device: torch.device) -> GANStep:
+        """The step function; built after `restore` so its wrappers (DDP, torch.compile) start from those weights."""
+        t = config.train
+        return GANStep(G=self.G, D=self.D, loss=self.loss, opt_g=self.opt_g, opt_d=self.opt_d, g_cond=self.g_cond,
+                       d_cond=self.d_cond, device=device, amp=t["amp"], latent_dim=t["latent_dim"], noise=self.noise,
+                       ema=self.ema, ema_decay=t["ema"], compile=t["compile"],
+                       wrap=lambda m: dist.wrap(m, env, device), loss_name=config.loss["name"])
+
+
+def _component(spec: Any) -> dict[str, Any]:
+    return {"name": spec.name, "plugin": spec.plugin.name, "dist": spec.plugin.dist, "version": spec.plugin.version}
+
+
+def lookup(config: RunConfig, registry: Any) -> Names:
+    """UnknownNameError (with a suggestion) for any name the registry lacks."""
+    specs = {"generator": registry.get("generator", config.gen["name"]),
+             "discriminator": registry.get("discriminator", config.disc["name"]),
+             "dataset": registry.get("dataset", config.dataset["name"])}
+    return Names(specs, parse_loss_spec(config.loss["name"], registry))
+
+
+def run_path(config: RunConfig, registry: Any) -> Path:
+    """``out``, else runs/<recipe>-<time> (while the recipe's generator is used), else runs/<gen>-<time>."""
+    if config.out:
+        return Path(config.out)
+    base = config.gen["name"]
+    if config.recipe:
+        try:
+            if registry.recipe(config.recipe).component("gen") in (None, config.gen["name"]):
+                base = config.recipe
+        except GanzooError:
+            pass
+    return default_name(base)
+
+
+def assemble(config: RunConfig, registry: Any, env: dist.DistEnv, device: torch.device,
+             names: Names | None = None) -> Parts:
+    """Build the dataset, models, loss, EMA, optimizers, noise and batch feeder, seeded by ``train.seed``."""
+    cfg, t = config, config.train
+    names = names or lookup(cfg, registry)
+    torch.manual_seed(t["seed"])
+    dataset = build_dataset(cfg.dataset["name"], RunConfig.params(cfg.dataset), registry)
+    info = dataset.info
+    if t["eval_every"] and getattr(dataset, "streaming", False):  # found now, not at the first evaluation
+        raise UsageError(f"train.eval_every needs an in-memory dataset; {cfg.dataset['name']!r} streams its data",
+                         "set train.eval_every=0 and run `ganzoo eval` on the checkpoints instead")
+    G = build_generator(cfg.gen["name"], info, t["latent_dim"], RunConfig.params(cfg.gen), registry)
+    D = build_discriminator(cfg.disc["name"], info, RunConfig.params(cfg.disc), registry)
+    loss = build_loss(cfg.loss["name"], cfg.loss_params, registry)
+    g_cond = bool(names.specs["generator"].conditional or getattr(G, "conditional", False))
+    d_cond = bool(names.specs["discriminator"].conditional or getattr(D, "conditional", False))
+
+    channels_last = use_channels_last(t["channels_last"], device, info.is_image, G, D)
+    fmt = {"memory_format": torch.channels_last} if channels_last else {}
+    G, D = G.to(device, **fmt), D.to(device, **fmt)
+    ema = copy.deepcopy(G).eval().requires_grad_(False) if t["ema"] > 0 else None
+    opt_g = adam(G.parameters(), t["lr"], tuple(t["betas"]), device)
+    opt_d = adam(D.parameters(), t["lr"], tuple(t["betas"]), device)
+    noise = noise_generator(device, t["seed"] + 1 + 7919 * env.rank)
+    feed = make_feeder(dataset, cfg.dataset["name"], batch_size=t["batch_size"], n_critic=loss.n_critic,
+                       seed=t["seed"], rank=env.rank, world=env.world_size, device=device,
+                       channels_last=channels_last, need_labels=g_cond or d_cond)
+    meta = {
+        "ganzoo_version": __version__, "torch_version": torch.__version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "recipe": cfg.recipe, "world_size": env.world_size,
+        "device": describe(device), "total_batch_size": t["batch_size"] * env.world_size,
+        "steps_per_epoch": feed.steps_per_epoch, "n_critic": loss.n_critic, "data": info.to_dict(),
+        "components": {**{k: _component(s) for k, s in names.specs.items()},
+                       "loss": [{**_component(term.spec), "weight": term.weight} for term in names.terms]},
+    }
+    return Parts(dataset=dataset, info=info, G=G, D=D, loss=loss, g_cond=g_cond, d_cond=d_cond, ema=ema,
+                 opt_g=opt_g, opt_d=opt_d, noise=noise, feed=feed, channels_last=channels_last, meta=meta)

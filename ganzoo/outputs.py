@@ -1,0 +1,80 @@
+"""What rank 0 writes into a run folder besides checkpoints: config.toml, metrics.jsonl and the sample grids.
+
+Evaluations during training (``train.eval_every``) are rank 0's too: a line
+of metrics.jsonl each (`ganzoo.evaluation.periodic`).
+
+Every grid is drawn from the same fixed noise (and, for points, the same
+plot bounds), so that one after another they show the run's progress; a GIF
+of them all is rewritten with each new grid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from . import checkpoint as ck
+from .config import config_toml
+from .device import autocast
+from .images import bounds, write_gif
+from .rundir import MetricsLog, RunDir, clear, read_metrics
+from .sampling import fixed_batch, generate, write_picture
+
+
+class Outputs:
+    """Opened at the run's first write to disk (`open`): nothing is written before."""
+
+    def __init__(self, run: RunDir, config: Any, parts: Any):
+        t = config.train
+        self.run, self.config, self.parts = run, config, parts
+        self.metrics = MetricsLog(run.metrics)  # the file is opened at its first line
+        self.z, self.labels, self.nrow = fixed_batch(parts.G, parts.info, t["latent_dim"], t["seed"], parts.g_cond)
+        self.real = parts.feed.real_points()
+        self.box = bounds(self.real) if self.real is not None else None
+        self.frames: list[Path] = []
+        self.last_grid: Path | None = None
+        self.previous_time = 0.0
+        self.last_eval: dict[str, Any] | None = None
+        self.eval_seconds = 0.0
+
+    def open(self, *, resume: bool, overwrite: bool, step: int) -> "Outputs":
+        """Write config.toml; on resume, cut metrics.jsonl back to ``step`` and pick up the run so far."""
+        root = self.run.root
+        if overwrite and not resume:
+            clear(root)
+        root.mkdir(parents=True, exist_ok=True)
+        ck.write_atomic(self.run.config, config_toml(self.config.replace(out=None), self.parts.meta).encode())
+        if resume:
+            self.metrics.truncate_after(step)
+            rows = read_metrics(self.run.metrics) if self.run.metrics.exists() else []
+            self.previous_time = next((float(r["time"]) for r in reversed(rows) if "time" in r), 0.0)
+            self.last_eval = next((r for r in reversed(rows) if "eval" in r), None)
+        self.frames = self.run.grids()
+        self.last_grid = self.frames[-1] if self.frames else None
+        return self
+
+    def grid(self, name: str, step: int, device: torch.device) -> Path:
+        p = self.parts
+        with autocast(device, self.config.train["amp"]):
+            samples = generate(p.ema if p.ema is not None else p.G, self.z, self.labels)
+        path = write_picture(samples, self.run.samples / name, p.info, self.labels, self.nrow,
+                             real=self.real, box=self.box, title=f"step {step}")
+        self.frames = [f for f in self.frames if f != path] + [path]
+        write_gif(self.frames, self.run.gif)
+        self.last_grid = path
+        return path
+
+    def evaluate(self, step: int, epoch: int, device: torch.device, note: Callable[[str], None]) -> dict[str, Any]:
+        from .evaluation.periodic import eval_row
+        from .progress import describe_eval
+
+        row = self.last_eval = eval_row(self.config, self.parts, device, step, epoch, note)
+        self.eval_seconds += row["eval_seconds"]
+        self.metrics.write(row)
+        note(f"eval (step {step}): {describe_eval(row)}")
+        return row
+
+    def close(self) -> None:
+        self.metrics.close()
