@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .recipes import read_toml
 
 TOP_LEVEL = ("recipe", "out", "gen", "disc", "loss", "dataset", "train", "eval", "meta")
 TABLES = ("gen", "disc", "loss", "dataset", "train", "eval")
@@ -48,15 +49,7 @@ def _suggest(key: str, choices: list[str] | tuple[str, ...]) -> str | None:
 
 def load_toml(path: str | Path, meta: dict[str, Any] | None = None) -> dict[str, Any]:
     """A config file as a layer; its ``[meta]`` (ignored as config) is copied into ``meta`` when given."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    _, data = read_toml(Path(path), "config file")
     check_layer(data, str(path))
     found = data.pop("meta", None)
     if meta is not None and isinstance(found, dict):

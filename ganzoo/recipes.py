@@ -61,18 +61,23 @@ def validate_recipe(name: str, config: Any, where: str) -> None:
             raise ConfigError(f"{where}: recipe {name!r} needs {key}.name")
 
 
-def load_recipe_file(path: Path, plugin: PluginInfo | None = None) -> tuple[list[RecipeSpec], str | None]:
+def read_toml(path: Path, what: str) -> tuple[str, dict[str, Any]]:
+    """(text, data) of a TOML file; a ConfigError "PATH:LINE: what is wrong" when it is not valid."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read recipe file {path}: {exc.strerror or exc}") from None
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     try:
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line = match.group(1) if match else "?"
-        what = re.sub(r"\s*\(at line.*\)", "", str(exc))
-        raise ConfigError(f"{path}:{line}: {what}") from None
+        what_wrong = re.sub(r"\s*\(at line.*\)", "", str(exc))
+        raise ConfigError(f"{path}:{line}: {what_wrong}") from None
+
+
+def load_recipe_file(path: Path, plugin: PluginInfo | None = None) -> tuple[list[RecipeSpec], str | None]:
+    text, data = read_toml(path, "recipe file")
     unknown = set(data) - {"default", "recipes"}
     if unknown:
         key = sorted(unknown)[0]

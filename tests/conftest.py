@@ -11,6 +11,7 @@ subprocess tests (``install_toy(path)``; put ``path`` on PYTHONPATH, e.g. with
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -314,3 +315,19 @@ def fit(config, **kw):
     from ganzoo.trainer import Trainer
 
     return Trainer(config, progress="quiet", **kw).fit()
+
+
+def install(src: Path, site: Path) -> Path:
+    """``pip install SRC --target SITE``, offline and without build isolation; the source is copied
+    first so that the build (build/, *.egg-info) leaves nothing behind in the repository."""
+    copy = site.parent / f"src-{src.name}"
+    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", ".pytest_cache"))
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--no-build-isolation",
+                           "--disable-pip-version-check", "--quiet", "--target", str(site), str(copy)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return copy
+
+
+def pythonpath(site: Path) -> dict[str, str]:
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}

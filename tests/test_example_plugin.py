@@ -20,25 +20,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, install, pythonpath, run_cli
 
 EXAMPLE = ROOT / "examples" / "ganzoo-example-plugin"
 DOC = ROOT / "docs" / "plugins.md"
 DIST, VERSION, PLUGIN = "ganzoo-example-plugin", "0.1.0", "example"
 COMPONENTS = {("generator", "resnet-mlp"), ("discriminator", "resnet-mlp"), ("loss", "rel-avg"),
               ("recipe", "example-gaussians"), ("recipe", "example-mnist")}
-
-
-def install(src: Path, site: Path) -> Path:
-    """``pip install SRC --target SITE``, offline and without build isolation; the source is copied
-    first so that the build (build/, *.egg-info) leaves nothing behind in the repository."""
-    copy = site.parent / f"src-{src.name}"
-    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", ".pytest_cache"))
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--no-build-isolation",
-                           "--disable-pip-version-check", "--quiet", "--target", str(site), str(copy)],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return copy
 
 
 def uninstall(site: Path, dist: str) -> None:
@@ -54,10 +42,6 @@ def uninstall(site: Path, dist: str) -> None:
         shutil.rmtree(folder / "__pycache__", ignore_errors=True)
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
-
-
-def pythonpath(site: Path) -> dict[str, str]:
-    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
 
 
 @pytest.fixture(scope="module")

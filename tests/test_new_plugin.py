@@ -4,36 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from conftest import run_cli
+from conftest import install, pythonpath, run_cli
 from ganzoo.errors import UsageError
 from ganzoo.scaffold import PluginNames, new_plugin, render
 
 DIST = "ganzoo-acme-gans"
-
-
-def install(src: Path, site: Path) -> Path:
-    """``pip install SRC --target SITE``, offline and without build isolation: a real installed
-    distribution (.dist-info, entry points) that exists only while SITE is on PYTHONPATH. The source
-    is copied first so that the build leaves nothing behind in it."""
-    copy = site.parent / f"src-{src.name}"
-    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", ".pytest_cache"))
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--no-build-isolation",
-                           "--disable-pip-version-check", "--quiet", "--target", str(site), str(copy)],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return copy
-
-
-def pythonpath(site: Path) -> dict[str, str]:
-    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
 
 
 @pytest.fixture(scope="module")

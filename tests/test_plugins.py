@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import textwrap
 
-import pytest
 
 import ganzoo.plugins as gp
 from conftest import make_dist, run_cli
