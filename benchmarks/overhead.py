@@ -17,11 +17,19 @@ Rounds are interleaved so machine noise hits every loop alike; the table shows
 median images/s and the ratios. Run:
 
     python benchmarks/overhead.py [--steps 200] [--rounds 3] [--workers 2] [--device cpu]
+
+On a GPU (what docs/benchmarks.md asks for: dcgan at 64 px, batch 128 and 512,
+with and without torch.compile; both loops then use bf16 autocast and
+channels-last, as ganzoo does by default on CUDA):
+
+    python benchmarks/overhead.py --device cuda --models dcgan --image-size 64 \
+        --batch-size 128 --no-tutorial [--compile]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import os
 import platform
@@ -39,29 +47,46 @@ from ganzoo.trainer import Trainer
 
 MODELS = {"vanilla": {}, "dcgan": {"ngf": 32}}
 DISC = {"vanilla": {}, "dcgan": {"ndf": 32}}
+OPTS = {"image_size": None, "compile": False}
+
+
+def dataset():
+    return build_dataset("mnist-10k", {"image_size": OPTS["image_size"]})
 
 
 def models(name: str, info, device):
     torch.manual_seed(0)
     G = build_generator(name, info, 100, MODELS[name]).to(device)
     D = build_discriminator(name, info, DISC[name]).to(device)
-    adam = lambda m: torch.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999))  # noqa: E731
-    return G, D, adam(G), adam(D)
+    if device.type == "cuda" and info.is_image and name != "vanilla":
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    fused = {"fused": True} if device.type == "cuda" else {}
+    adam = lambda m: torch.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999), **fused)  # noqa: E731
+    opt_g, opt_d = adam(G), adam(D)
+    if OPTS["compile"]:
+        G, D = torch.compile(G), torch.compile(D)
+    return G, D, opt_g, opt_d
+
+
+def amp(device):
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
 
 
 def gan_step(G, D, opt_g, opt_d, real):
     """The textbook non-saturating step, identical for the hand and tutorial loops."""
     n = real.shape[0]
     z = torch.randn(n, 100, device=real.device)
-    fake = G(z)
-    d_real, d_fake = D(real).view(-1), D(fake.detach()).view(-1)
-    d_loss = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real)) + \
-        F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+    with amp(real.device):
+        fake = G(z)
+        d_real, d_fake = D(real).view(-1).float(), D(fake.detach()).view(-1).float()
+        d_loss = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real)) + \
+            F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
-    d_gen = D(fake).view(-1)
-    g_loss = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+    with amp(real.device):
+        d_gen = D(fake).view(-1).float()
+        g_loss = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()
@@ -69,7 +94,7 @@ def gan_step(G, D, opt_g, opt_d, real):
 
 
 def hand_loop(name: str, steps: int, batch: int, device) -> float:
-    ds = build_dataset("mnist-10k")
+    ds = dataset()
     x, _ = ds.tensors()
     x = x.to(device).float().div_(127.5).sub_(1.0)
     G, D, opt_g, opt_d = models(name, ds.info, device)
@@ -109,10 +134,11 @@ def tutorial_loop(name: str, steps: int, batch: int, device, root: Path, workers
         def _check_exists(self) -> bool:
             return all((Path(self.raw_folder) / f"t10k-{k}-idx{d}-ubyte").exists() for k, d in (("images", 3), ("labels", 1)))
 
-    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+    size = [transforms.Resize(OPTS["image_size"])] if OPTS["image_size"] else []
+    tf = transforms.Compose([*size, transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
     data = TestSplitMNIST(str(root), train=False, transform=tf, download=False)
     loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, num_workers=workers, drop_last=True)
-    G, D, opt_g, opt_d = models(name, build_dataset("mnist-10k").info, device)
+    G, D, opt_g, opt_d = models(name, dataset().info, device)
     done, start = 0, time.perf_counter()
     while done < steps:
         for real, _ in loader:
@@ -128,8 +154,10 @@ def tutorial_loop(name: str, steps: int, batch: int, device, root: Path, workers
 def ganzoo_loop(name: str, steps: int, batch: int, device, out: Path) -> float:
     config = {
         "gen": {"name": name, **MODELS[name]}, "disc": {"name": name, **DISC[name]},
-        "loss": {"name": "bce"}, "dataset": {"name": "mnist-10k"}, "out": str(out),
+        "loss": {"name": "bce"}, "out": str(out),
+        "dataset": {"name": "mnist-10k", **({"image_size": OPTS["image_size"]} if OPTS["image_size"] else {})},
         "train": {"steps": steps, "batch_size": batch, "lr": 2e-4, "seed": 0, "device": device.type,
+                  "compile": OPTS["compile"],
                   "log_every": steps, "sample_every": 10 * steps, "checkpoint_every": 10 * steps},
     }
     result = Trainer(config, progress="quiet", overwrite=True, handle_signals=False).fit()
@@ -144,10 +172,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the tutorial loop")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--image-size", type=int, default=None, help="resize mnist-10k (dcgan: 32 or 64)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile G and D in both loops")
+    parser.add_argument("--no-tutorial", action="store_true", help="skip the torchvision/DataLoader loop")
     args = parser.parse_args()
+    OPTS.update(image_size=args.image_size, compile=args.compile)
     device = torch.device(args.device)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, device {device}; {args.steps} steps x batch {args.batch_size}, "
+          f"{torch.get_num_threads()} threads, device {device}"
+          f"{' (' + torch.cuda.get_device_name() + ')' if device.type == 'cuda' else ''}; "
+          f"{args.steps} steps x batch {args.batch_size}, image size {args.image_size or 28}, "
+          f"compile {args.compile}, "
           f"median of {args.rounds} interleaved rounds, tutorial DataLoader workers={args.workers}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,7 +192,8 @@ def main() -> None:
             for r in range(args.rounds + 1):  # round 0 warms caches and is not counted
                 got = {"hand": hand_loop(name, args.steps, args.batch_size, device),
                        "ganzoo": ganzoo_loop(name, args.steps, args.batch_size, device, Path(tmp) / f"run-{name}"),
-                       "tutorial": tutorial_loop(name, args.steps, args.batch_size, device, root, args.workers)}
+                       "tutorial": (float("nan") if args.no_tutorial else
+                                    tutorial_loop(name, args.steps, args.batch_size, device, root, args.workers))}
                 if r:
                     for k, v in got.items():
                         speeds[k].append(v)
