@@ -5,7 +5,12 @@ loops train the *same* architecture (built through ganzoo's registry), with the
 same batch size, Adam(2e-4, betas (0.5, 0.999)) and BCE-with-logits loss:
 
 * ``hand``: a minimal hand-written PyTorch loop over data held in memory as one
-  tensor, batched by index: what a researcher writes when they care about speed.
+  tensor, batched by index, doing the same math as ganzoo's step (Goodfellow
+  et al.'s Algorithm 1: fresh noise for the generator update, D's weights
+  frozen while G learns): the reference for ganzoo's *overhead*.
+* ``hand-reuse``: the same loop with the common tutorial shortcut of reusing
+  the discriminator step's fake batch for the generator update (one generator
+  forward less per step); shown for comparison, it is a different algorithm.
 * ``tutorial``: the loop from the usual tutorials: a torchvision ``MNIST``
   dataset with per-item PIL ``ToTensor`` and ``Normalize`` through a
   ``DataLoader`` (batch 64, shuffle; ``workers`` as given).
@@ -72,28 +77,41 @@ def amp(device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
 
 
-def gan_step(G, D, opt_g, opt_d, real):
-    """The textbook non-saturating step, identical for the hand and tutorial loops."""
+def gan_step(G, D, opt_g, opt_d, real, reuse_fake: bool = False):
+    """The non-saturating step. ``reuse_fake``: the tutorials' shortcut (one G forward per step)."""
     n = real.shape[0]
     z = torch.randn(n, 100, device=real.device)
     with amp(real.device):
-        fake = G(z)
+        if reuse_fake:
+            fake = G(z)
+        else:
+            with torch.no_grad():
+                fake = G(z)
         d_real, d_fake = D(real).view(-1).float(), D(fake.detach()).view(-1).float()
         d_loss = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real)) + \
             F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
+    if not reuse_fake:
+        for p in D.parameters():
+            p.requires_grad_(False)
+        fake = None
     with amp(real.device):
+        if fake is None:
+            fake = G(torch.randn(n, 100, device=real.device))
         d_gen = D(fake).view(-1).float()
         g_loss = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()
+    if not reuse_fake:
+        for p in D.parameters():
+            p.requires_grad_(True)
     return d_loss, g_loss
 
 
-def hand_loop(name: str, steps: int, batch: int, device) -> float:
+def hand_loop(name: str, steps: int, batch: int, device, reuse_fake: bool = False) -> float:
     ds = dataset()
     x, _ = ds.tensors()
     x = x.to(device).float().div_(127.5).sub_(1.0)
@@ -105,7 +123,7 @@ def hand_loop(name: str, steps: int, batch: int, device) -> float:
         i = step % per_epoch
         if i == 0 and step:
             perm = torch.randperm(len(x), device=device)
-        gan_step(G, D, opt_g, opt_d, x[perm[i * batch:(i + 1) * batch]])
+        gan_step(G, D, opt_g, opt_d, x[perm[i * batch:(i + 1) * batch]], reuse_fake)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return steps * batch / (time.perf_counter() - start)
@@ -142,7 +160,7 @@ def tutorial_loop(name: str, steps: int, batch: int, device, root: Path, workers
     done, start = 0, time.perf_counter()
     while done < steps:
         for real, _ in loader:
-            gan_step(G, D, opt_g, opt_d, real.to(device))
+            gan_step(G, D, opt_g, opt_d, real.to(device), reuse_fake=True)
             done += 1
             if done == steps:
                 break
@@ -188,9 +206,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = tutorial_root(Path(tmp))
         for name in args.models:
-            speeds: dict[str, list[float]] = {"hand": [], "tutorial": [], "ganzoo": []}
+            speeds: dict[str, list[float]] = {"hand": [], "hand-reuse": [], "tutorial": [], "ganzoo": []}
             for r in range(args.rounds + 1):  # round 0 warms caches and is not counted
                 got = {"hand": hand_loop(name, args.steps, args.batch_size, device),
+                       "hand-reuse": hand_loop(name, args.steps, args.batch_size, device, reuse_fake=True),
                        "ganzoo": ganzoo_loop(name, args.steps, args.batch_size, device, Path(tmp) / f"run-{name}"),
                        "tutorial": (float("nan") if args.no_tutorial else
                                     tutorial_loop(name, args.steps, args.batch_size, device, root, args.workers))}
@@ -199,11 +218,12 @@ def main() -> None:
                         speeds[k].append(v)
             med = {k: statistics.median(v) for k, v in speeds.items()}
             ratio = statistics.median(g / h for g, h in zip(speeds["ganzoo"], speeds["hand"]))
-            rows.append((name, med["hand"], med["ganzoo"], ratio, med["tutorial"], med["ganzoo"] / med["tutorial"]))
-    print(f"{'model':<9}{'hand img/s':>12}{'ganzoo img/s':>14}{'ganzoo/hand':>13}{'tutorial img/s':>16}"
-          f"{'ganzoo/tutorial':>17}")
-    for name, hand, gz, ratio, tut, speedup in rows:
-        print(f"{name:<9}{hand:>12.0f}{gz:>14.0f}{ratio:>12.3f}x{tut:>16.0f}{speedup:>16.2f}x")
+            rows.append((name, med["hand"], med["ganzoo"], ratio, med["hand-reuse"], med["tutorial"],
+                         med["ganzoo"] / med["tutorial"]))
+    print(f"{'model':<9}{'hand img/s':>12}{'ganzoo img/s':>14}{'ganzoo/hand':>13}{'hand-reuse img/s':>18}"
+          f"{'tutorial img/s':>16}{'ganzoo/tutorial':>17}")
+    for name, hand, gz, ratio, reuse, tut, speedup in rows:
+        print(f"{name:<9}{hand:>12.0f}{gz:>14.0f}{ratio:>12.3f}x{reuse:>18.0f}{tut:>16.0f}{speedup:>16.2f}x")
 
 
 if __name__ == "__main__":
