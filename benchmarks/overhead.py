@@ -80,6 +80,17 @@ def amp(device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
 
 
+def update(opt, loss) -> None:
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
+def trainable(model, flag: bool) -> None:
+    for p in model.parameters():
+        p.requires_grad_(flag)
+
+
 def gan_step(G, D, opt_g, opt_d, real, reuse_fake: bool = False):
     """The non-saturating step. ``reuse_fake``: the tutorials' shortcut (one G forward per step)."""
     n = real.shape[0]
@@ -93,24 +104,18 @@ def gan_step(G, D, opt_g, opt_d, real, reuse_fake: bool = False):
         d_real, d_fake = D(real).view(-1).float(), D(fake.detach()).view(-1).float()
         d_loss = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real)) + \
             F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-    opt_d.zero_grad(set_to_none=True)
-    d_loss.backward()
-    opt_d.step()
+    update(opt_d, d_loss)
     if not reuse_fake:
-        for p in D.parameters():
-            p.requires_grad_(False)
+        trainable(D, False)
         fake = None
     with amp(real.device):
         if fake is None:
             fake = G(torch.randn(n, 100, device=real.device))
         d_gen = D(fake).view(-1).float()
         g_loss = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
-    opt_g.zero_grad(set_to_none=True)
-    g_loss.backward()
-    opt_g.step()
+    update(opt_g, g_loss)
     if not reuse_fake:
-        for p in D.parameters():
-            p.requires_grad_(True)
+        trainable(D, True)
     return d_loss, g_loss
 
 

@@ -59,10 +59,13 @@ class GANStep:
     def _disc(self, model: Any, x: Tensor, y: Tensor | None) -> Tensor:
         return (model(x, y) if self.d_cond else model(x)).reshape(-1)
 
-    def _require_grad(self, total: Tensor, side: str) -> None:
+    def _update(self, opt: torch.optim.Optimizer, total: Tensor, side: str) -> None:
         if not total.requires_grad:
             raise ComponentError(f"loss {self.loss_name!r} gives the {side} nothing to learn from: "
                                  f"its {side} loss does not depend on the {side}'s output")
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
 
     def d_step(self, real: Tensor, y: Tensor | None, step: int) -> DStats:
         z = self._z(real.shape[0])
@@ -73,10 +76,7 @@ class GANStep:
             d_fake = self._disc(self.d_train, fake, y)
             inputs = LossInputs(real, fake, d_fake, d_real, y if self.d_cond else None, self.d_train, step)
             total, parts = self.loss.d_loss(inputs)
-        self._require_grad(total, "discriminator")
-        self.opt_d.zero_grad(set_to_none=True)
-        total.backward()
-        self.opt_d.step()
+        self._update(self.opt_d, total, "discriminator")
         return total.detach(), parts, d_real.detach(), d_fake.detach()
 
     def g_step(self, real: Tensor, y: Tensor | None, step: int) -> GStats:
@@ -93,10 +93,7 @@ class GANStep:
                         d_real = self._disc(self.d_plain, real, y)
                 inputs = LossInputs(real, fake, d_fake, d_real, y if self.d_cond else None, self.d_plain, step)
                 total, parts = self.loss.g_loss(inputs)
-            self._require_grad(total, "generator")
-            self.opt_g.zero_grad(set_to_none=True)
-            total.backward()
-            self.opt_g.step()
+            self._update(self.opt_g, total, "generator")
         finally:
             for p in self.d_params:
                 p.requires_grad_(True)
