@@ -1,32 +1,34 @@
-"""Trainer overhead: ganzoo against the loops people write by hand, side by side.
+"""Trainer overhead: ganzoo's training loop against the loops people write by hand.
 
-For each model (``vanilla`` and ``dcgan`` on the bundled ``mnist-10k``), three
-loops train the *same* architecture (built through ganzoo's registry), with the
-same batch size, Adam(2e-4, betas (0.5, 0.999)) and BCE-with-logits loss:
+For ``vanilla`` and ``dcgan`` on the bundled ``mnist-10k``, ganzoo's own
+``Trainer(config).fit()`` trains while the hand loops of `handloops` (same
+models, batch, Adam and loss) run *inside* it: before every ``--window``-th
+ganzoo step, the benchmark runs a window of the same number of steps of one
+hand loop (``hand``, ``hand-fused``, ``hand-reuse`` in turn). So every ganzoo
+window has a hand window right beside it, under the same machine load: on a
+shared 2-core machine the speed drifts by ±20% over seconds, far more than
+the few per cent measured here, and only pairs taken this close cancel it.
 
-* ``hand``: a minimal hand-written PyTorch loop over data held in memory as one
-  tensor, batched by index, doing the same math as ganzoo's step (Goodfellow
-  et al.'s Algorithm 1: fresh noise for the generator update, D's weights
-  frozen while G learns): the reference for ganzoo's *overhead*.
-* ``hand-reuse``: the same loop with the common tutorial shortcut of reusing
-  the discriminator step's fake batch for the generator update (one generator
-  forward less per step); shown for comparison, it is a different algorithm.
-* ``tutorial``: the loop from the usual tutorials: a torchvision ``MNIST``
-  dataset with per-item PIL ``ToTensor`` and ``Normalize`` through a
-  ``DataLoader`` (batch 64, shuffle; ``workers`` as given).
-* ``ganzoo``: ``ganzoo.trainer.Trainer(config).fit()`` with the same settings;
-  its images/s are the training loop's as ganzoo logs them in metrics.jsonl
-  (the hand loops save nothing, so ganzoo's final sample grid and checkpoint
-  are left out of the comparison; the whole-run figure is printed too).
+A ganzoo window is timed from the end of one hand window to the start of the
+next: ``--window`` whole iterations of ganzoo's loop, its step, loss tracking,
+progress and log lines included. Ratios are the median over all pairs, with a
+bootstrap interval; images/s are medians over windows.
 
-Rounds are interleaved so machine noise hits every loop alike; the table shows
-median images/s and the ratios. Run:
+* **ganzoo/hand**: against the minimal hand loop (plain ``torch.optim.Adam``).
+* **ganzoo/hand-fused**: against the same loop with Adam's fused kernel, as
+  ganzoo uses it: like for like, so this is the trainer's overhead alone.
+* **ganzoo/tutorial**: against one epoch of the tutorials' torchvision +
+  DataLoader loop (its worker start-up included, as every epoch pays it),
+  timed after each round: the speed-up a tutorial user gets.
 
-    python benchmarks/overhead.py [--steps 200] [--rounds 3] [--workers 2] [--device cpu]
+ganzoo's grids and checkpoints are pushed past the run (the hand loops save
+nothing), so they are left out. Run:
 
-On a GPU (what docs/benchmarks.md asks for: dcgan at 64 px, batch 128 and 512,
-with and without torch.compile; both loops then use bf16 autocast and
-channels-last, as ganzoo does by default on CUDA):
+    python benchmarks/overhead.py [--rounds 3] [--steps 600] [--window 10] [--threads N]
+
+On a GPU (docs/benchmarks.md: dcgan at 64 px, batch 128 and 512, with and
+without torch.compile; every loop then uses bf16 autocast, channels-last and
+fused Adam, as ganzoo does by default on CUDA):
 
     python benchmarks/overhead.py --device cuda --models dcgan --image-size 64 \
         --width 64 --batch-size 128 --no-tutorial [--compile]
@@ -35,209 +37,134 @@ channels-last, as ganzoo does by default on CUDA):
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gzip
-import json
 import os
 import platform
-import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
+from handloops import DISC, MODELS, OPTS, hand_steps, timed, tutorial_root, tutorial_steps
 
-from ganzoo.build import build_dataset, build_discriminator, build_generator
 from ganzoo.trainer import Trainer
 
-MODELS = {"vanilla": {}, "dcgan": {"ngf": 32}}
-DISC = {"vanilla": {}, "dcgan": {"ndf": 32}}
-OPTS = {"image_size": None, "compile": False}
-WHOLE_RUN: list[float] = []
+HANDS = ("hand", "hand-fused", "hand-reuse")
 
 
-def dataset():
-    return build_dataset("mnist-10k", {"image_size": OPTS["image_size"]})
+class Interleaved(Trainer):
+    """ganzoo's fit(), with a window of a hand loop run before every ``window``-th step (see the module doc)."""
+
+    def __init__(self, config: dict, hands: dict, window: int, **kw):
+        super().__init__(config, progress="quiet", overwrite=True, handle_signals=False, **kw)
+        self.hands, self.window = hands, window
+        self.pairs: list[tuple[float, str, float]] = []  # (ganzoo img/s, hand loop, its img/s)
+
+    def _build(self) -> None:
+        super()._build()
+        inner, w, batch, device = self.step_fn, self.window, self.config.train["batch_size"], self.device
+        mark = [0.0]
+
+        def step_fn(next_batch, step):
+            if step > 1 and (step - 1) % w == 0:
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                ganzoo = w * batch / (time.perf_counter() - mark[0])
+                name = HANDS[len(self.pairs) % len(HANDS)]
+                self.pairs.append((ganzoo, name, timed(self.hands[name], w, batch, device)))
+                mark[0] = time.perf_counter()
+            elif step == 1:
+                mark[0] = time.perf_counter()
+            return inner(next_batch, step)
+
+        self.step_fn = step_fn
 
 
-def models(name: str, info, device):
-    torch.manual_seed(0)
-    G = build_generator(name, info, 100, MODELS[name]).to(device)
-    D = build_discriminator(name, info, DISC[name]).to(device)
-    if device.type == "cuda" and info.is_image and name != "vanilla":
-        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
-    fused = {"fused": True} if device.type == "cuda" else {}
-    adam = lambda m: torch.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999), **fused)  # noqa: E731
-    opt_g, opt_d = adam(G), adam(D)
-    if OPTS["compile"]:
-        G, D = torch.compile(G), torch.compile(D)
-    return G, D, opt_g, opt_d
-
-
-def amp(device):
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
-
-
-def update(opt, loss) -> None:
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-
-
-def trainable(model, flag: bool) -> None:
-    for p in model.parameters():
-        p.requires_grad_(flag)
-
-
-def gan_step(G, D, opt_g, opt_d, real, reuse_fake: bool = False):
-    """The non-saturating step. ``reuse_fake``: the tutorials' shortcut (one G forward per step)."""
-    n = real.shape[0]
-    z = torch.randn(n, 100, device=real.device)
-    with amp(real.device):
-        if reuse_fake:
-            fake = G(z)
-        else:
-            with torch.no_grad():
-                fake = G(z)
-        d_real, d_fake = D(real).view(-1).float(), D(fake.detach()).view(-1).float()
-        d_loss = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real)) + \
-            F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-    update(opt_d, d_loss)
-    if not reuse_fake:
-        trainable(D, False)
-        fake = None
-    with amp(real.device):
-        if fake is None:
-            fake = G(torch.randn(n, 100, device=real.device))
-        d_gen = D(fake).view(-1).float()
-        g_loss = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
-    update(opt_g, g_loss)
-    if not reuse_fake:
-        trainable(D, True)
-    return d_loss, g_loss
-
-
-def hand_loop(name: str, steps: int, batch: int, device, reuse_fake: bool = False) -> float:
-    ds = dataset()
-    x, _ = ds.tensors()
-    x = x.to(device).float().div_(127.5).sub_(1.0)
-    G, D, opt_g, opt_d = models(name, ds.info, device)
-    per_epoch = len(x) // batch
-    perm = torch.randperm(len(x), device=device)
-    start = time.perf_counter()
-    for step in range(steps):
-        i = step % per_epoch
-        if i == 0 and step:
-            perm = torch.randperm(len(x), device=device)
-        gan_step(G, D, opt_g, opt_d, x[perm[i * batch:(i + 1) * batch]], reuse_fake)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return steps * batch / (time.perf_counter() - start)
-
-
-def tutorial_root(tmp: Path) -> Path:
-    """torchvision's raw MNIST layout, made from the bundled test split (train=False reads t10k files)."""
-    from importlib import resources
-
-    raw = tmp / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    data = resources.files("ganzoo_plugins") / "datasets" / "data"
-    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
-        with gzip.open(data / f"{stem}.gz") as src, open(raw / stem, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-    return tmp
-
-
-def tutorial_loop(name: str, steps: int, batch: int, device, root: Path, workers: int) -> float:
-    from torchvision import datasets, transforms
-
-    class TestSplitMNIST(datasets.MNIST):
-        # Only the test split ships with ganzoo; torchvision would also insist on the train files.
-        raw_folder = property(lambda self: str(Path(self.root) / "MNIST" / "raw"))
-
-        def _check_exists(self) -> bool:
-            return all((Path(self.raw_folder) / f"t10k-{k}-idx{d}-ubyte").exists() for k, d in (("images", 3), ("labels", 1)))
-
-    size = [transforms.Resize(OPTS["image_size"])] if OPTS["image_size"] else []
-    tf = transforms.Compose([*size, transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
-    data = TestSplitMNIST(str(root), train=False, transform=tf, download=False)
-    loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, num_workers=workers, drop_last=True)
-    G, D, opt_g, opt_d = models(name, dataset().info, device)
-    done, start = 0, time.perf_counter()
-    while done < steps:
-        for real, _ in loader:
-            gan_step(G, D, opt_g, opt_d, real.to(device), reuse_fake=True)
-            done += 1
-            if done == steps:
-                break
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return steps * batch / (time.perf_counter() - start)
-
-
-def ganzoo_loop(name: str, steps: int, batch: int, device, out: Path) -> float:
-    config = {
+def ganzoo_config(name: str, steps: int, batch: int, device, out: Path) -> dict:
+    return {
         "gen": {"name": name, **MODELS[name]}, "disc": {"name": name, **DISC[name]},
         "loss": {"name": "bce"}, "out": str(out),
         "dataset": {"name": "mnist-10k", **({"image_size": OPTS["image_size"]} if OPTS["image_size"] else {})},
         "train": {"steps": steps, "batch_size": batch, "lr": 2e-4, "seed": 0, "device": device.type,
-                  "compile": OPTS["compile"],
-                  "log_every": steps, "sample_every": 10 * steps, "checkpoint_every": 10 * steps},
+                  "compile": OPTS["compile"], "sample_every": 10 * steps, "checkpoint_every": 10 * steps},
     }
-    result = Trainer(config, progress="quiet", overwrite=True, handle_signals=False).fit()
-    WHOLE_RUN.append(result.images_per_sec)
-    rows = [json.loads(line) for line in result.metrics_path.read_text().splitlines() if line.strip()]
-    return [r for r in rows if "images_per_sec" in r][-1]["images_per_sec"]
+
+
+def one_round(name: str, args, device, out: Path) -> list[tuple[float, str, float]]:
+    hands = {"hand": hand_steps(name, args.batch_size, device),
+             "hand-fused": hand_steps(name, args.batch_size, device, fused=True),
+             "hand-reuse": hand_steps(name, args.batch_size, device, reuse_fake=True)}
+    for steps in hands.values():  # first steps allocate (Adam's moments, autograd buffers): not timed
+        timed(steps, 2, args.batch_size, device)
+    trainer = Interleaved(ganzoo_config(name, args.steps + 1, args.batch_size, device, out), hands, args.window)
+    trainer.fit()
+    return trainer.pairs[1:]  # the first ganzoo window holds its warm-up
+
+
+def median_ci(values: list[float], level: float = 0.90, reps: int = 4000) -> tuple[float, float, float]:
+    """The median and a bootstrap confidence interval for it (fixed seed: reruns print alike)."""
+    gen = torch.Generator().manual_seed(0)
+    v = torch.tensor(values, dtype=torch.float64)
+    meds = v[torch.randint(len(v), (reps, len(v)), generator=gen)].median(dim=1).values.sort().values
+    return statistics.median(values), float(meds[int(reps * (1 - level) / 2)]), float(meds[int(reps * (1 + level) / 2) - 1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="ganzoo trainer overhead against hand-written loops")
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="ganzoo runs per model (fresh models each)")
+    parser.add_argument("--steps", type=int, default=600, help="ganzoo steps per round (as many hand steps beside)")
+    parser.add_argument("--window", type=int, default=10, help="steps per timed window")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the tutorial loop")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     parser.add_argument("--image-size", type=int, default=None, help="resize mnist-10k (dcgan: 32 or 64)")
-    parser.add_argument("--compile", action="store_true", help="torch.compile G and D in both loops")
+    parser.add_argument("--compile", action="store_true", help="torch.compile G and D in every loop")
     parser.add_argument("--no-tutorial", action="store_true", help="skip the torchvision/DataLoader loop")
     parser.add_argument("--width", type=int, default=32, help="dcgan's ngf and ndf (64: the classic 64-px DCGAN)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     OPTS.update(image_size=args.image_size, compile=args.compile)
     MODELS["dcgan"]["ngf"] = DISC["dcgan"]["ndf"] = args.width
     device = torch.device(args.device)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, device {device}"
           f"{' (' + torch.cuda.get_device_name() + ')' if device.type == 'cuda' else ''}; "
-          f"{args.steps} steps x batch {args.batch_size}, image size {args.image_size or 28}, "
-          f"compile {args.compile}, "
-          f"median of {args.rounds} interleaved rounds, tutorial DataLoader workers={args.workers}")
+          f"batch {args.batch_size}, image size {args.image_size or 28}, compile {args.compile}; "
+          f"{args.rounds} rounds of {args.steps} ganzoo steps, windows of {args.window} steps", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = tutorial_root(Path(tmp))
         for name in args.models:
-            speeds: dict[str, list[float]] = {"hand": [], "hand-reuse": [], "tutorial": [], "ganzoo": []}
-            for r in range(args.rounds + 1):  # round 0 warms caches and is not counted
-                got = {"hand": hand_loop(name, args.steps, args.batch_size, device),
-                       "hand-reuse": hand_loop(name, args.steps, args.batch_size, device, reuse_fake=True),
-                       "ganzoo": ganzoo_loop(name, args.steps, args.batch_size, device, Path(tmp) / f"run-{name}"),
-                       "tutorial": (float("nan") if args.no_tutorial else
-                                    tutorial_loop(name, args.steps, args.batch_size, device, root, args.workers))}
-                if r:
-                    for k, v in got.items():
-                        speeds[k].append(v)
-            med = {k: statistics.median(v) for k, v in speeds.items()}
-            print(f"{name}: ganzoo whole run incl. final grid and checkpoint: "
-                  f"{statistics.median(WHOLE_RUN[-args.rounds:]):.0f} img/s", flush=True)
-            ratio = statistics.median(g / h for g, h in zip(speeds["ganzoo"], speeds["hand"]))
-            rows.append((name, med["hand"], med["ganzoo"], ratio, med["hand-reuse"], med["tutorial"],
-                         med["ganzoo"] / med["tutorial"]))
-    print(f"{'model':<9}{'hand img/s':>12}{'ganzoo img/s':>14}{'ganzoo/hand':>13}{'hand-reuse img/s':>18}"
-          f"{'tutorial img/s':>16}{'ganzoo/tutorial':>17}")
-    for name, hand, gz, ratio, reuse, tut, speedup in rows:
-        print(f"{name:<9}{hand:>12.0f}{gz:>14.0f}{ratio:>12.3f}x{reuse:>18.0f}{tut:>16.0f}{speedup:>16.2f}x")
+            pairs: list[tuple[float, str, float]] = []
+            tutorial: list[tuple[float, float]] = []  # (ganzoo's median window, one tutorial epoch), per round
+            for r in range(args.rounds):
+                got = one_round(name, args, device, Path(tmp) / f"run-{name}")
+                pairs += got
+                line = {k: statistics.median(g / h for g, n, h in got if n == k) for k in HANDS}
+                if not args.no_tutorial:
+                    steps = tutorial_steps(name, args.batch_size, device, root, args.workers)
+                    epoch = 10_000 // args.batch_size
+                    tutorial.append((statistics.median(g for g, _, _ in got), timed(steps, epoch, args.batch_size, device)))
+                    steps.close()  # its DataLoader workers stop before the next round
+                    line["tutorial"] = tutorial[-1][0] / tutorial[-1][1]
+                print(f"  {name} round {r + 1}: ganzoo/" + ", ganzoo/".join(f"{k} {v:.3f}" for k, v in line.items()),
+                      flush=True)
+            speeds = {"ganzoo": [g for g, _, _ in pairs], **{k: [h for _, n, h in pairs if n == k] for k in HANDS}}
+            ratios = {k: median_ci([g / h for g, n, h in pairs if n == k]) for k in HANDS}
+            if tutorial:
+                speeds["tutorial"] = [t for _, t in tutorial]
+                ratios["tutorial"] = median_ci([g / t for g, t in tutorial])
+            rows.append((name, {k: statistics.median(v) for k, v in speeds.items()}, ratios,
+                         {**{k: sum(n == k for _, n, _ in pairs) for k in HANDS}, "tutorial": len(tutorial)}))
+    print("\nimages/s: median over windows; ganzoo/X: median over pairs [90% bootstrap interval]")
+    for name, speed, ratios, counts in rows:
+        print(f"{name}: " + ", ".join(f"{k} {v:.0f}" for k, v in speed.items()))
+        for k, (m, lo, hi) in ratios.items():
+            unit = "rounds" if k == "tutorial" else "pairs"
+            print(f"  ganzoo/{k:<11} {m:.3f}  [{lo:.3f}, {hi:.3f}]  ({counts[k]} {unit})")
 
 
 if __name__ == "__main__":

@@ -72,14 +72,34 @@ def use_channels_last(setting: Any, device: torch.device, image: bool, *models: 
 
 
 def adam(params: Iterable[nn.Parameter], lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
-    """Adam; the fused CUDA kernel where this torch has it."""
+    """Adam; its fused kernel wherever this torch has one for ``device`` (CUDA; CPU and MPS on recent torch).
+
+    Same math as the per-parameter loop (results agree to float rounding), and on
+    the 2-core CPU of docs/benchmarks.md the fused step is about 3x faster, which
+    is ~9% of a vanilla MLP GAN step. Checkpoints carry no trace of it: a run
+    saved with the fused kernel resumes on a torch or device without one.
+    """
     params = list(params)
-    if device.type == "cuda":
+    if _fused_kernel_for(params):
         try:
             return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
-        except (TypeError, RuntimeError, ValueError):
+        except (TypeError, RuntimeError, ValueError):  # a torch that refuses it when constructing
             pass
     return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+def _fused_kernel_for(params: list[nn.Parameter]) -> bool:
+    # Recent torch checks the device only at the first step(), too late to fall back, so ask first.
+    try:
+        from torch.optim.optimizer import _device_dtype_check_for_fused
+    except ImportError:  # torch < 2.4: Adam's constructor does the check (caught above)
+        return True
+    try:
+        for p in params:
+            _device_dtype_check_for_fused(p)
+    except RuntimeError:
+        return False
+    return True
 
 
 def noise_generator(device: torch.device, seed: int) -> torch.Generator:
