@@ -63,6 +63,32 @@ def measure(recipe: str, work: Path, threads: int, num: int) -> dict:
     }
 
 
+def headline(row: dict) -> dict:
+    """What a superseded measurement keeps: enough to show how much a recipe varies from run to run."""
+    m = row.get("metrics", {})
+    keys = ("fd", "precision", "recall", "classes_covered", "num_classes", "modes_covered", "num_modes",
+            "conditional_accuracy")
+    return {"measured": row.get("measured"), **{k: m[k] for k in keys if k in m}}
+
+
+def with_history(new: dict, old: dict | None) -> dict:
+    """``new``, remembering the headline numbers of the measurements it replaces (failed runs left out)."""
+    earlier = list(old.get("earlier", [])) if old else []
+    if old and "error" not in old and "metrics" in old:
+        earlier.append(headline(old))
+    return {**new, "earlier": earlier} if earlier else new
+
+
+def describe_earlier(row: dict) -> str:
+    parts = []
+    for e in row.get("earlier", []):
+        cover = (f"{e['classes_covered']}/{e.get('num_classes', '?')} classes" if "classes_covered" in e
+                 else f"{e['modes_covered']}/{e.get('num_modes', '?')} modes" if "modes_covered" in e else "")
+        parts.append(f"FD {fmt(e.get('fd'))}, precision {fmt(e.get('precision'), 2)} / recall "
+                     f"{fmt(e.get('recall'), 2)}, {cover} ({e.get('measured')})")
+    return ("Earlier runs of the same recipe, for its run-to-run spread: " + "; ".join(parts) + ".") if parts else ""
+
+
 def fmt(value, digits=3):
     if value is None:
         return "–"
@@ -126,6 +152,8 @@ def render(results: dict, catalogue: dict) -> str:
         if results[name].get("grid"):
             doc = catalogue.get(name, {}).get("doc", "")
             lines += [f"### {name}", "", doc, "", f"![{name}]({results[name]['grid']})", ""]
+            if describe_earlier(results[name]):
+                lines += [describe_earlier(results[name]), ""]
     return "\n".join(lines) + "\n"
 
 
@@ -145,7 +173,7 @@ def main() -> None:
     results = json.loads(store.read_text()) if store.exists() else {}
     with ThreadPoolExecutor(args.jobs) as pool:
         for row in pool.map(lambda r: measure(r, Path(args.work), threads, args.num), recipes):
-            results[row["recipe"]] = row
+            results[row["recipe"]] = with_history(row, results.get(row["recipe"]))
             print(json.dumps({k: v for k, v in row.items() if k != "metrics"}), flush=True)
             OUT.mkdir(parents=True, exist_ok=True)
             store.write_text(json.dumps(results, indent=2, sort_keys=True))
