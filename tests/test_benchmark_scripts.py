@@ -1,0 +1,42 @@
+"""The scripts behind docs/benchmarks.md and docs/zoo.md keep running (their timings are never asserted)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_overhead_script_pairs_ganzoo_windows_with_hand_windows(tmp_path):
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / "overhead.py"), "--models", "dcgan", "--width", "8",
+                           "--rounds", "1", "--steps", "40", "--window", "5", "--no-tutorial"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ratios = dict(re.findall(r"ganzoo/(hand\S*)\s+(\d+\.\d+)\s+\[", proc.stdout))
+    assert set(ratios) == {"hand", "hand-fused", "hand-reuse"}, proc.stdout
+    # 40 steps in windows of 5: 7 pairs after the warm-up window, shared out among the three hand loops
+    counts = [int(n) for n in re.findall(r"\((\d+) pairs\)", proc.stdout)]
+    assert sum(counts) == 7 and all(float(r) > 0 for r in ratios.values())
+
+
+def test_zoo_keeps_the_numbers_a_new_run_replaces():
+    zoo = load("zoo")
+    first = {"recipe": "r", "measured": "day 1", "metrics": {"fd": 5.9, "precision": 0.7, "recall": 0.02,
+                                                          "classes_covered": 10, "num_classes": 10}}
+    failed = {"recipe": "r", "error": ["boom"]}
+    second = {"recipe": "r", "measured": "day 3", "metrics": {"fd": 7.6, "classes_covered": 8, "num_classes": 10}}
+    row = zoo.with_history(second, zoo.with_history(failed, first))  # a failed run in between is not history
+    assert [e["measured"] for e in row["earlier"]] == ["day 1"] and row["metrics"]["fd"] == 7.6
+    assert "FD 5.9" in zoo.describe_earlier(row) and "10/10 classes" in zoo.describe_earlier(row)
+    assert zoo.with_history(first, None) == first and zoo.describe_earlier(first) == ""
