@@ -45,7 +45,7 @@ import time
 from pathlib import Path
 
 import torch
-from handloops import DISC, MODELS, OPTS, hand_steps, timed, tutorial_root, tutorial_steps
+from handloops import DISC, MODELS, OPTS, dataset, hand_steps, timed, tutorial_root, tutorial_steps
 
 from ganzoo.trainer import Trainer
 
@@ -146,7 +146,7 @@ def main() -> None:
                 line = {k: statistics.median(g / h for g, n, h in got if n == k) for k in HANDS}
                 if not args.no_tutorial:
                     steps = tutorial_steps(name, args.batch_size, device, root, args.workers)
-                    epoch = 10_000 // args.batch_size
+                    epoch = dataset().info.size // args.batch_size
                     tutorial.append((statistics.median(g for g, _, _ in got), timed(steps, epoch, args.batch_size, device)))
                     steps.close()  # its DataLoader workers stop before the next round
                     line["tutorial"] = tutorial[-1][0] / tutorial[-1][1]

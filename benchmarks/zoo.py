@@ -152,8 +152,9 @@ def render(results: dict, catalogue: dict) -> str:
         if results[name].get("grid"):
             doc = catalogue.get(name, {}).get("doc", "")
             lines += [f"### {name}", "", doc, "", f"![{name}]({results[name]['grid']})", ""]
-            if describe_earlier(results[name]):
-                lines += [describe_earlier(results[name]), ""]
+            earlier = describe_earlier(results[name])
+            if earlier:
+                lines += [earlier, ""]
     return "\n".join(lines) + "\n"
 
 

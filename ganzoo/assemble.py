@@ -132,8 +132,8 @@ def assemble(config: RunConfig, registry: Any, env: dist.DistEnv, device: torch.
     fmt = {"memory_format": torch.channels_last} if channels_last else {}
     G, D = G.to(device, **fmt), D.to(device, **fmt)
     ema = copy.deepcopy(G).eval().requires_grad_(False) if t["ema"] > 0 else None
-    opt_g = adam(G.parameters(), t["lr"], tuple(t["betas"]), device)
-    opt_d = adam(D.parameters(), t["lr"], tuple(t["betas"]), device)
+    opt_g = adam(G.parameters(), t["lr"], tuple(t["betas"]))
+    opt_d = adam(D.parameters(), t["lr"], tuple(t["betas"]))
     noise = noise_generator(device, t["seed"] + 1 + 7919 * env.rank)
     feed = make_feeder(dataset, cfg.dataset["name"], batch_size=t["batch_size"], n_critic=loss.n_critic,
                        seed=t["seed"], rank=env.rank, world=env.world_size, device=device,

@@ -71,8 +71,8 @@ def use_channels_last(setting: Any, device: torch.device, image: bool, *models: 
     return bool(setting) and image
 
 
-def adam(params: Iterable[nn.Parameter], lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
-    """Adam; its fused kernel wherever this torch has one for ``device`` (CUDA; CPU and MPS on recent torch).
+def adam(params: Iterable[nn.Parameter], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+    """Adam; its fused kernel wherever this torch has one for the params' device (CUDA; CPU and MPS on recent torch).
 
     Same math as the per-parameter loop (results agree to float rounding), and on
     the 2-core CPU of docs/benchmarks.md the fused step is about 3x faster, which

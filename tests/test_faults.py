@@ -70,7 +70,7 @@ def test_fused_adam_checkpoint_resumes_on_the_plain_kernel(toy, monkeypatch):
     fit({**cfg, "out": "b", "train": {**cfg["train"], "steps": 10}})
     made = []
 
-    def plain_adam(params, lr, betas, device):
+    def plain_adam(params, lr, betas):
         made.append(torch.optim.Adam(list(params), lr=lr, betas=betas))
         return made[-1]
 

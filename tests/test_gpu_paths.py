@@ -260,10 +260,10 @@ def test_adam_is_fused_where_torch_has_the_kernel(monkeypatch):
 
     weight = nn.Parameter(torch.zeros(3))
     if "cpu" in optimizer._get_fused_kernels_supported_devices():
-        assert adam([weight], 1e-3, (0.5, 0.999), CPU).defaults["fused"] is True
+        assert adam([weight], 1e-3, (0.5, 0.999)).defaults["fused"] is True
     # a device without the kernel (torch would only complain at the first step): plain Adam, which steps
     monkeypatch.setattr(optimizer, "_get_fused_kernels_supported_devices", lambda: ["cuda"])
-    plain = adam([weight], 1e-3, (0.5, 0.999), CPU)
+    plain = adam([weight], 1e-3, (0.5, 0.999))
     assert not plain.defaults["fused"] and plain.defaults["betas"] == (0.5, 0.999)
     weight.grad = torch.ones(3)
     plain.step()
