@@ -27,7 +27,7 @@ import gzip
 import shutil
 import time
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -50,7 +50,7 @@ def models(name: str, info, device, fused: bool = False):
     if device.type == "cuda" and info.is_image and name != "vanilla":
         G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     kernel = {"fused": True} if fused or device.type == "cuda" else {}
-    adam = lambda m: torch.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999), **kernel)  # noqa: E731
+    adam = lambda m: torch.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999), **kernel)
     opt_g, opt_d = adam(G), adam(D)
     if OPTS["compile"]:
         G, D = torch.compile(G), torch.compile(D)

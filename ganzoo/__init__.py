@@ -8,7 +8,7 @@ plugin discovery start fast; `ganzoo.build`, `ganzoo.trainer` and
 from __future__ import annotations
 
 from .hookspecs import hookimpl
-from .plugins import PLUGIN_API, get_registry
+from .plugin_manager import PLUGIN_API, get_registry
 
 __version__ = "0.1.0"
 __all__ = ["hookimpl", "get_registry", "PLUGIN_API", "__version__", "list_components", "create"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -18,7 +19,7 @@ from .errors import ComponentError, GanzooError, UsageError
 from .interfaces import Dataset, LossTerm
 from .losses import CompositeLoss
 from .lossspec import parse_loss_spec
-from .plugins import get_registry
+from .plugin_manager import get_registry
 from .registry import Registry
 from .specs import ComponentSpec, DataInfo
 

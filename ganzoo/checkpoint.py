@@ -37,7 +37,6 @@ class Checkpoint:
     tensors: dict[str, torch.Tensor]
     metadata: dict[str, str]
     step: int = 0
-    epoch: int = 0
     config: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -160,7 +159,7 @@ def load(path: str | Path) -> Checkpoint:
     except Exception as exc:  # safetensors raises its own error type for truncated data
         raise CheckpointError(f"checkpoint {path} is truncated or corrupt: {exc}") from None
     try:
-        return Checkpoint(path, tensors, metadata, int(metadata.get("step", 0)), int(metadata.get("epoch", 0)),
+        return Checkpoint(path, tensors, metadata, int(metadata.get("step", 0)),
                           json.loads(metadata.get("config", "{}")), json.loads(metadata.get("meta", "{}")))
     except (ValueError, TypeError) as exc:
         raise CheckpointError(f"checkpoint {path} has corrupt metadata: {exc}") from None

@@ -39,7 +39,7 @@ class LazyGroup(click.Group):
         if self._plugin_commands_loaded:
             return
         self._plugin_commands_loaded = True
-        from .plugins import get_plugins
+        from .plugin_manager import get_plugins
 
         plugins = get_plugins()
         for impl in plugins.pm.hook.ganzoo_register_commands.get_hookimpls():
@@ -89,9 +89,8 @@ def cli(ctx: click.Context, registry_files: tuple[str, ...]) -> None:
     ganzoo run --gen dcgan --loss bce+l1
     ganzoo sample runs/<run> --out grid.png
     """
-    ctx.obj = {"registry_files": registry_files}
     if registry_files:
-        from .plugins import _STATE
+        from .plugin_manager import _STATE
 
         _STATE["recipe_files"] = registry_files
 

@@ -81,11 +81,7 @@ class RunConfig:
     def to_json(self) -> str:
         return json.dumps({**self.to_dict(), "recipe": self.recipe}, sort_keys=True)
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
-        return finalize(d)
-
-    def replace(self, **changes: Any) -> "RunConfig":
+    def replace(self, **changes: Any) -> RunConfig:
         d = {**self.to_dict(), "recipe": self.recipe, **changes}
         return finalize(d)
 
@@ -188,7 +184,7 @@ def resolve(recipe: str | None = None, config_file: str | Path | None = None,
 
 
 def _registry() -> Any:
-    from .plugins import get_registry
+    from .plugin_manager import get_registry
 
     return get_registry()
 

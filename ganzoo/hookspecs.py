@@ -28,7 +28,7 @@ hookimpl = pluggy.HookimplMarker("ganzoo")
 
 
 @hookspec
-def ganzoo_register_components(register: "ComponentRegistrar") -> None:
+def ganzoo_register_components(register: ComponentRegistrar) -> None:
     """Register generators, discriminators, loss terms and datasets.
 
     Call ``register.generator(name, factory, ...)``,
@@ -40,12 +40,12 @@ def ganzoo_register_components(register: "ComponentRegistrar") -> None:
 
 
 @hookspec
-def ganzoo_register_recipes(register: "RecipeRegistrar") -> None:
+def ganzoo_register_recipes(register: RecipeRegistrar) -> None:
     """Register named recipes: ``register.recipe(name, config, doc=...)`` for
     one composition, or ``register.toml(path)`` for a whole ``registry.toml``
     shipped inside the plugin's package."""
 
 
 @hookspec
-def ganzoo_register_commands(cli: "click.Group") -> None:
+def ganzoo_register_commands(cli: click.Group) -> None:
     """Add click commands to the ``ganzoo`` command line (as ``llm`` does)."""

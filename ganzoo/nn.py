@@ -8,7 +8,7 @@ N(0, 0.02) initialisation of Radford et al. (2016), and label helpers.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from torch import Tensor, nn
 

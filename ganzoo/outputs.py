@@ -11,7 +11,8 @@ of them all is rewritten with each new grid.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import torch
 
@@ -39,7 +40,7 @@ class Outputs:
         self.last_eval: dict[str, Any] | None = None
         self.eval_seconds = 0.0
 
-    def open(self, *, resume: bool, overwrite: bool, step: int) -> "Outputs":
+    def open(self, *, resume: bool, overwrite: bool, step: int) -> Outputs:
         """Write config.toml; on resume, cut metrics.jsonl back to ``step`` and pick up the run so far."""
         root = self.run.root
         if overwrite and not resume:

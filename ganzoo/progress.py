@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-MODES = ("auto", "bar", "plain", "quiet")
 
 
 def _fmt(v: Any, digits: int = 4) -> str:

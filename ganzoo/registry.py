@@ -9,7 +9,8 @@ plugin that made it (so a clash can name both sides).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from .errors import DuplicateNameError, UnknownNameError
 from .introspect import describe
@@ -93,9 +94,6 @@ class Registry:
         if kind in (None, "recipe") and name in self._recipes:
             found.append(self._recipes[name])
         return found
-
-    def all_names(self) -> list[str]:
-        return sorted({n for (_, n) in self._components} | set(self._aliases.values()) | set(self._recipes))
 
 
 class ComponentRegistrar:

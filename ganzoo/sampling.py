@@ -37,7 +37,7 @@ def fixed_batch(model: nn.Module, data: DataInfo, latent_dim: int, seed: int, co
         return latent(model, len(labels), latent_dim, gen), labels, per_row
     if not data.is_image:
         n = 1000
-    return latent(model, n, latent_dim, gen), None, max(1, int(math.ceil(math.sqrt(n))))
+    return latent(model, n, latent_dim, gen), None, max(1, math.ceil(math.sqrt(n)))
 
 
 @torch.no_grad()
@@ -98,7 +98,7 @@ def load_generator(target: str | Path, use_ema: bool = True, device: str | torch
     ``conditional``.
     """
     from .build import build_generator
-    from .plugins import get_registry
+    from .plugin_manager import get_registry
 
     run_dir, path = locate(target)
     ck = ckpt_mod.load(path)
@@ -156,7 +156,7 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
         if label is not None:
             n = num or default_n
             labels = torch.full((n,), label, dtype=torch.long)
-            nrow = max(1, int(math.ceil(math.sqrt(n))))
+            nrow = max(1, math.ceil(math.sqrt(n)))
         else:
             # one full row per class: --num is rounded up to a multiple of the classes
             per = 8 if num is None else max(1, math.ceil(num / classes))
@@ -164,7 +164,7 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
             nrow = per
     else:
         n = num or default_n
-        nrow = max(1, int(math.ceil(math.sqrt(n))))
+        nrow = max(1, math.ceil(math.sqrt(n)))
     n = len(labels) if labels is not None else n
     z = latent(model, n, loaded["config"].train["latent_dim"], torch.Generator().manual_seed(seed))
     samples = generate(model, z, labels)

@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .errors import UsageError
-from .plugins import GROUP
+from .plugin_manager import GROUP
 from .scaffold_templates import FILES
 from .specs import NAME_RE
 
@@ -27,7 +27,7 @@ class PluginNames:
     module: str  # import package: "ganzoo_acme"
 
     @classmethod
-    def parse(cls, text: str) -> "PluginNames":
+    def parse(cls, text: str) -> PluginNames:
         raw = text.strip()
         name = raw.removeprefix("ganzoo-")
         if not NAME_RE.match(raw) or not name or not NAME_RE.match(name) or name == "ganzoo":

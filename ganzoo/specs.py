@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from dataclasses import dataclass
+from typing import Any
+from collections.abc import Callable
 
-Kind = Literal["generator", "discriminator", "loss", "dataset"]
 KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "dataset")
 ALL_KINDS: tuple[str, ...] = KINDS + ("recipe",)
-
-LossRole = Literal["adversarial", "regularizer"]
 
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -74,7 +72,6 @@ class ComponentSpec:
     # generators/discriminators: needs class labels. losses: "adversarial" or "regularizer".
     conditional: bool = False
     role: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def summary(self) -> str:
@@ -160,7 +157,7 @@ class DataInfo:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "DataInfo":
+    def from_dict(cls, d: dict[str, Any]) -> DataInfo:
         names = d.get("class_names")
         return cls(tuple(d["shape"]), d.get("num_classes"), int(d.get("size", 0)),
                    d.get("modality", "image"), tuple(names) if names else None)

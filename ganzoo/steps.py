@@ -10,7 +10,8 @@ the first step whose values were not finite; it is read only when asked.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn

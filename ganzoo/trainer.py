@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import signal
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -31,7 +30,7 @@ import torch
 from . import checkpoint as ck
 from . import distributed as dist
 from .assemble import assemble, lookup, run_path
-from .config import RunConfig, finalize, read_run_config
+from .config import RunConfig, finalize
 from .device import configure_backends, resolve_device
 from .outputs import Outputs
 from .progress import Reporter, header
@@ -68,12 +67,6 @@ class Trainer:
             return getattr(parts, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    @classmethod
-    def from_run(cls, run_dir: str | Path, **kwargs: Any) -> "Trainer":
-        """Resume ``run_dir`` with its own config."""
-        config, _ = read_run_config(Path(run_dir) / "config.toml")
-        return cls(config.replace(out=str(run_dir)), resume=True, **kwargs)
-
     def fit(self) -> TrainResult:
         self.env = dist.from_env()
         self.device = resolve_device(self.config.train["device"], self.env.local_rank if self.env.enabled else None)
@@ -103,7 +96,7 @@ class Trainer:
 
     # -- setup: nothing here writes to disk ------------------------------------------------------
     def _build(self) -> None:
-        from .plugins import get_registry
+        from .plugin_manager import get_registry
 
         cfg, t, env, dev = self.config, self.config.train, self.env, self.device
         reg = self.registry = self.registry or get_registry()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-import ganzoo.plugins as gp
+import ganzoo.plugin_manager as gp
 
 ROOT = Path(__file__).resolve().parents[1]
 

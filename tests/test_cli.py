@@ -26,7 +26,7 @@ print("HEAVY=" + ",".join(heavy), file=sys.stderr)
                                   ["info", "bce+0.5*l1"], ["plugins"], ["run", "--help"]])
 def test_light_commands_do_not_import_torch(args):
     proc = subprocess.run([sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True)
-    heavy = [l for l in proc.stderr.splitlines() if l.startswith("HEAVY=")]
+    heavy = [line for line in proc.stderr.splitlines() if line.startswith("HEAVY=")]
     assert heavy == ["HEAVY="], proc.stderr[-2000:]
 
 

@@ -133,7 +133,7 @@ def test_unknown_table_in_config_file(tmp_path, registry):
     with pytest.raises(ConfigError, match=r"unknown train setting 'batchsize'.*did you mean batch_size"):
         resolve(config_file=f, registry=registry)
     f.write_text("[train\n")
-    with pytest.raises(ConfigError, match="c.toml"):
+    with pytest.raises(ConfigError, match=r"c\.toml"):
         resolve(config_file=f, registry=registry)
 
 

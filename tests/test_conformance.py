@@ -16,7 +16,7 @@ import pytest
 import torch
 from torch import nn
 
-import ganzoo.plugins as gp
+import ganzoo.plugin_manager as gp
 from ganzoo import hookimpl
 from ganzoo.interfaces import Dataset, DataInfo, Discriminator, Generator, LossTerm
 from ganzoo.testing import (MNIST, POINTS, ConformanceError, check_component, check_generator, components,

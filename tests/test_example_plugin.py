@@ -188,7 +188,7 @@ def test_doc_quotes_the_example_files():
 
 def test_doc_covers_every_hook_and_control():
     import ganzoo.hookspecs as hookspecs
-    from ganzoo import plugins, recipes
+    from ganzoo import plugin_manager as plugins, recipes
 
     text = DOC.read_text()
     hooks = [name for name in dir(hookspecs) if name.startswith("ganzoo_")]

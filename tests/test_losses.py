@@ -321,7 +321,7 @@ def test_under_autocast(name):
     shape = SHAPES["images"]
     disc = MLPD(features(shape))
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        fake, d_value, g_value = run_steps(term(name), disc, shape)
+        _fake, d_value, g_value = run_steps(term(name), disc, shape)
         for value in (d_value, g_value):
             if value is not None:
                 assert_scalar(value)
@@ -358,7 +358,7 @@ def test_every_registered_loss_smoke(spec):
     impl = loss.terms[-1][1]
     assert isinstance(impl, LossTerm)
     for shape in SHAPES.values():
-        fake, d_value, g_value = run_steps(impl, MLPD(features(shape)), shape)
+        _fake, d_value, g_value = run_steps(impl, MLPD(features(shape)), shape)
         assert d_value is not None or g_value is not None
         for value in (d_value, g_value):
             if value is not None:

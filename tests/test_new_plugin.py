@@ -88,7 +88,7 @@ def test_names_are_validated(tmp_path, name):
 
 
 def test_entry_point_name_already_taken(tmp_path):
-    with pytest.raises(UsageError, match="'dcgan' is already used by ganzoo 0.1.0"):
+    with pytest.raises(UsageError, match=r"'dcgan' is already used by ganzoo 0\.1\.0"):
         new_plugin("dcgan", tmp_path)
 
 

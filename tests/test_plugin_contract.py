@@ -136,7 +136,7 @@ RUN_ARGS = {
 
 @pytest.mark.parametrize("name", list(RUN_ARGS))
 def test_ganzoo_run_fails_before_training_with_one_line(bad_plugin, tmp_path, name):
-    kind, message = CASES[name]
+    kind, _message = CASES[name]
     out = tmp_path / "run"
     args = ["run", "--dataset", "gaussians", "--loss", "bce", "--steps", "1", "--out", str(out), *RUN_ARGS[name]]
     proc = run_cli(*args, timeout=120)

@@ -6,7 +6,7 @@ import json
 import textwrap
 
 
-import ganzoo.plugins as gp
+import ganzoo.plugin_manager as gp
 from conftest import make_dist, run_cli
 
 GOOD = textwrap.dedent('''
@@ -111,7 +111,7 @@ def test_plugin_raising_on_import_is_reported_and_skipped(dist_site):
     proc = run_cli("list", "--json")
     assert proc.returncode == 0
     assert "tiny" in proc.stderr and "boom at import" in proc.stderr
-    assert len([l for l in proc.stderr.splitlines() if l.strip()]) == 1
+    assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1
     assert "Traceback" not in proc.stderr
     names = {r["name"] for r in json.loads(proc.stdout)}
     assert "bce" in names and "tiny-gen" not in names

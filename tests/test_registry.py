@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-import ganzoo.plugins as gp
+import ganzoo.plugin_manager as gp
 from ganzoo import hookimpl
 from ganzoo.errors import ConfigError, DuplicateNameError, UnknownNameError
 from ganzoo.registry import ComponentRegistrar, Registry

@@ -11,7 +11,7 @@ from PIL import Image
 from safetensors.torch import load_file
 from conftest import fit, install_toy, tiny, tiny_images, toy_env
 
-import ganzoo.plugins as gp
+import ganzoo.plugin_manager as gp
 from ganzoo.errors import ComponentError, UsageError
 from ganzoo.sampling import sample_to_file
 
@@ -80,7 +80,7 @@ def test_label_needs_a_conditional_model(toy):
 
 
 def test_bad_out_suffix(cond_run):
-    with pytest.raises(UsageError, match=".png or .safetensors"):
+    with pytest.raises(UsageError, match=r"\.png or \.safetensors"):
         sample_to_file(cond_run, "x.jpg")
 
 

@@ -31,7 +31,7 @@ def _recipe(spec: RecipeSpec, default: str | None) -> dict[str, Any]:
 
 def _loss_spec(text: str) -> dict[str, Any]:
     from ..lossspec import parse_loss_spec
-    from ..plugins import get_registry
+    from ..plugin_manager import get_registry
 
     terms = parse_loss_spec(text, get_registry())
     return {"kind": "loss-spec", "name": text, "terms": [
@@ -39,7 +39,7 @@ def _loss_spec(text: str) -> dict[str, Any]:
 
 
 def lookup(name: str, kind: str | None) -> list[dict[str, Any]]:
-    from ..plugins import get_registry
+    from ..plugin_manager import get_registry
 
     registry = get_registry()
     if ("+" in name or "*" in name) and kind in (None, "loss"):

@@ -10,7 +10,7 @@ from ._common import json_option, kind_option, print_json
 
 
 def rows(kind: str | None) -> list[dict[str, Any]]:
-    from ..plugins import get_registry
+    from ..plugin_manager import get_registry
 
     registry = get_registry()
     out: list[dict[str, Any]] = []

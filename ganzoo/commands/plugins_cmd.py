@@ -12,7 +12,7 @@ from ._common import json_option, print_json
 def plugins_cmd(as_json: bool) -> None:
     """List loaded plugins with their distribution, version and hooks, and every
     plugin that failed to load with the reason."""
-    from ..plugins import get_plugins, get_registry
+    from ..plugin_manager import get_plugins, get_registry
 
     get_registry()  # registering is where many plugin errors surface
     records = sorted(get_plugins().records.values(), key=lambda r: (r.dist or "", r.name))

@@ -12,7 +12,8 @@ Inception features for standard FID live in inception.py and are optional.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -39,7 +39,7 @@ def sample_run(path: Path, num: int | None, seed: int, dataset: str | None, devi
 
 def dataset_name_of(dataset: Any) -> str:
     """The registered name of a built dataset, found from its class; the class name if unregistered."""
-    from ..plugins import get_registry
+    from ..plugin_manager import get_registry
 
     target = f"{type(dataset).__module__}:{type(dataset).__qualname__}"
     for spec in get_registry().components("dataset"):

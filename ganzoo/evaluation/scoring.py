@@ -10,7 +10,8 @@ the real data itself scores. Keys: ``<metric>`` and ``<metric>_floor``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import torch
 from torch import Tensor

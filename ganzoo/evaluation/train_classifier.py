@@ -94,7 +94,7 @@ def _train(images: Tensor, labels: Tensor, name: str, params: dict[str, Any] | N
         "num_classes": num_classes, "resolution": res, "features": FEATURES,
         "feature_scale": round(scale, 6),
         "accuracy": round(float((pred == y_test).float().mean()), 4), "heldout": int(held),
-        "trained_on": int(len(train_idx)), "seed": seed, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+        "trained_on": len(train_idx), "seed": seed, "epochs": epochs, "batch_size": batch_size, "lr": lr,
         "train_seconds": round(time.perf_counter() - start, 1), "torch": torch.__version__.split("+")[0],
     }
     return model, meta

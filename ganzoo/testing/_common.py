@@ -70,7 +70,7 @@ def fail(spec: ComponentSpec, what: str, data: DataInfo | None = None) -> Confor
 
 
 def lookup(kind: str, name: str, registry: Any = None) -> ComponentSpec:
-    from ..plugins import get_registry
+    from ..plugin_manager import get_registry
 
     registry = registry or get_registry()
     try:

@@ -20,7 +20,7 @@ def components(kind: str | None = None, *, dist: str | None = None, plugin: str 
     ``dist``: only those from this distribution (e.g. ``"ganzoo-example-plugin"``).
     ``plugin``: only those from this entry-point name.
     """
-    from ..plugins import get_registry
+    from ..plugin_manager import get_registry
 
     if kind is not None and kind not in KINDS_AND_RECIPES:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS_AND_RECIPES)}")
@@ -57,7 +57,7 @@ def parametrize_components(kind: str | None = None, *, dist: str | None = None, 
 def check_recipe(name: str, *, registry: Any = None) -> Report:
     """A recipe's components must all be registered and its loss spec must parse (torch-free)."""
     from ..lossspec import parse_loss_spec
-    from ..plugins import get_registry
+    from ..plugin_manager import get_registry
 
     registry = registry or get_registry()
     try:

@@ -20,7 +20,8 @@ import os
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import pluggy
 
@@ -214,10 +215,6 @@ def get_registry(recipe_files: Iterable[str | Path] = ()) -> Registry:
 
 def reset() -> None:
     _STATE.clear()
-
-
-def pm() -> pluggy.PluginManager:
-    return get_plugins().pm
 
 
 __all__ = ["Plugins", "PluginRecord", "get_plugins", "get_registry", "reset", "PLUGIN_API"]
