@@ -62,3 +62,22 @@ class CheckpointError(GanzooError):
 
 class TrainingError(GanzooError):
     """Training had to stop (a non-finite loss, say)."""
+
+
+class WriteError(GanzooError):
+    """Writing a file failed (disk full, read-only, a file in the way): names the path and the OS reason.
+
+    `from_os` is the one place an OSError from a write becomes a user's line; what was written before stays intact.
+    """
+
+    @classmethod
+    def from_os(cls, exc: OSError, path: object, what: str = "write") -> WriteError:
+        import errno
+
+        hints = {errno.ENOSPC: "free some space or choose another place", errno.EDQUOT: "free some space or "
+                 "choose another place", errno.EROFS: "the filesystem is read-only: choose another place",
+                 errno.EACCES: "choose a folder you can write to", errno.EPERM: "choose a folder you can write to",
+                 errno.ENOTDIR: "a file is in the way: choose another place",
+                 errno.EISDIR: "a folder is in the way: choose another name"}
+        where = exc.filename if exc.filename is not None else path
+        return cls(f"cannot {what} {where}: {exc.strerror or exc}", hints.get(exc.errno or 0))
