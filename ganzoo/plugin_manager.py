@@ -7,9 +7,11 @@ names a built-in.
 Controls (documented in docs/plugins.md):
 
 ``GANZOO_DISABLE_PLUGIN_AUTOLOAD``
-    ``1``: load only the entry points of the ``ganzoo`` distribution itself
-    (the built-ins). A comma-separated list of entry-point names loads exactly
-    those, from any distribution.
+    ``1`` (or ``true``, ``yes``, ``on``): load only the entry points of the
+    ``ganzoo`` distribution itself (the built-ins). A comma-separated list of
+    entry-point names loads exactly those, from any distribution. ``0``,
+    ``false``, ``no``, ``off`` or empty: load everything. Anything else (``2``,
+    ``*``) is warned about and read as ``1``, the safe side of "disable".
 ``GANZOO_BLOCK_PLUGINS``
     Comma-separated entry-point names never to load.
 """
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pluggy
 
@@ -29,7 +31,7 @@ from . import hookspecs
 from .errors import GanzooError
 from .recipes import load_recipe_file, user_recipe_files
 from .registry import ComponentRegistrar, RecipeRegistrar, Registry
-from .specs import PluginInfo
+from .specs import NAME_RE, PluginInfo
 
 GROUP = "ganzoo"
 PLUGIN_API = 1
@@ -64,14 +66,24 @@ def _csv_env(name: str) -> set[str]:
     return {p.strip() for p in os.environ.get(name, "").split(",") if p.strip()}
 
 
+_OFF = ("", "0", "false", "no", "off")
+_ON = ("1", "true", "yes", "on")
+
+
 def _autoload_filter() -> tuple[bool, set[str]]:
     """(only_builtins, allowed names): what GANZOO_DISABLE_PLUGIN_AUTOLOAD leaves on."""
     value = os.environ.get(ENV_AUTOLOAD, "").strip()
-    if value.lower() in ("", "0", "false", "no"):
+    if value.lower() in _OFF:
         return False, set()
-    if value.lower() in ("1", "true", "yes"):
+    if value.lower() in _ON:
         return True, set()
-    return False, _csv_env(ENV_AUTOLOAD)
+    names = _csv_env(ENV_AUTOLOAD)
+    bad = sorted(n for n in names if not NAME_RE.match(n))
+    if bad:
+        warn(f"{ENV_AUTOLOAD}={value!r}: {bad[0]!r} is not an entry-point name; loading only the built-ins "
+             f"(use 1 for built-ins only, 0 for everything, or a comma-separated list of entry-point names)")
+        return True, set()
+    return False, names
 
 
 class Plugins:
@@ -81,6 +93,9 @@ class Plugins:
         self.pm = pluggy.PluginManager(GROUP)
         self.pm.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
+        self.blocked: set[str] = set()
+        self.only_builtin = False
+        self.allowed: set[str] = set()
 
     # -- loading --------------------------------------------------------
     def load_entry_points(self, entry_points: Iterable[metadata.EntryPoint] | None = None) -> None:
@@ -94,6 +109,18 @@ class Plugins:
             dist = ep.dist.name if ep.dist else ""
             return (dist != "ganzoo", dist, ep.name)
 
+        entry_points = list(entry_points)
+        known = {ep.name for ep in entry_points}
+        if allowed and not allowed & known:
+            # "2" or "all" is far likelier a mistyped switch than a plugin's name: read it as "disable".
+            warn(f"{ENV_AUTOLOAD}={os.environ.get(ENV_AUTOLOAD, '')!r} names no installed plugin; loading only "
+                 f"the built-ins (use 1 for built-ins only, 0 for everything, or entry-point names)")
+            only_builtin, allowed = True, set()
+        for env, names in ((ENV_AUTOLOAD, allowed), (ENV_BLOCK, blocked)):
+            for name in sorted(names - known):
+                warn(f"{env}: no installed plugin is named {name!r}"
+                     + (f" (known: {', '.join(sorted(known))})" if known else ""))
+        self.blocked, self.only_builtin, self.allowed = blocked, only_builtin, allowed
         for ep in sorted(entry_points, key=order):
             dist = ep.dist.name if ep.dist else None
             if ep.name in blocked:
@@ -112,8 +139,8 @@ class Plugins:
             self.records[record.name] = record
             try:
                 obj = ep.load()
-            except Exception as exc:  # a broken plugin must not take the others down
-                self._fail(record, f"import failed: {type(exc).__name__}: {exc}")
+            except (Exception, SystemExit) as exc:  # a broken plugin must not take the others down
+                self._fail(record, f"import failed: {_describe(exc)}")
                 continue
             self.register(obj, record)
 
@@ -146,43 +173,87 @@ class Plugins:
         return None
 
     def _fail(self, record: PluginRecord, reason: str) -> bool:
+        """Record why ``record`` is skipped and take it out of the manager, so none of its hooks runs again."""
         record.error = reason
+        if self.pm.get_plugin(record.name) is not None:
+            self.pm.unregister(name=record.name)
         warn(f"plugin {record.name!r} ({record.dist or 'no distribution'}) skipped: {reason}")
         return False
 
     # -- filling the registry -------------------------------------------
     def build_registry(self, recipe_files: Iterable[str | Path] = ()) -> Registry:
+        """Call every plugin's registration hooks; a plugin counts whole or not at all.
+
+        Each hook registers into a staging registrar that is committed only when
+        the hook returns, so a plugin that raises half-way leaves nothing behind,
+        and one whose recipe hook fails loses the components it registered too.
+        """
         registry = Registry()
         for impl in self.pm.hook.ganzoo_register_components.get_hookimpls():
             record = self.records[impl.plugin_name]
-            registrar = ComponentRegistrar(registry, record.info)
-            self._call(record, impl.function, registrar)
-            record.components = len(registrar.registered)
+            components = ComponentRegistrar(registry, record.info)
+            if self._call(record, impl.function, components):
+                components.commit()
+                record.components = len(components.registered)
         loaded: set[Path] = set()
         for impl in self.pm.hook.ganzoo_register_recipes.get_hookimpls():
             record = self.records[impl.plugin_name]
-            before = len(registry.recipes())
-            registrar = RecipeRegistrar(registry, record.info)
-            self._call(record, impl.function, registrar)
-            record.recipes = len(registry.recipes()) - before
-            loaded.update(Path(r.source).resolve() for r in registry.recipes() if r.plugin == record.info)
+            recipes = RecipeRegistrar(registry, record.info)
+            if self._call(record, impl.function, recipes):
+                recipes.commit()
+                record.recipes = len(recipes.registered)
+                loaded.update(Path(r.source).resolve() for r in recipes.registered)
+            else:
+                registry.drop_plugin(record.info)
+                record.components = 0
         for path in user_recipe_files(tuple(str(p) for p in recipe_files)):
             if path.resolve() in loaded:
                 continue  # ./registry.toml of a source checkout is the built-in one
-            specs, default = load_recipe_file(path)
+            try:
+                specs, default = load_recipe_file(path)
+            except GanzooError as exc:
+                # Only what needs recipes fails on it (Registry.recipe); `sample` and `eval` of a run do not.
+                warn(f"recipes in {path} are not available: {exc}")
+                registry.recipe_file_errors.append(exc)
+                continue
             for spec in specs:
                 registry.add_recipe(spec, override=True)
             if default:
                 registry.set_default(default, str(path))
         return registry
 
-    def _call(self, record: PluginRecord, func: Any, register: Any) -> None:
+    def _call(self, record: PluginRecord, func: Callable[..., None], register: object) -> bool:
+        """Call one registration hook; False (and the plugin marked failed) on any exception, SystemExit too."""
         try:
             func(register=register)
         except GanzooError as exc:
-            self._fail(record, str(exc))
-        except Exception as exc:
-            self._fail(record, f"{func.__name__} raised {type(exc).__name__}: {exc}")
+            return self._fail(record, str(exc))
+        except (Exception, SystemExit) as exc:
+            return self._fail(record, f"{func.__name__} raised {_describe(exc)}")
+        return True
+
+    def why_unavailable(self, plugin: str | None, dist: str | None) -> str:
+        """What to tell a user whose run needs a component from ``plugin`` (of ``dist``) that is not registered."""
+        record = self.records.get(plugin or "")
+        if plugin and plugin in self.blocked:
+            return f"plugin {plugin!r} is blocked by {ENV_BLOCK}; remove it from that list"
+        if record is not None and record.error:
+            return f"plugin {plugin!r} failed to load: {record.error}"
+        if plugin and record is None and (self.only_builtin or self.allowed) and _installed(plugin):
+            return f"plugin {plugin!r} is installed but not loaded ({ENV_AUTOLOAD} is set); unset it or add {plugin}"
+        if dist:
+            return f"install it: pip install {dist}"
+        return "install the plugin that provides it"
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"SystemExit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _installed(plugin: str) -> bool:
+    return any(ep.name == plugin for ep in metadata.entry_points(group=GROUP))
 
 
 def warn(message: str) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable
 
-from .errors import DuplicateNameError, UnknownNameError
+from .errors import DuplicateNameError, GanzooError, UnknownNameError
 from .introspect import describe
-from .specs import KINDS, ComponentSpec, PluginInfo, RecipeSpec, check_name
+from .specs import KINDS, ComponentSpec, DatasetEvaluation, PluginInfo, RecipeSpec, check_name
 
 
 class Registry:
@@ -22,23 +22,30 @@ class Registry:
         self._components: dict[tuple[str, str], ComponentSpec] = {}
         self._aliases: dict[tuple[str, str], str] = {}
         self._recipes: dict[str, RecipeSpec] = {}
-        self.default_recipe: str | None = None
+        self._default_recipe: str | None = None
         self.default_source: str | None = None
+        self.recipe_file_errors: list[GanzooError] = []
 
     # -- components -----------------------------------------------------
-    def add(self, spec: ComponentSpec) -> ComponentSpec:
+    def check(self, spec: ComponentSpec, pending: Iterable[ComponentSpec] = ()) -> None:
+        """Raise if ``spec`` cannot be added: a bad kind or name, or a name already taken here or in ``pending``."""
         if spec.kind not in KINDS:
             raise ValueError(f"unknown kind {spec.kind!r}; expected one of {', '.join(KINDS)}")
+        staged = {(p.kind, n): p for p in pending for n in (p.name, *p.aliases)}
         for name in (spec.name, *spec.aliases):
             check_name(name)
             key = (spec.kind, name)
-            taken = self._components.get(key) or self._components.get((spec.kind, self._aliases.get(key, "")))
+            taken = (self._components.get(key) or self._components.get((spec.kind, self._aliases.get(key, "")))
+                     or staged.get(key))
             if taken is not None:
                 raise DuplicateNameError(
                     f"{spec.kind} {name!r} from plugin {spec.plugin.name!r} ({spec.plugin.label}) is already "
                     f"registered by plugin {taken.plugin.name!r} ({taken.plugin.label})",
                     "rename one of them, or block one with GANZOO_BLOCK_PLUGINS",
                 )
+
+    def add(self, spec: ComponentSpec) -> ComponentSpec:
+        self.check(spec)
         self._components[(spec.kind, spec.name)] = spec
         for alias in spec.aliases:
             self._aliases[(spec.kind, alias)] = spec.name
@@ -75,7 +82,26 @@ class Registry:
         self._recipes[spec.name] = spec
         return spec
 
+    @property
+    def default_recipe(self) -> str | None:
+        self._check_recipe_files()
+        return self._default_recipe
+
+    def _check_recipe_files(self) -> None:
+        # A broken recipe file fails what reads recipes, and nothing else (sampling a run does not).
+        if self.recipe_file_errors:
+            raise self.recipe_file_errors[0]
+
+    def drop_plugin(self, plugin: PluginInfo) -> None:
+        """Forget everything ``plugin`` registered (it failed in a later hook: a plugin counts whole or not at all)."""
+        gone = {key for key, spec in self._components.items() if spec.plugin == plugin}
+        for key in gone:
+            del self._components[key]
+        self._aliases = {k: v for k, v in self._aliases.items() if (k[0], v) not in gone}
+        self._recipes = {k: r for k, r in self._recipes.items() if r.plugin != plugin}
+
     def recipe(self, name: str) -> RecipeSpec:
+        self._check_recipe_files()
         if name not in self._recipes:
             raise UnknownNameError("recipe", name, self._recipes)
         return self._recipes[name]
@@ -84,7 +110,7 @@ class Registry:
         return [self._recipes[n] for n in sorted(self._recipes)]
 
     def set_default(self, name: str, source: str) -> None:
-        self.default_recipe, self.default_source = name, source
+        self._default_recipe, self.default_source = name, source
 
     def find(self, name: str, kind: str | None = None) -> list[ComponentSpec | RecipeSpec]:
         """Everything called ``name`` (a generator and a discriminator often share one)."""
@@ -97,21 +123,30 @@ class Registry:
 
 
 class ComponentRegistrar:
-    """What a plugin's ``ganzoo_register_components`` hook receives."""
+    """What a plugin's ``ganzoo_register_components`` hook receives.
+
+    Registrations are checked as they are made but reach the registry only at
+    `commit`, after the hook has returned: a hook that raises half-way leaves
+    nothing behind.
+    """
 
     def __init__(self, registry: Registry, plugin: PluginInfo):
         self._registry = registry
         self.plugin = plugin
         self.registered: list[ComponentSpec] = []
 
+    def commit(self) -> None:
+        for spec in self.registered:
+            self._registry.add(spec)
+
     def _add(self, kind: str, name: str, factory: str | Callable[..., Any], doc: str | None,
              aliases: Iterable[str], **fields: Any) -> ComponentSpec:
-        found_doc, params = describe(factory)
+        found = describe(factory)
         spec = ComponentSpec(
-            kind=kind, name=name, factory=factory, plugin=self.plugin,
-            doc=doc if doc is not None else found_doc, params=params, aliases=tuple(aliases), **fields,
+            kind=kind, name=name, factory=factory, plugin=self.plugin, doc=doc if doc is not None else found.doc,
+            params=found.params, open_params=found.open, aliases=tuple(aliases), **fields,
         )
-        self._registry.add(spec)
+        self._registry.check(spec, self.registered)
         self.registered.append(spec)
         return spec
 
@@ -133,31 +168,54 @@ class ComponentRegistrar:
         return self._add("loss", name, factory, doc, aliases, role=role)
 
     def dataset(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
-                aliases: Iterable[str] = ()) -> ComponentSpec:
-        """A dataset: ``factory(root=None, **params)`` returns a `ganzoo.interfaces.Dataset`."""
-        return self._add("dataset", name, factory, doc, aliases)
+                aliases: Iterable[str] = (), evaluation: DatasetEvaluation | None = None) -> ComponentSpec:
+        """A dataset: ``factory(**params)`` returns a `ganzoo.interfaces.Dataset`.
+
+        ``evaluation`` declares what `ganzoo eval` may use beyond the data (shipped classifier
+        weights, a mode-coverage metric); a ``split`` parameter ("train" / "heldout" / "all")
+        gives evaluation a held-out part the GAN never trained on.
+        """
+        return self._add("dataset", name, factory, doc, aliases, evaluation=evaluation)
 
 
 class RecipeRegistrar:
-    """What a plugin's ``ganzoo_register_recipes`` hook receives."""
+    """What a plugin's ``ganzoo_register_recipes`` hook receives; staged until `commit`, like components."""
 
     def __init__(self, registry: Registry, plugin: PluginInfo):
         self._registry = registry
         self.plugin = plugin
+        self.registered: list[RecipeSpec] = []
+        self._default: tuple[str, str] | None = None
+
+    def _stage(self, spec: RecipeSpec) -> RecipeSpec:
+        taken = next((r for r in self.registered if r.name == spec.name), None)
+        if taken is None and spec.name in self._registry.names("recipe"):
+            taken = self._registry.recipe(spec.name)
+        if taken is not None:
+            raise DuplicateNameError(f"recipe {spec.name!r} from {spec.source} is already defined by {taken.source}",
+                                     "rename one of them")
+        self.registered.append(spec)
+        return spec
+
+    def commit(self) -> None:
+        for spec in self.registered:
+            self._registry.add_recipe(spec)
+        if self._default is not None:
+            self._registry.set_default(*self._default)
 
     def recipe(self, name: str, config: dict[str, Any], *, doc: str = "") -> RecipeSpec:
         from .recipes import validate_recipe
 
         source = f"plugin {self.plugin.name}"
         validate_recipe(name, config, source)
-        return self._registry.add_recipe(RecipeSpec(name, config, source, self.plugin, doc))
+        return self._stage(RecipeSpec(name, config, source, self.plugin, doc))
 
     def toml(self, path: str | Path) -> list[RecipeSpec]:
         from .recipes import load_recipe_file
 
         recipes, default = load_recipe_file(Path(path), plugin=self.plugin)
         for spec in recipes:
-            self._registry.add_recipe(spec)
+            self._stage(spec)
         if default:
-            self._registry.set_default(default, str(path))
+            self._default = (default, str(path))
         return recipes

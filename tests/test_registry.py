@@ -36,7 +36,9 @@ def test_names_must_be_lowercase_with_dashes():
 
 def test_duplicate_in_registry_names_both():
     registry = Registry()
-    ComponentRegistrar(registry, PluginInfo("one", "dist-one", "1.0")).loss("x", "m:a", role="adversarial")
+    first = ComponentRegistrar(registry, PluginInfo("one", "dist-one", "1.0"))
+    first.loss("x", "m:a", role="adversarial")
+    first.commit()
     with pytest.raises(DuplicateNameError) as err:
         ComponentRegistrar(registry, PluginInfo("two", "dist-two", "2.0")).loss("x", "m:b", role="adversarial")
     assert "dist-one 1.0" in str(err.value) and "dist-two 2.0" in str(err.value)
@@ -46,9 +48,12 @@ def test_alias_resolves_and_clashes():
     registry = Registry()
     reg = ComponentRegistrar(registry, PluginInfo("one"))
     reg.dataset("digits", "m:a", aliases=["numbers"])
-    assert registry.get("dataset", "numbers").name == "digits"
-    with pytest.raises(DuplicateNameError):
+    with pytest.raises(DuplicateNameError):  # against the plugin's own staged registrations
         reg.dataset("numbers", "m:b")
+    reg.commit()
+    assert registry.get("dataset", "numbers").name == "digits"
+    with pytest.raises(DuplicateNameError):  # and against the registry
+        ComponentRegistrar(registry, PluginInfo("two")).dataset("numbers", "m:c")
 
 
 def test_lazy_factory_doc_and_params_read_without_import():
@@ -141,6 +146,7 @@ def test_malformed_user_registry_names_file_and_line(tmp_path, monkeypatch, text
     path = tmp_path / "bad.toml"
     path.write_text(text)
     monkeypatch.setenv("GANZOO_REGISTRY", str(path))
+    registry = gp.get_registry()  # components still load: only what reads recipes fails
     with pytest.raises(ConfigError) as err:
-        gp.get_registry()
+        registry.recipe("dcgan-mnist")
     assert f"{path}:{line}:" in str(err.value) and what in str(err.value)
