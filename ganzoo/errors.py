@@ -1,4 +1,9 @@
-"""Errors a user can cause. The CLI turns each into one line on stderr and an exit code."""
+"""Errors a user can cause. The CLI turns each into one line on stderr and an exit code.
+
+The exit codes live here, one per class, and nowhere else; README.md's "Exit
+codes" table lists the same numbers (tests/test_exit_codes.py holds them
+together). 130 and 143 (SIGINT, SIGTERM) are set by the CLI and the trainer.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from collections.abc import Iterable
 class GanzooError(Exception):
     """Base class: ``str(err)`` is the one line the user sees; ``hint`` is appended."""
 
+    #: 1 is also what Python exits with on an uncaught exception: a bug in ganzoo or a plugin
     exit_code = 1
 
     def __init__(self, message: str, hint: str | None = None):
@@ -40,35 +46,57 @@ class UnknownNameError(UsageError):
         self.kind, self.name, self.suggestion = kind, name, close[0] if close else None
 
 
-class DuplicateNameError(GanzooError):
-    """Two plugins registered the same kind and name."""
-
-
 class ConfigError(UsageError):
     """A malformed registry.toml, config.toml or --set value."""
 
 
-class ComponentError(GanzooError):
-    """A component failed to build or broke its contract (names the plugin)."""
+class ParamError(UsageError):
+    """A component parameter the user gave is unknown, of the wrong type or out of its declared range."""
+
+
+class UnsupportedDataError(UsageError, ValueError):
+    """A component cannot be built for this data (image size, points for a convolutional model, no labels).
+
+    A ValueError too, so plugin code written against the older ``ganzoo.nn``
+    helpers (which raised ValueError) still catches it.
+    """
 
 
 class DataError(GanzooError):
     """A dataset is missing, empty or unreadable."""
 
+    exit_code = 3
+
 
 class CheckpointError(GanzooError):
     """A checkpoint is missing, corrupt or does not match the composition."""
+
+    exit_code = 4
+
+
+class ComponentError(GanzooError):
+    """A component failed to build or broke its contract (names the plugin)."""
+
+    exit_code = 5
+
+
+class DuplicateNameError(ComponentError):
+    """Two plugins registered the same kind and name."""
 
 
 class TrainingError(GanzooError):
     """Training had to stop (a non-finite loss, say)."""
 
+    exit_code = 6
+
 
 class WriteError(GanzooError):
-    """Writing a file failed (disk full, read-only, a file in the way): names the path and the OS reason.
+    """A file or folder could not be written (disk full, read-only, a path below a file); names the path.
 
-    `from_os` is the one place an OSError from a write becomes a user's line; what was written before stays intact.
+    `from_os` is the one place an OSError from a write becomes a user's line (the path and the OS reason).
     """
+
+    exit_code = 7
 
     @classmethod
     def from_os(cls, exc: OSError, path: object, what: str = "write") -> WriteError:
