@@ -72,10 +72,17 @@ class ComponentSpec:
     # generators/discriminators: needs class labels. losses: "adversarial" or "regularizer".
     conditional: bool = False
     role: str | None = None
+    # the factory takes **kwargs, or its signature could not be read: names beyond ``params`` are accepted
+    open_params: bool = False
 
     @property
     def summary(self) -> str:
         return self.doc.strip().split("\n\n")[0].replace("\n", " ").strip() if self.doc else ""
+
+    @property
+    def who(self) -> str:
+        """How every message names a component: ``generator 'dcgan' from plugin 'dcgan' (ganzoo 0.1.0)``."""
+        return f"{self.kind} {self.name!r} from plugin {self.plugin.name!r} ({self.plugin.label})"
 
     @property
     def target(self) -> str:
