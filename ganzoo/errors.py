@@ -33,10 +33,16 @@ class UsageError(GanzooError):
 
 
 class UnknownNameError(UsageError):
-    def __init__(self, kind: str, name: str, choices: Iterable[str]):
+    """``registered_as``: the other kinds that do have this name (``--gen bce``: bce is a loss)."""
+
+    def __init__(self, kind: str, name: str, choices: Iterable[str], *, registered_as: Iterable[str] = ()):
         choices = sorted(set(choices))
-        close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
-        if close:
+        # names are lowercase, so a capitalised name finds its match too (DCGAN -> dcgan)
+        close = difflib.get_close_matches(name.lower(), choices, n=1, cutoff=0.5)
+        others = list(registered_as)
+        if others:
+            hint = f"{name!r} is a {' and a '.join(others)}, not a {kind}"
+        elif close:
             hint = f"did you mean {close[0]}?"
         elif choices:
             hint = "choose from: " + ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")

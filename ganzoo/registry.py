@@ -54,7 +54,8 @@ class Registry:
     def get(self, kind: str, name: str) -> ComponentSpec:
         key = (kind, self._aliases.get((kind, name), name))
         if key not in self._components:
-            raise UnknownNameError(kind, name, self.names(kind))
+            raise UnknownNameError(kind, name, self.names(kind),
+                                   registered_as=[k for k in KINDS if k != kind and self.has(k, name)])
         return self._components[key]
 
     def has(self, kind: str, name: str) -> bool:
@@ -103,7 +104,7 @@ class Registry:
     def recipe(self, name: str) -> RecipeSpec:
         self._check_recipe_files()
         if name not in self._recipes:
-            raise UnknownNameError("recipe", name, self._recipes)
+            raise UnknownNameError("recipe", name, self._recipes, registered_as=[k for k in KINDS if self.has(k, name)])
         return self._recipes[name]
 
     def recipes(self) -> list[RecipeSpec]:
