@@ -52,32 +52,27 @@ from ganzoo.trainer import Trainer
 HANDS = ("hand", "hand-fused", "hand-reuse")
 
 
-class Interleaved(Trainer):
-    """ganzoo's fit(), with a window of a hand loop run before every ``window``-th step (see the module doc)."""
+class Interleaved:
+    """A window of a hand loop before every ``window``-th step of ganzoo's fit() (see the module doc).
 
-    def __init__(self, config: dict, hands: dict, window: int, **kw):
-        super().__init__(config, progress="quiet", overwrite=True, handle_signals=False, **kw)
-        self.hands, self.window = hands, window
+    Passed to the trainer as its public ``before_step`` callback.
+    """
+
+    def __init__(self, hands: dict, window: int, batch: int, device: torch.device):
+        self.hands, self.window, self.batch, self.device = hands, window, batch, device
         self.pairs: list[tuple[float, str, float]] = []  # (ganzoo img/s, hand loop, its img/s)
+        self.mark = 0.0
 
-    def _build(self) -> None:
-        super()._build()
-        inner, w, batch, device = self.step_fn, self.window, self.config.train["batch_size"], self.device
-        mark = [0.0]
-
-        def step_fn(next_batch, step):
-            if step > 1 and (step - 1) % w == 0:
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                ganzoo = w * batch / (time.perf_counter() - mark[0])
-                name = HANDS[len(self.pairs) % len(HANDS)]
-                self.pairs.append((ganzoo, name, timed(self.hands[name], w, batch, device)))
-                mark[0] = time.perf_counter()
-            elif step == 1:
-                mark[0] = time.perf_counter()
-            return inner(next_batch, step)
-
-        self.step_fn = step_fn
+    def __call__(self, step: int) -> None:
+        if step > 1 and (step - 1) % self.window == 0:
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()
+            ganzoo = self.window * self.batch / (time.perf_counter() - self.mark)
+            name = HANDS[len(self.pairs) % len(HANDS)]
+            self.pairs.append((ganzoo, name, timed(self.hands[name], self.window, self.batch, self.device)))
+            self.mark = time.perf_counter()
+        elif step == 1:
+            self.mark = time.perf_counter()
 
 
 def ganzoo_config(name: str, steps: int, batch: int, device, out: Path) -> dict:
@@ -96,9 +91,10 @@ def one_round(name: str, args, device, out: Path) -> list[tuple[float, str, floa
              "hand-reuse": hand_steps(name, args.batch_size, device, reuse_fake=True)}
     for steps in hands.values():  # first steps allocate (Adam's moments, autograd buffers): not timed
         timed(steps, 2, args.batch_size, device)
-    trainer = Interleaved(ganzoo_config(name, args.steps + 1, args.batch_size, device, out), hands, args.window)
-    trainer.fit()
-    return trainer.pairs[1:]  # the first ganzoo window holds its warm-up
+    interleaved = Interleaved(hands, args.window, args.batch_size, device)
+    Trainer(ganzoo_config(name, args.steps + 1, args.batch_size, device, out), progress="quiet", overwrite=True,
+            handle_signals=False, before_step=interleaved).fit()
+    return interleaved.pairs[1:]  # the first ganzoo window holds its warm-up
 
 
 def median_ci(values: list[float], level: float = 0.90, reps: int = 4000) -> tuple[float, float, float]:

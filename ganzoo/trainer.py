@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -31,12 +32,15 @@ from . import checkpoint as ck
 from . import distributed as dist
 from .assemble import assemble, lookup, run_path
 from .config import RunConfig, finalize
+from .console import err_console
 from .device import configure_backends, resolve_device
 from .outputs import Outputs
 from .progress import Reporter, header
 from .results import TrainingInterrupted, TrainResult, on_signals
-from .rundir import RunDir, check_target
+from .errors import TrainingError
+from .rundir import RunDir, check_out, check_target
 from .steps import LossTracker
+from .trainstate import first_nonfinite
 
 __all__ = ["Trainer", "TrainResult", "TrainingInterrupted"]
 
@@ -47,25 +51,24 @@ class Trainer:
     ``resume``: continue the run in ``config.out`` from its latest checkpoint
     (``train.steps``/``epochs`` is then the total). ``overwrite``: replace a
     run already in ``config.out``. ``progress``: auto | bar | plain | quiet.
-    After setup the built parts read as attributes too (``trainer.G``, ``.feed``; `ganzoo.assemble.Parts`).
+    ``before_step``: called with the step number before each training step,
+    outside any timing of the trainer's own (benchmarks interleave their
+    reference loops there). After setup, ``trainer.parts`` holds what was
+    built (`ganzoo.assemble.Parts`).
     """
 
     def __init__(self, config: RunConfig | dict[str, Any], *, resume: bool = False, overwrite: bool = False,
-                 progress: str = "auto", registry: Any = None, handle_signals: bool = True, console: Any = None):
+                 progress: str = "auto", registry: Any = None, handle_signals: bool = True, console: Any = None,
+                 before_step: Callable[[int], None] | None = None):
         self.config = config if isinstance(config, RunConfig) else finalize(dict(config))
         self.resume, self.overwrite = resume, overwrite
         self.registry = registry
         self.handle_signals = handle_signals
+        self.before_step = before_step
         self.reporter = Reporter(progress, console)
         self.env = dist.DistEnv()
         self.out: Outputs | None = None  # rank 0's writer, from the first write to disk on
         self._stop: int | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        parts = self.__dict__.get("parts")
-        if parts is not None and name in parts.__dataclass_fields__:
-            return getattr(parts, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def fit(self) -> TrainResult:
         self.env = dist.from_env()
@@ -101,6 +104,7 @@ class Trainer:
         cfg, t, env, dev = self.config, self.config.train, self.env, self.device
         reg = self.registry = self.registry or get_registry()
         names = lookup(cfg, reg)
+        check_out(cfg.out)  # before run_path, which reads an empty --out as "no --out"
         self.run = RunDir(dist.broadcast_object(run_path(cfg, reg) if env.is_main else None, env))
         dist.on_main(env, check_target, self.run.root, resume=self.resume, overwrite=self.overwrite)
 
@@ -114,7 +118,7 @@ class Trainer:
     def _train(self) -> TrainResult:
         t, env = self.config.train, self.env
         start = self.step
-        self.tracker = LossTracker(self.device, start, self._kept)
+        self.tracker = LossTracker(self.device, start, self._kept, probabilities=self.parts.loss.scores_are_logits)
         self.ckpt_step: int | None = start if self.resume else None
         self.grid_step = start if self.resume else -1
         self.final: dict[str, Any] = {}
@@ -124,11 +128,16 @@ class Trainer:
         self._t0 = self.t_log = time.perf_counter()
         self.reporter.start(self.total, start, header(self.config, self.parts, self.run.root, self.total,
                                                       start if self.resume else None, self.env, self.device))
+        if env.is_main:  # one line each, whatever the progress mode: they are about the results
+            for line in self.parts.warnings:
+                err_console.print(line, highlight=False, soft_wrap=True)
         while self.step < self.total and not dist.any_flag(self._stop or 0, env):
             step = self.step = self.step + 1
-            d, g = self.step_fn(self.feed.next, step)
+            if self.before_step is not None:
+                self.before_step(step)
+            d, g = self.step_fn(self.parts.feed.next, step)
             self.tracker.track(d, g)
-            epoch, epoch_done = self.feed.epoch + 1, self.feed.epoch_done
+            epoch, epoch_done = self.parts.feed.epoch + 1, self.parts.feed.epoch_done
             self.reporter.advance(step, epoch)
             if step % t["log_every"] == 0 or step == self.total:
                 self._log(step, epoch)
@@ -143,11 +152,11 @@ class Trainer:
                 self._save(keep=bool(t["keep_every"]) and index % t["keep_every"] == 0)
         stopped = dist.any_flag(self._stop or 0, env) or None
         if self.final.get("step") != self.step and self.step > start:
-            self._log(self.step, self.feed.epoch + 1)
+            self._log(self.step, self.parts.feed.epoch + 1)
         if self.grid_step != self.step and not stopped:
             self._grid(f"step-{self.step:06d}.png")
         if t["eval_every"] and self.eval_step != self.step and not stopped:
-            self._evaluate(self.feed.epoch + 1)
+            self._evaluate(self.parts.feed.epoch + 1)
         if self.ckpt_step != self.step:
             self._save(keep=False)
         dist.barrier(env)
@@ -176,28 +185,40 @@ class Trainer:
         self.tracker.check(self.env)
         self.grid_step = self.step
         if self.out is not None:
+            self.step_fn.refresh_ema(self.step)  # the EMA model's own BatchNorm statistics
             self.out.grid(name, self.step, self.device)
 
     def _evaluate(self, epoch: int) -> None:
         self.tracker.check(self.env)  # a collective, so every rank calls it; and a diverged G is not scored
         self.eval_step = self.step
         if self.out is not None:  # nothing collective inside: the other ranks wait in the next all-reduce
+            self.step_fn.refresh_ema(self.step)
             self.t_log += self.out.evaluate(self.step, epoch, self.device, self.reporter.note)["eval_seconds"]
 
     def _save(self, keep: bool) -> None:
         self.tracker.check(self.env)  # never write a checkpoint after a non-finite loss
+        p = self.parts  # nor with non-finite weights: the update after a finite loss can blow up (every rank checks)
+        bad = first_nonfinite(p.G, p.D, p.ema, p.opt_g, p.opt_d)
+        if bad is not None:
+            raise TrainingError(f"the weights became non-finite ({bad}) at step {self.step}; training stopped",
+                                self._kept())
+        rank_rng = self.parts.rank_rng(self.env)  # a collective: every rank's random streams, onto rank 0
         if self.env.is_main:
-            self.parts.save(self.run.latest, self.step, self.config, self.run.kept(self.step) if keep else None)
+            self.step_fn.refresh_ema(self.step)
+            self.parts.save(self.run.latest, self.step, self.config, self.run.kept(self.step) if keep else None,
+                            rank_rng)
         self.ckpt_step = self.step
 
     def _images(self, steps: int) -> int:
-        return steps * self.loss.n_critic * self.config.train["batch_size"] * self.env.world_size
+        return steps * self.parts.loss.n_critic * self.config.train["batch_size"] * self.env.world_size
 
     def _result(self, wall: float, steps: int, stopped: int | None = None) -> TrainResult:
         out, run = self.out, self.run
+        if out is not None:  # the GIF of all grids, once per run (finished or interrupted)
+            out.write_gif()
         busy = wall - (out.eval_seconds if out is not None else 0.0)
         return TrainResult(
-            run_dir=run.root, step=self.step, epoch=max(self.feed.epoch + 1, 0),
+            run_dir=run.root, step=self.step, epoch=max(self.parts.feed.epoch + 1, 0),
             checkpoint=run.latest if run.latest.exists() else None, gif=run.gif if run.gif.exists() else None,
             last_grid=out.last_grid if out is not None else None,
             metrics_path=run.metrics, final=dict(getattr(self, "final", {})),

@@ -24,7 +24,7 @@ cfg = json.loads(sys.argv[1])
 tr = Trainer(cfg, progress="quiet")
 res = tr.fit()
 sums = []
-for m in (tr.G, tr.D):
+for m in (tr.parts.G, tr.parts.D):
     # parameters only: BatchNorm running stats are per rank (buffers are not broadcast)
     s = torch.stack([p.detach().double().sum() for p in m.parameters()]).sum().reshape(1)
     out = [torch.zeros(1, dtype=torch.double) for _ in range(dist.get_world_size())]

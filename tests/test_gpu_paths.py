@@ -131,7 +131,7 @@ def test_run_flags_reach_the_step(toy, monkeypatch, compile_calls, autocast_call
     assert trainer.config.train["amp"] is amp and trainer.step_fn.amp is amp
     # 2 steps x (1 D update + 1 G update), each entering autocast with the run's setting
     assert autocast_calls == [(CPU, amp)] * 4
-    assert (trainer.G in compile_calls and trainer.D in compile_calls) is compiled
+    assert (trainer.parts.G in compile_calls and trainer.parts.D in compile_calls) is compiled
 
 
 def test_step_trains_under_bf16_autocast(toy, monkeypatch):
@@ -195,11 +195,11 @@ def test_channels_last_reaches_weights_and_batches(add_plugin, setting):
                        "train": {"steps": 3, "batch_size": 8, "latent_dim": 8, "device": "cpu", "log_every": 1,
                                  "channels_last": setting, **ONLY_LOGS}})
     expected = setting is True
-    assert trainer.channels_last is expected and finite_losses(trainer)
+    assert trainer.parts.channels_last is expected and finite_losses(trainer)
     # after three optimizer steps, so the updates kept the layout too
-    weights = [p for model in (trainer.G, trainer.D) for p in model.parameters() if p.dim() == 4]
+    weights = [p for model in (trainer.parts.G, trainer.parts.D) for p in model.parameters() if p.dim() == 4]
     assert len(weights) >= 4 and all(is_channels_last(w) is expected for w in weights)
-    real, _ = trainer.feed.next()
+    real, _ = trainer.parts.feed.next()
     assert real.dim() == 4 and is_channels_last(real) is expected
 
 
@@ -209,7 +209,7 @@ def test_channels_last_reaches_weights_and_batches(add_plugin, setting):
 def test_compile_wraps_generator_and_discriminator(toy, compile_calls, compile):
     trainer = trained(tiny(steps=2, batch_size=16, compile=compile))
     wrapped = {id(m) for m in compile_calls}
-    assert (id(trainer.G) in wrapped and id(trainer.D) in wrapped) is compile
+    assert (id(trainer.parts.G) in wrapped and id(trainer.parts.D) in wrapped) is compile
     assert bool(compile_calls) is compile
     assert trainer.step == 2 and finite_losses(trainer)
 
