@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+import threading
 from typing import Any
 
 import click
@@ -43,10 +45,8 @@ class LazyGroup(click.Group):
 
         plugins = get_plugins()
         for impl in plugins.pm.hook.ganzoo_register_commands.get_hookimpls():
-            try:
-                impl.function(cli=self)
-            except Exception as exc:  # one plugin's broken command must not break the CLI
-                plugins._fail(plugins.records[impl.plugin_name], f"ganzoo_register_commands raised {exc!r}")
+            # one plugin's broken command must not break the CLI
+            plugins.call(plugins.records[impl.plugin_name], impl.function, cli=self)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._plugin_commands()
@@ -63,7 +63,8 @@ class LazyGroup(click.Group):
         self._plugin_commands()
         return super().get_command(ctx, name)
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:
@@ -95,7 +96,33 @@ def cli(ctx: click.Context, registry_files: tuple[str, ...]) -> None:
         _STATE["recipe_files"] = registry_files
 
 
+def _degrade_streams() -> None:
+    """A terminal or pipe that cannot encode a character (PYTHONIOENCODING=latin-1 and a 'λ') gets a '?', not a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "strict") == "strict":
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
+
+
+def _interrupted_at_exit(signum: int, frame: Any) -> None:
+    # a Ctrl-C while Python shuts down (atexit handlers, after the final checkpoint): one line, not a traceback
+    os.write(2, b"error: interrupted\n")
+    os._exit(130)
+
+
 def main(argv: list[str] | None = None, prog_name: str = "ganzoo") -> None:
+    _degrade_streams()
+    try:
+        _run(argv, prog_name)
+    finally:  # the process exits next (argv None: the console script, not a caller in Python)
+        if argv is None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, _interrupted_at_exit)
+
+
+def _run(argv: list[str] | None, prog_name: str) -> None:
     try:
         rv = cli.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except GanzooError as exc:

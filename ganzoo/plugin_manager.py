@@ -192,14 +192,14 @@ class Plugins:
         for impl in self.pm.hook.ganzoo_register_components.get_hookimpls():
             record = self.records[impl.plugin_name]
             components = ComponentRegistrar(registry, record.info)
-            if self._call(record, impl.function, components):
+            if self.call(record, impl.function, register=components):
                 components.commit()
                 record.components = len(components.registered)
         loaded: set[Path] = set()
         for impl in self.pm.hook.ganzoo_register_recipes.get_hookimpls():
             record = self.records[impl.plugin_name]
             recipes = RecipeRegistrar(registry, record.info)
-            if self._call(record, impl.function, recipes):
+            if self.call(record, impl.function, register=recipes):
                 recipes.commit()
                 record.recipes = len(recipes.registered)
                 loaded.update(Path(r.source).resolve() for r in recipes.registered)
@@ -222,10 +222,10 @@ class Plugins:
                 registry.set_default(default, str(path))
         return registry
 
-    def _call(self, record: PluginRecord, func: Callable[..., None], register: object) -> bool:
-        """Call one registration hook; False (and the plugin marked failed) on any exception, SystemExit too."""
+    def call(self, record: PluginRecord, func: Callable[..., None], **kwargs: object) -> bool:
+        """Call one plugin's hook; False (and the plugin marked failed) on any exception, SystemExit too."""
         try:
-            func(register=register)
+            func(**kwargs)
         except GanzooError as exc:
             return self._fail(record, str(exc))
         except (Exception, SystemExit) as exc:
