@@ -45,6 +45,7 @@ import time
 from pathlib import Path
 
 import torch
+import results
 from handloops import DISC, MODELS, OPTS, dataset, hand_steps, timed, tutorial_root, tutorial_steps
 
 from ganzoo.trainer import Trainer
@@ -119,6 +120,8 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="torch.compile G and D in every loop")
     parser.add_argument("--no-tutorial", action="store_true", help="skip the torchvision/DataLoader loop")
     parser.add_argument("--width", type=int, default=32, help="dcgan's ngf and ndf (64: the classic 64-px DCGAN)")
+    parser.add_argument("--no-save", dest="save", action="store_false",
+                        help="do not write the raw results under docs/benchmarks/raw (smoke runs)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -131,6 +134,7 @@ def main() -> None:
           f"batch {args.batch_size}, image size {args.image_size or 28}, compile {args.compile}; "
           f"{args.rounds} rounds of {args.steps} ganzoo steps, windows of {args.window} steps", flush=True)
     rows = []
+    raw: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = tutorial_root(Path(tmp))
         for name in args.models:
@@ -155,12 +159,20 @@ def main() -> None:
                 ratios["tutorial"] = median_ci([g / t for g, t in tutorial])
             rows.append((name, {k: statistics.median(v) for k, v in speeds.items()}, ratios,
                          {**{k: sum(n == k for _, n, _ in pairs) for k in HANDS}, "tutorial": len(tutorial)}))
+            raw[name] = {"pairs": [{"ganzoo": g, "hand": n, "hand_speed": h} for g, n, h in pairs],
+                         "tutorial": [{"ganzoo": g, "tutorial": t} for g, t in tutorial],
+                         "speeds": rows[-1][1], "ratios": {k: list(v) for k, v in ratios.items()},
+                         "counts": rows[-1][3]}
     print("\nimages/s: median over windows; ganzoo/X: median over pairs [90% bootstrap interval]")
     for name, speed, ratios, counts in rows:
         print(f"{name}: " + ", ".join(f"{k} {v:.0f}" for k, v in speed.items()))
         for k, (m, lo, hi) in ratios.items():
             unit = "rounds" if k == "tutorial" else "pairs"
             print(f"  ganzoo/{k:<11} {m:.3f}  [{lo:.3f}, {hi:.3f}]  ({counts[k]} {unit})")
+    if args.save:
+        settings = {k: getattr(args, k) for k in ("rounds", "steps", "window", "batch_size", "workers", "device",
+                                                  "image_size", "compile", "width")}
+        results.save("overhead", settings, raw, device=args.device)
 
 
 if __name__ == "__main__":

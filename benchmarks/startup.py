@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+import results
+
 
 def wall(cmd: list[str], cwd: str) -> float:
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")}
@@ -34,6 +36,8 @@ def wall(cmd: list[str], cwd: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--no-save", dest="save", action="store_false",
+                        help="do not write the raw results under docs/benchmarks/raw")
     args = parser.parse_args()
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
@@ -50,6 +54,8 @@ def main() -> None:
         for _ in range(args.repeats):
             for name, cmd in commands.items():
                 times[name].append(wall(cmd, tmp))
+    if args.save:
+        results.save("startup", {"repeats": args.repeats}, {"times": times})
     base = statistics.median(times["import torch"])
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
           f"python {platform.python_version()}; median of {args.repeats} interleaved runs")

@@ -20,7 +20,7 @@ def load(name: str):
 
 def test_overhead_script_pairs_ganzoo_windows_with_hand_windows(tmp_path):
     proc = subprocess.run([sys.executable, str(BENCHMARKS / "overhead.py"), "--models", "dcgan", "--width", "8",
-                           "--rounds", "1", "--steps", "40", "--window", "5", "--no-tutorial"],
+                           "--rounds", "1", "--steps", "40", "--window", "5", "--no-tutorial", "--no-save"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     ratios = dict(re.findall(r"ganzoo/(hand\S*)\s+(\d+\.\d+)\s+\[", proc.stdout))
@@ -40,3 +40,24 @@ def test_zoo_keeps_the_numbers_a_new_run_replaces():
     assert [e["measured"] for e in row["earlier"]] == ["day 1"] and row["metrics"]["fd"] == 7.6
     assert "FD 5.9" in zoo.describe_earlier(row) and "10/10 classes" in zoo.describe_earlier(row)
     assert zoo.with_history(first, None) == first and zoo.describe_earlier(first) == ""
+
+
+def test_benchmarks_doc_is_what_the_raw_results_give():
+    """docs/benchmarks.md's tables are rendered from docs/benchmarks/raw; a hand edit or a stale page fails."""
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / "render.py"), "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_render_shows_each_saved_run_and_its_machine(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    results = load("results")
+    render = load("render")
+    results.save("startup", {"repeats": 3}, {"times": {"import torch": [2.0, 2.2, 2.1], "ganzoo list": [0.2, 0.3, 0.1]}},
+                 folder=tmp_path)
+    doc = "x\n<!-- begin generated: overhead -->\nold\n<!-- end generated: overhead -->\n" \
+          "<!-- begin generated: startup -->\n| typed | by hand |\n<!-- end generated: startup -->\n"
+    out = render.render(doc, folder=tmp_path)
+    assert "typed" not in out and "old" not in out
+    assert "| 1 | `ganzoo list` | 0.200 s | 0.10× |" in out  # medians 0.2 / 2.1
+    assert "No run of `benchmarks/overhead.py` is saved yet." in out
+    assert "CPUs" in out and "python" in out
