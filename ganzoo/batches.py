@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import Any
+from collections.abc import Iterator, Sized
+from typing import Any, cast
 
 import torch
 from torch import Tensor
@@ -111,6 +112,7 @@ class InMemoryBatches(_Feeder):
 
     def _take(self) -> tuple[Tensor, Tensor | None]:
         bs = self.batch_size
+        assert self._order is not None, "_new_epoch comes first"
         idx = self._order[self.pos * bs:(self.pos + 1) * bs]
         x = self.x.index_select(0, idx)
         y = self.y.index_select(0, idx) if self.y is not None else None
@@ -147,15 +149,15 @@ class StreamingBatches(_Feeder):
         from torch.utils.data.distributed import DistributedSampler
 
         ds = dataset.torch_dataset()
-        self.sampler = DistributedSampler(ds, num_replicas=self.world, rank=self.rank, shuffle=True,
-                                          seed=self.seed, drop_last=True)
+        self.sampler: DistributedSampler[Any] = DistributedSampler(ds, num_replicas=self.world, rank=self.rank,
+                                                                   shuffle=True, seed=self.seed, drop_last=True)
         workers = min(4, os.cpu_count() or 1)
         self.loader = DataLoader(ds, batch_size=self.batch_size, sampler=self.sampler, drop_last=True,
                                  num_workers=workers, pin_memory=self.device.type == "cuda",
                                  persistent_workers=workers > 0, worker_init_fn=_ignore_sigint)
         self.batches_per_epoch = len(self.loader)
-        self._check_size(len(ds), name)
-        self._it = None
+        self._check_size(len(cast(Sized, ds)), name)  # a map-style dataset: the sampler needs its len too
+        self._it: Iterator[Any] | None = None
 
     def _new_epoch(self) -> None:
         self.epoch += 1
@@ -164,6 +166,7 @@ class StreamingBatches(_Feeder):
         self._it = iter(self.loader)
 
     def _take(self) -> tuple[Tensor, Tensor | None]:
+        assert self._it is not None, "_new_epoch comes first"
         x, y = next(self._it)
         x = x.to(self.device, non_blocking=True)
         y = y.to(self.device, non_blocking=True) if self.need_labels else None
@@ -175,6 +178,7 @@ class StreamingBatches(_Feeder):
             return
         self.epoch = epoch - 1
         self._new_epoch()
+        assert self._it is not None
         for _ in range(min(pos, self.usable)):
             next(self._it)
         self.pos = min(pos, self.usable)
