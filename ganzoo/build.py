@@ -7,55 +7,51 @@ to tell from a bug in ganzoo.
 
 from __future__ import annotations
 
-import difflib
-import inspect
+from collections.abc import Mapping, Sequence
 from typing import Any
-from collections.abc import Callable
 
 import torch
 from torch import nn
 
-from .errors import ComponentError, GanzooError, UsageError
+from .contract import info_problem, item_problem, model_output_problem, tensors_problem
+from .errors import ComponentError, GanzooError, ParamError, UnsupportedDataError, UsageError
 from .interfaces import Dataset, LossTerm
 from .losses import CompositeLoss
-from .lossspec import parse_loss_spec
+from .lossspec import LossSpec, Term, format_terms, resolve_terms, term_params
+from .params import check_params
 from .plugin_manager import get_registry
 from .registry import Registry
-from .specs import ComponentSpec, DataInfo
+from .specs import KINDS, ComponentSpec, DataInfo
 
 
 def _who(spec: ComponentSpec) -> str:
-    return f"{spec.kind} {spec.name!r} from plugin {spec.plugin.name!r} ({spec.plugin.label})"
+    return spec.who
 
 
-def _check_params(spec: ComponentSpec, factory: Callable[..., Any], params: dict[str, Any]) -> None:
-    try:
-        target = factory.__init__ if inspect.isclass(factory) else factory
-        sig = inspect.signature(target)
-    except (TypeError, ValueError):
-        return
-    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        return
-    known = [n for n in sig.parameters if n not in ("self", "data")]
-    for key in params:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean {close[0]}?" if close else f"its parameters: {', '.join(known) or 'none'}"
-            raise UsageError(f"{spec.kind} {spec.name!r} has no parameter {key!r}", hint)
+def _call(spec: ComponentSpec, *args: object, **params: object) -> Any:
+    """``params`` checked against the component's declaration, then its factory called."""
+    return _construct(spec, args, check_params(spec, params), {})
 
 
-def _call(spec: ComponentSpec, *args: Any, **params: Any) -> Any:
+def _construct(spec: ComponentSpec, args: tuple[object, ...], params: dict[str, object],
+               context: dict[str, object]) -> Any:
+    """Call the factory with checked ``params`` and what the builder itself passes (``context``)."""
     try:
         factory = spec.load()
     except Exception as exc:
-        raise ComponentError(f"{_who(spec)} cannot be imported ({spec.target}): {type(exc).__name__}: {exc}") from exc
-    _check_params(spec, factory, params)
+        raise ComponentError(f"{spec.who} cannot be imported ({spec.target}): {type(exc).__name__}: {exc}") from exc
     try:
-        return factory(*args, **params)
+        return factory(*args, **context, **params)
+    except (ParamError, UnsupportedDataError) as exc:
+        # the user's choice does not fit this component: say which component, as for a parameter
+        if not exc.message.startswith(spec.who):
+            exc.message = f"{spec.who}: {exc.message}"
+            exc.args = (exc.message,)
+        raise
     except GanzooError:  # already a one-line message for the user (a missing dataset, say)
         raise
     except Exception as exc:
-        raise ComponentError(f"{_who(spec)} failed to build: {type(exc).__name__}: {exc}") from exc
+        raise ComponentError(f"{spec.who} failed to build: {type(exc).__name__}: {exc}") from exc
 
 
 def _require_labels(spec: ComponentSpec, data: DataInfo, dataset_name: str | None = None) -> None:
@@ -71,64 +67,65 @@ def _probe_labels(data: DataInfo, n: int) -> torch.Tensor | None:
 
 def build_generator(name: str, data: DataInfo, latent_dim: int = 100, params: dict[str, Any] | None = None,
                     registry: Registry | None = None, check: bool = True) -> nn.Module:
+    """Build a generator; with ``check``, hold a probe batch's output to `ganzoo.contract` (as the suite does)."""
     spec = (registry or get_registry()).get("generator", name)
     _require_labels(spec, data)
-    model = _call(spec, data, latent_dim=latent_dim, **(params or {}))
+    model = _construct(spec, (data,), check_params(spec, params or {}), {"latent_dim": latent_dim})
     if not isinstance(model, nn.Module):
-        raise ComponentError(f"{_who(spec)} returned {type(model).__name__}, not a torch.nn.Module")
+        raise ComponentError(f"{spec.who} returned {type(model).__name__}, not a torch.nn.Module")
     if check:
         z = torch.randn(2, latent_dim, generator=torch.Generator().manual_seed(0))
-        out = _probe(spec, model, z, _probe_labels(data, 2))
-        if tuple(out.shape) != (2, *data.shape):
-            raise ComponentError(f"{_who(spec)} produced shape {tuple(out.shape)}, expected {(2, *data.shape)} "
-                                 f"for latent_dim={latent_dim}")
+        problem = model_output_problem("generator", _probe(spec, model, z, _probe_labels(data, 2)), data, 2)
+        if problem:
+            raise ComponentError(f"{spec.who} {problem} for latent_dim={latent_dim}")
     return model
 
 
 def build_discriminator(name: str, data: DataInfo, params: dict[str, Any] | None = None,
                         registry: Registry | None = None, check: bool = True) -> nn.Module:
+    """Build a discriminator; with ``check``, its probe scores must have shape (N,) and be finite."""
     spec = (registry or get_registry()).get("discriminator", name)
     _require_labels(spec, data)
     model = _call(spec, data, **(params or {}))
     if not isinstance(model, nn.Module):
-        raise ComponentError(f"{_who(spec)} returned {type(model).__name__}, not a torch.nn.Module")
+        raise ComponentError(f"{spec.who} returned {type(model).__name__}, not a torch.nn.Module")
     if check:
         x = torch.zeros(2, *data.shape)
-        out = _probe(spec, model, x, _probe_labels(data, 2))
-        if out.numel() != 2:
-            raise ComponentError(f"{_who(spec)} produced shape {tuple(out.shape)}, expected (2,): one score per sample")
+        problem = model_output_problem("discriminator", _probe(spec, model, x, _probe_labels(data, 2)), data, 2)
+        if problem:
+            raise ComponentError(f"{spec.who} {problem}")
     return model
 
 
-def _probe(spec: ComponentSpec, model: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+def _probe(spec: ComponentSpec, model: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> object:
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            out = model(x, labels) if labels is not None else model(x)
+            return model(x, labels) if labels is not None else model(x)
     except Exception as exc:
-        raise ComponentError(f"{_who(spec)} failed on a probe batch of shape {tuple(x.shape)}: "
+        raise ComponentError(f"{spec.who} failed on a probe batch of shape {tuple(x.shape)}: "
                              f"{type(exc).__name__}: {exc}") from exc
     finally:
         model.train(was_training)
-    if not isinstance(out, torch.Tensor):
-        raise ComponentError(f"{_who(spec)} returned {type(out).__name__} from forward, not a tensor")
-    return out
 
 
-def build_loss(spec_text: str, params: dict[str, Any] | None = None, registry: Registry | None = None) -> CompositeLoss:
-    """``params`` maps a term name to that term's keyword parameters."""
-    registry = registry or get_registry()
-    terms = parse_loss_spec(spec_text, registry)
-    params = dict(params or {})
-    names = {t.name for t in terms}
-    for key, value in params.items():
-        if key not in names or not isinstance(value, dict):
-            raise UsageError(f"loss parameters {key!r} do not match a term of {spec_text!r}",
-                             "set a term's parameter as loss.TERM.PARAM=VALUE")
+def build_loss(spec: str | LossSpec | Sequence[Term], params: Mapping[str, Any] | None = None,
+               registry: Registry | None = None) -> CompositeLoss:
+    """A loss spec built into one `CompositeLoss`: its text, the parsed `LossSpec`, or the resolved
+    terms `ganzoo.composition.lookup` gives (nothing is parsed or looked up again then).
+    ``params`` maps a term name to that term's keyword parameters."""
+    if isinstance(spec, str):
+        spec = LossSpec.parse(spec)
+    if isinstance(spec, LossSpec):
+        terms, text = resolve_terms(spec, registry or get_registry()), spec.text
+    else:
+        terms = tuple(spec)
+        text = format_terms(terms)
+    tables = term_params(terms, params or {}, text)
     built = []
     for term in terms:
-        impl = _call(term.spec, **params.get(term.name, {}))
+        impl = _call(term.spec, **tables[term.name])
         if not (callable(getattr(impl, "d_loss", None)) and callable(getattr(impl, "g_loss", None))):
             raise ComponentError(f"{_who(term.spec)} returned {type(impl).__name__}, which has no d_loss/g_loss "
                                  f"(subclass ganzoo.interfaces.LossTerm)")
@@ -136,29 +133,67 @@ def build_loss(spec_text: str, params: dict[str, Any] | None = None, registry: R
     return CompositeLoss(built)
 
 
-def build_dataset(name: str, params: dict[str, Any] | None = None, registry: Registry | None = None) -> Dataset:
+def build_dataset(name: str, params: dict[str, Any] | None = None, registry: Registry | None = None,
+                  check: bool = True) -> Dataset:
+    """Build a dataset; with ``check``, its info and data are held to `ganzoo.contract` (as the suite does).
+
+    An in-memory dataset's ``tensors()`` is read whole (it is what the trainer
+    holds anyway); a streaming one's first item is read.
+    """
     spec = (registry or get_registry()).get("dataset", name)
     params = {k: v for k, v in (params or {}).items() if v is not None}
     ds = _call(spec, **params)
     info = getattr(ds, "info", None)
     if not isinstance(info, DataInfo):
-        raise ComponentError(f"{_who(spec)} returned {type(ds).__name__} without a DataInfo 'info'")
+        raise ComponentError(f"{spec.who} returned {type(ds).__name__} without a DataInfo 'info'")
+    if check:
+        problem = info_problem(info) or _data_problem(spec, ds, info)
+        if problem:
+            raise ComponentError(f"{spec.who} {problem}", "see the Dataset contract in docs/plugins.md")
     return ds
 
 
-def build_component(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
-    """Generic entry used by ``ganzoo.create``."""
-    builders = {"generator": build_generator, "discriminator": build_discriminator,
-                "loss": build_loss, "dataset": build_dataset}
-    if kind not in builders:
-        raise UsageError(f"unknown kind {kind!r}", f"choose from {', '.join(builders)}")
-    if kind in ("generator", "discriminator") and kwargs and "params" not in kwargs:
-        known = {"latent_dim", "registry", "check"}
-        kwargs = {**{k: v for k, v in kwargs.items() if k in known},
-                  "params": {k: v for k, v in kwargs.items() if k not in known}}
-    elif kind in ("loss", "dataset") and kwargs and "params" not in kwargs and "registry" not in kwargs:
-        kwargs = {"params": kwargs}
-    return builders[kind](name, *args, **kwargs)
+def _data_problem(spec: ComponentSpec, ds: Dataset, info: DataInfo) -> str | None:
+    try:
+        if getattr(ds, "streaming", False):
+            try:
+                first = ds.torch_dataset()[0]
+            except IndexError:
+                return f"torch_dataset() is empty, but info.size is {info.size}"
+            return item_problem(info, first)
+        x, labels = ds.tensors()
+    except GanzooError:
+        raise
+    except Exception as exc:
+        raise ComponentError(f"{spec.who} failed to give its data: {type(exc).__name__}: {exc}") from exc
+    return tensors_problem(info, x, labels)
+
+
+def build_component(kind: str, name: str, *, data: DataInfo | Dataset | None = None,
+                    registry: Registry | None = None, **params: Any) -> Any:
+    """One component by kind and name: what `ganzoo.create` does (see docs/api.md)."""
+    if kind not in KINDS:
+        hint = "a recipe is trained, not built: ganzoo run RECIPE" if kind == "recipe" else \
+            f"choose from {', '.join(KINDS)}"
+        raise UsageError(f"unknown kind {kind!r}", hint)
+    if kind in ("generator", "discriminator"):
+        info = data if isinstance(data, DataInfo) else getattr(data, "info", None)
+        if not isinstance(info, DataInfo):
+            raise UsageError(f"a {kind} is sized from its data: pass data= a DataInfo or a dataset",
+                             f"for example ganzoo.create({kind!r}, {name!r}, data=ganzoo.create('dataset', "
+                             f"'gaussians'))")
+        if kind == "generator":
+            latent_dim = params.pop("latent_dim", 100)
+            return build_generator(name, info, latent_dim, params, registry)
+        return build_discriminator(name, info, params, registry)
+    if data is not None:
+        raise UsageError(f"a {kind} takes no data=", "pass only its name and parameters")
+    if kind == "loss":
+        spec = LossSpec.parse(name)
+        if len(spec.terms) == 1:  # one term: its parameters directly, as create("loss", "wgan-gp", gp_weight=5)
+            return build_loss(spec, {spec.names[0]: params} if params else {}, registry)
+        return build_loss(spec, params, registry)  # several: one table per term, as r1={"gamma": 5}
+    return build_dataset(name, params, registry)
 
 
 __all__ = ["build_generator", "build_discriminator", "build_loss", "build_dataset", "build_component", "LossTerm"]

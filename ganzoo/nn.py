@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from torch import Tensor, nn
 
+from .errors import ParamError, UnsupportedDataError
 from .specs import DataInfo
 
 __all__ = ["mlp", "output_activation", "CONV_START", "conv_resolution", "conv_up_stack",
@@ -33,7 +34,7 @@ def mlp(in_features: int, hidden: Iterable[int], out_features: int, *, negative_
     for h in hidden:
         h = int(h)
         if h < 1:
-            raise ValueError(f"hidden widths must be positive integers, got {h}")
+            raise ParamError(f"hidden widths must be positive integers, got {h}")
         layers.append(nn.Linear(width, h))
         if batchnorm:
             layers.append(nn.BatchNorm1d(h))
@@ -56,14 +57,18 @@ CONV_START = {28: 7, 32: 4, 64: 4}
 
 
 def conv_resolution(data: DataInfo, who: str) -> int:
-    """The square image side of ``data``, or a ValueError that says what ``who`` needs."""
+    """The square image side of ``data``, or an `UnsupportedDataError` (a ValueError) saying what ``who`` needs.
+
+    The user chose the model and the data, so this is their error to fix (exit 2), not a broken plugin.
+    """
     if not data.is_image or len(data.shape) != 3:
-        raise ValueError(f"{who} needs image data of shape (C, H, W), got {data.modality} data of shape "
-                         f"{tuple(data.shape)}; use an MLP model for non-image data")
+        raise UnsupportedDataError(f"{who} needs image data of shape (C, H, W), got {data.modality} data of shape "
+                                   f"{tuple(data.shape)}", "use an MLP model (vanilla, say) for non-image data")
     _, h, w = data.shape
     if h != w or h not in CONV_START:
         supported = ", ".join(f"{r}x{r}" for r in CONV_START)
-        raise ValueError(f"{who} supports image resolutions {supported}, got {h}x{w}")
+        raise UnsupportedDataError(f"{who} supports image resolutions {supported}, got {h}x{w}",
+                                   "resize the data, e.g. --set dataset.image_size=32 where the dataset has it")
     return h
 
 
@@ -107,7 +112,7 @@ def _norm(kind: str, channels: int) -> list[nn.Module]:
         return [nn.GroupNorm(1, channels)]
     if kind == "none":
         return []
-    raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {kind!r}")
+    raise ParamError(f"norm must be one of {', '.join(NORMS)}, got {kind!r}")
 
 
 def conv_down_stack(in_channels: int, resolution: int, width: int,
@@ -149,7 +154,8 @@ def init_normal_(module: nn.Module, std: float = 0.02) -> nn.Module:
 # -- labels ------------------------------------------------------------------
 def require_num_classes(data: DataInfo, who: str) -> int:
     if not data.num_classes:
-        raise ValueError(f"{who} is conditional and needs a dataset with class labels (num_classes is not set)")
+        raise UnsupportedDataError(f"{who} is conditional and needs a dataset with class labels "
+                                   f"(num_classes is not set)", "use a labelled dataset such as mnist-10k")
     return int(data.num_classes)
 
 

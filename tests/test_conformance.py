@@ -212,6 +212,16 @@ class WrongSize(BadLabels):
         return torch.randn(7, 2), torch.arange(7) % 3
 
 
+class FloatImages(Dataset):
+    """Images as floats in [0, 1], where the Dataset interface says uint8."""
+
+    def __init__(self, root=None):
+        self.info = DataInfo((1, 4, 4), None, 6, "image")
+
+    def tensors(self):
+        return torch.rand(6, 1, 4, 4, generator=torch.Generator().manual_seed(0)), None
+
+
 BROKEN = [
     ("generator", NoTanhGen, {}, r"\[-1, 1\]"),
     ("generator", UnusedLayerGen, {}, r"no gradient reaches unused\.weight, unused\.bias through a discriminator"),
@@ -231,7 +241,8 @@ BROKEN = [
     ("loss", NaNLoss, {"role": "adversarial"}, "d_loss returned nan"),
     ("loss", DetachedGLoss, {"role": "adversarial"}, "g_loss does not depend on the fake samples"),
     ("dataset", BadLabels, {}, r"labels must be in \[0, 3\)"),
-    ("dataset", WrongSize, {}, r"x of shape \(10, 2\)"),
+    ("dataset", WrongSize, {}, r"tensors\(\) gave 7 samples, but info.size is 10"),
+    ("dataset", FloatImages, {}, r"must give uint8 images \(0-255\), got torch.float32 in \[0"),
 ]
 
 

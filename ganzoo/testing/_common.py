@@ -60,7 +60,7 @@ def shape_label(data: DataInfo | tuple[int, ...]) -> str:
 
 
 def who(spec: ComponentSpec) -> str:
-    return f"{spec.kind} {spec.name!r} from plugin {spec.plugin.name!r} ({spec.plugin.label})"
+    return spec.who
 
 
 def fail(spec: ComponentSpec, what: str, data: DataInfo | None = None) -> ConformanceError:

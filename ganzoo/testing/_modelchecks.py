@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..contract import model_output_problem
 from ..specs import ComponentSpec, DataInfo
 from ._common import NUM_CLASSES, Report, error_text, fail
 
@@ -36,21 +37,10 @@ def run_forward(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor
 
 
 def check_output(spec: ComponentSpec, out: Any, data: DataInfo, n: int, dtype: torch.dtype) -> None:
-    if not isinstance(out, Tensor):
-        raise fail(spec, f"forward returned {type(out).__name__}, not a tensor", data)
-    if spec.kind == "generator":
-        expected, hint = (n, *data.shape), ""
-    else:
-        expected, hint = (n,), " (one raw score per sample: end with .view(-1))"
-    if tuple(out.shape) != expected:
-        raise fail(spec, f"forward gave shape {tuple(out.shape)}, expected {expected}{hint}", data)
-    if out.dtype != dtype:
-        raise fail(spec, f"forward returned {out.dtype} for {dtype} input", data)
-    if not torch.isfinite(out).all():
-        raise fail(spec, "forward returned NaN or infinite values", data)
-    if spec.kind == "generator" and data.is_image and (out.min() < -1 - 1e-6 or out.max() > 1 + 1e-6):
-        raise fail(spec, f"image pixels must be in [-1, 1] (end with Tanh), got [{out.min():.3g}, {out.max():.3g}]",
-                   data)
+    """The contract `ganzoo.build` holds a probe batch to (one definition: `ganzoo.contract`)."""
+    problem = model_output_problem(spec.kind, out, data, n, dtype)
+    if problem:
+        raise fail(spec, problem, data)
 
 
 def check_gradients(spec: ComponentSpec, model: nn.Module, out: Tensor, x: Tensor, data: DataInfo) -> None:
@@ -70,7 +60,7 @@ def check_gradients(spec: ComponentSpec, model: nn.Module, out: Tensor, x: Tenso
         through = " through a discriminator" if spec.kind == "generator" else ""
         raise fail(spec, f"no gradient reaches {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}"
                    f"{through} (detached, or unused in forward?)", data)
-    if not sum(float(p.grad.abs().sum()) for _, p in params) > 0:
+    if not sum(float(p.grad.abs().sum()) for _, p in params if p.grad is not None) > 0:
         raise fail(spec, "every parameter's gradient is zero", data)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import GanzooError
@@ -89,7 +90,7 @@ def check_component(kind: str, name: str, **kwargs: Any) -> Report:
     from .losses import check_loss
     from .models import check_discriminator, check_generator
 
-    checks = {"generator": check_generator, "discriminator": check_discriminator, "loss": check_loss,
+    checks: dict[str, Callable[..., Report]] = {"generator": check_generator, "discriminator": check_discriminator, "loss": check_loss,
               "dataset": check_dataset, "recipe": check_recipe}
     if kind not in checks:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(checks)}")

@@ -6,12 +6,15 @@ sample) except in the convolutional discriminator, which uses a projection.
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import torch
 from torch import Tensor, nn
 
 from ganzoo.interfaces import DataInfo, Discriminator, Generator
 from ganzoo.nn import (LabelProjection, conv_down_stack, conv_head, conv_resolution, conv_up_stack,
                        init_normal_, mlp, output_activation, require_labels, require_num_classes)
+from ganzoo.params import Range
 
 
 class CGANGenerator(Generator):
@@ -27,8 +30,8 @@ class CGANGenerator(Generator):
 
     conditional = True
 
-    def __init__(self, data: DataInfo, latent_dim: int = 100, hidden: tuple[int, ...] = (256, 512, 1024),
-                 embed_dim: int | None = None, batchnorm: bool = False):
+    def __init__(self, data: DataInfo, latent_dim: int = 100, hidden: tuple[Annotated[int, Range(1, 16384)], ...] = (256, 512, 1024),
+                 embed_dim: Annotated[int, Range(1, 4096)] | None = None, batchnorm: bool = False):
         super().__init__(data, latent_dim)
         classes = require_num_classes(data, "cgan")
         self.embed = nn.Embedding(classes, embed_dim or classes)
@@ -54,8 +57,9 @@ class CGANDiscriminator(Discriminator):
 
     conditional = True
 
-    def __init__(self, data: DataInfo, hidden: tuple[int, ...] = (1024, 512, 256),
-                 embed_dim: int | None = None, dropout: float = 0.3):
+    def __init__(self, data: DataInfo, hidden: tuple[Annotated[int, Range(1, 16384)], ...] = (1024, 512, 256),
+                 embed_dim: Annotated[int, Range(1, 4096)] | None = None,
+                 dropout: Annotated[float, Range(0, 1)] = 0.3):
         super().__init__(data)
         classes = require_num_classes(data, "cgan")
         self.embed = nn.Embedding(classes, embed_dim or classes)
@@ -79,7 +83,8 @@ class CDCGANGenerator(Generator):
 
     conditional = True
 
-    def __init__(self, data: DataInfo, latent_dim: int = 100, ngf: int = 64, embed_dim: int | None = None):
+    def __init__(self, data: DataInfo, latent_dim: int = 100, ngf: Annotated[int, Range(1, 1024)] = 64,
+                 embed_dim: Annotated[int, Range(1, 4096)] | None = None):
         super().__init__(data, latent_dim)
         classes = require_num_classes(data, "cdcgan")
         resolution = conv_resolution(data, "cdcgan")
@@ -107,7 +112,8 @@ class CDCGANDiscriminator(Discriminator):
 
     conditional = True
 
-    def __init__(self, data: DataInfo, ndf: int = 64, norm: str = "batch"):
+    def __init__(self, data: DataInfo, ndf: Annotated[int, Range(1, 1024)] = 64,
+                 norm: Literal["batch", "layer", "none"] = "batch"):
         super().__init__(data)
         classes = require_num_classes(data, "cdcgan")
         resolution = conv_resolution(data, "cdcgan")

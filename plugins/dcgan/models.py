@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from torch import Tensor
 
 from ganzoo.interfaces import DataInfo, Discriminator, Generator
 from ganzoo.nn import conv_down_stack, conv_head, conv_resolution, conv_up_stack, init_normal_
+from ganzoo.params import Range
 
 
 class DCGANGenerator(Generator):
@@ -20,7 +23,7 @@ class DCGANGenerator(Generator):
     ngf: channels of the last hidden feature map; earlier maps have ngf*2, ngf*4, ...
     """
 
-    def __init__(self, data: DataInfo, latent_dim: int = 100, ngf: int = 64):
+    def __init__(self, data: DataInfo, latent_dim: int = 100, ngf: Annotated[int, Range(1, 1024)] = 64):
         super().__init__(data, latent_dim)
         resolution = conv_resolution(data, "dcgan")
         self.net = init_normal_(conv_up_stack(latent_dim, data.shape[0], resolution, ngf))
@@ -43,7 +46,8 @@ class DCGANDiscriminator(Discriminator):
     Use "layer" or "none" with per-sample gradient penalties such as wgan-gp.
     """
 
-    def __init__(self, data: DataInfo, ndf: int = 64, norm: str = "batch"):
+    def __init__(self, data: DataInfo, ndf: Annotated[int, Range(1, 1024)] = 64,
+                 norm: Literal["batch", "layer", "none"] = "batch"):
         super().__init__(data)
         resolution = conv_resolution(data, "dcgan")
         self.features, channels, side = conv_down_stack(data.shape[0], resolution, ndf, norm)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from torch import Tensor
 
 from ganzoo.interfaces import DataInfo, Discriminator, Generator
 from ganzoo.nn import mlp, output_activation
+from ganzoo.params import Range
 
 
 class VanillaGenerator(Generator):
@@ -20,8 +23,8 @@ class VanillaGenerator(Generator):
     negative_slope: 0 gives ReLU; 0.2 gives the LeakyReLU of many MNIST MLP GANs.
     """
 
-    def __init__(self, data: DataInfo, latent_dim: int = 100, hidden: tuple[int, ...] = (256, 512, 1024),
-                 batchnorm: bool = False, negative_slope: float = 0.0):
+    def __init__(self, data: DataInfo, latent_dim: int = 100, hidden: tuple[Annotated[int, Range(1, 16384)], ...] = (256, 512, 1024),
+                 batchnorm: bool = False, negative_slope: Annotated[float, Range(0, 1)] = 0.0):
         super().__init__(data, latent_dim)
         self.net = mlp(latent_dim, hidden, data.numel, negative_slope=negative_slope, batchnorm=batchnorm)
         self.out = output_activation(data)
@@ -42,7 +45,8 @@ class VanillaDiscriminator(Discriminator):
         MLP generator to keep up on MNIST (0 disables it).
     """
 
-    def __init__(self, data: DataInfo, hidden: tuple[int, ...] = (1024, 512, 256), dropout: float = 0.3):
+    def __init__(self, data: DataInfo, hidden: tuple[Annotated[int, Range(1, 16384)], ...] = (1024, 512, 256),
+                 dropout: Annotated[float, Range(0, 1)] = 0.3):
         super().__init__(data)
         self.net = mlp(data.numel, hidden, 1, negative_slope=0.2, dropout=dropout)
 
