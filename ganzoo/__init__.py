@@ -1,33 +1,71 @@
 """ganzoo: a plugin-based zoo of generative adversarial networks for PyTorch.
 
 The package root stays import-light (no torch) so that the command line and
-plugin discovery start fast; `ganzoo.build`, `ganzoo.trainer` and
-`ganzoo.interfaces` bring torch in when a component is actually built.
+plugin discovery start fast; `create` (like timm's ``create_model``) and the
+modules it uses bring torch in when a component is actually built. The
+Python API is described in docs/api.md.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Literal, overload
+
 from .hookspecs import hookimpl
 from .plugin_manager import PLUGIN_API, get_registry
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from .interfaces import Dataset
+    from .losses import CompositeLoss
+    from .specs import DataInfo
 
 __version__ = "0.1.0"
 __all__ = ["hookimpl", "get_registry", "PLUGIN_API", "__version__", "list_components", "create"]
 
 
 def list_components(kind: str | None = None, pattern: str = "*") -> list[str]:
-    """Names of the registered components of ``kind`` (all kinds when None), like timm's list_models."""
+    """Sorted names of the registered components of ``kind`` matching the glob ``pattern``.
+
+    ``kind`` is generator, discriminator, loss, dataset or recipe; None: every
+    component (a name that is both a generator and a discriminator once;
+    recipes only when asked for). Like timm's ``list_models``. Torch-free.
+    """
     import fnmatch
 
+    from .errors import UsageError
+    from .specs import ALL_KINDS
+
+    if kind is not None and kind not in ALL_KINDS:
+        raise UsageError(f"unknown kind {kind!r}", f"choose from {', '.join(ALL_KINDS)}")
     reg = get_registry()
-    if kind == "recipe":
-        names = reg.names("recipe")
-    else:
-        names = sorted({s.name for s in reg.components(kind)})
-    return [n for n in names if fnmatch.fnmatch(n, pattern)]
+    names = reg.names("recipe") if kind == "recipe" else sorted({s.name for s in reg.components(kind)})
+    return [n for n in names if fnmatch.fnmatchcase(n, pattern)]
 
 
-def create(kind: str, name: str, *args, **kwargs):
-    """Build a registered component by kind and name, like timm's create_model."""
+@overload
+def create(kind: Literal["generator", "discriminator"], name: str, *, data: DataInfo | Dataset,
+           **params: Any) -> nn.Module: ...
+@overload
+def create(kind: Literal["loss"], name: str, *, data: None = None, **params: Any) -> CompositeLoss: ...
+@overload
+def create(kind: Literal["dataset"], name: str, *, data: None = None, **params: Any) -> Dataset: ...
+@overload
+def create(kind: str, name: str, *, data: DataInfo | Dataset | None = None, **params: Any) -> Any: ...
+
+
+def create(kind: str, name: str, *, data: DataInfo | Dataset | None = None, **params: Any) -> Any:
+    """Build a registered component by kind and name, like timm's ``create_model``.
+
+    - ``create("generator", "dcgan", data=info, latent_dim=64, ngf=32)``: an ``nn.Module``;
+      ``data`` is a `ganzoo.specs.DataInfo` or a dataset (its ``.info``); the same for a discriminator.
+    - ``create("loss", "wgan-gp", gp_weight=5)``: a `ganzoo.losses.CompositeLoss`; ``name`` is any
+      loss spec; with several terms, each term's parameters are one keyword: ``r1={"gamma": 5}``.
+    - ``create("dataset", "gaussians", num_modes=8)``: a `ganzoo.interfaces.Dataset`.
+
+    Parameters are checked against the component's declaration (`ganzoo info NAME` lists them);
+    every mistake is a `ganzoo.errors.GanzooError` with a one-line message.
+    """
     from .build import build_component
 
-    return build_component(kind, name, *args, **kwargs)
+    return build_component(kind, name, data=data, **params)

@@ -1,4 +1,4 @@
-"""Building what a run trains from its config: ``lookup`` the names, then ``assemble`` the parts.
+"""Building what a run trains from its config: ``lookup`` the names (`ganzoo.composition`), then ``assemble`` the parts.
 
 The two steps are apart so the trainer can check the output folder in
 between: an unknown name fails before the folder is looked at, and a folder
@@ -21,23 +21,15 @@ from . import checkpoint as ck
 from . import distributed as dist
 from .batches import make_feeder
 from .build import build_dataset, build_discriminator, build_generator, build_loss
+from .composition import Composition, lookup
 from .config import RunConfig
 from .device import adam, describe, noise_generator, use_channels_last
 from .errors import GanzooError, UsageError
-from .lossspec import parse_loss_spec
 from .rundir import default_name
 from .steps import GANStep
 from .trainstate import restore_training, save_training
 
-__all__ = ["Names", "Parts", "lookup", "assemble", "run_path"]
-
-
-@dataclass
-class Names:
-    """The registry entries a config names: component specs and the parsed loss terms."""
-
-    specs: dict[str, Any]
-    terms: list[Any]
+__all__ = ["Parts", "lookup", "assemble", "run_path"]
 
 
 @dataclass
@@ -89,14 +81,6 @@ def _component(spec: Any) -> dict[str, Any]:
     return {"name": spec.name, "plugin": spec.plugin.name, "dist": spec.plugin.dist, "version": spec.plugin.version}
 
 
-def lookup(config: RunConfig, registry: Any) -> Names:
-    """UnknownNameError (with a suggestion) for any name the registry lacks."""
-    specs = {"generator": registry.get("generator", config.gen["name"]),
-             "discriminator": registry.get("discriminator", config.disc["name"]),
-             "dataset": registry.get("dataset", config.dataset["name"])}
-    return Names(specs, parse_loss_spec(config.loss["name"], registry))
-
-
 def run_path(config: RunConfig, registry: Any) -> Path:
     """``out``, else runs/<recipe>-<time> (while the recipe's generator is used), else runs/<gen>-<time>."""
     if config.out:
@@ -112,10 +96,10 @@ def run_path(config: RunConfig, registry: Any) -> Path:
 
 
 def assemble(config: RunConfig, registry: Any, env: dist.DistEnv, device: torch.device,
-             names: Names | None = None) -> Parts:
+             names: Composition | None = None) -> Parts:
     """Build the dataset, models, loss, EMA, optimizers, noise and batch feeder, seeded by ``train.seed``."""
-    cfg, t = config, config.train
-    names = names or lookup(cfg, registry)
+    names = names or lookup(config, registry)
+    cfg, t = names.config, names.config.train  # the config with its parameters checked
     torch.manual_seed(t["seed"])
     dataset = build_dataset(cfg.dataset["name"], RunConfig.params(cfg.dataset), registry)
     info = dataset.info
@@ -124,7 +108,7 @@ def assemble(config: RunConfig, registry: Any, env: dist.DistEnv, device: torch.
                          "set train.eval_every=0 and run `ganzoo eval` on the checkpoints instead")
     G = build_generator(cfg.gen["name"], info, t["latent_dim"], RunConfig.params(cfg.gen), registry)
     D = build_discriminator(cfg.disc["name"], info, RunConfig.params(cfg.disc), registry)
-    loss = build_loss(cfg.loss["name"], cfg.loss_params, registry)
+    loss = build_loss(names.terms, cfg.loss_params, registry)
     g_cond = bool(names.specs["generator"].conditional or getattr(G, "conditional", False))
     d_cond = bool(names.specs["discriminator"].conditional or getattr(D, "conditional", False))
 

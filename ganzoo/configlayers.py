@@ -7,37 +7,21 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .recipes import read_toml
+from .lossspec import LossSpec
+from .settings import BY_NAME as TRAIN_SETTINGS
+from .settings import check_table
 
-TOP_LEVEL = ("recipe", "out", "gen", "disc", "loss", "dataset", "train", "eval", "meta")
-TABLES = ("gen", "disc", "loss", "dataset", "train", "eval")
+TOP_LEVEL = ("recipe", "out", "gen", "disc", "loss", "dataset", "train", "meta")
+TABLES = ("gen", "disc", "loss", "dataset", "train")
 NAMED = ("gen", "disc", "dataset")
-
-TRAIN_DEFAULTS: dict[str, Any] = {
-    "epochs": None,            # epochs OR steps; neither: 1 epoch
-    "steps": None,             # generator steps
-    "batch_size": 64,          # per process
-    "lr": 2e-4,
-    "betas": [0.5, 0.999],
-    "latent_dim": 100,
-    "seed": 0,
-    "device": "auto",          # auto | cpu | cuda | cuda:N | mps
-    "amp": True,               # bf16 autocast, on CUDA only
-    "ema": 0.0,                # EMA decay of G's weights; 0 = off
-    "sample_every": 0,         # steps between sample grids; 0 = at each epoch end
-    "checkpoint_every": 0,     # steps between checkpoints; 0 = at each epoch end
-    "keep_every": 0,           # keep every N-th checkpoint as step-NNNNNN.safetensors; 0 = latest only
-    "log_every": 50,           # steps between metric lines
-    "eval_every": 0,           # steps between evaluations logged to metrics.jsonl; 0 = none
-    "eval_num": 2000,          # samples per evaluation (`ganzoo eval` draws 5000; on a CPU that is slow)
-    "compile": False,          # torch.compile G and D
-    "channels_last": "auto",   # auto: conv models on CUDA
-}
+# Keys that once meant something, or look as if they should, with where the setting lives instead.
+REFUSED = {"eval": "evaluation during a run is train.eval_every and train.eval_num; `ganzoo eval` takes flags"}
 
 
 # -- reading -----------------------------------------------------------------
@@ -45,6 +29,23 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 def _suggest(key: str, choices: list[str] | tuple[str, ...]) -> str | None:
     close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]}?" if close else None
+
+
+def read_toml(path: Path, what: str) -> tuple[str, dict[str, Any]]:
+    """(text, data) of a TOML file; a ConfigError "PATH:LINE: what is wrong" when it is not valid."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} {path} is not UTF-8 text (byte {exc.start})", "save it as UTF-8") from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = match.group(1) if match else "?"
+        what_wrong = re.sub(r"\s*\(at line.*\)", "", str(exc))
+        raise ConfigError(f"{path}:{line}: {what_wrong}") from None
 
 
 def load_toml(path: str | Path, meta: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -58,11 +59,13 @@ def load_toml(path: str | Path, meta: dict[str, Any] | None = None) -> dict[str,
 
 
 def check_layer(layer: dict[str, Any], where: str) -> None:
-    """Unknown top-level keys, non-table tables and unknown train keys are ConfigErrors."""
+    """Unknown top-level keys, non-table tables and bad train keys are ConfigErrors."""
     for key, value in layer.items():
+        if key in REFUSED:
+            raise ConfigError(f"{where}: {key!r} is not a run config table", REFUSED[key])
         if key not in TOP_LEVEL:
             hint = _suggest(key, TOP_LEVEL)
-            if hint is None and key in TRAIN_DEFAULTS:
+            if hint is None and key in TRAIN_SETTINGS:
                 hint = f"did you mean train.{key}?"
             raise ConfigError(f"{where}: unknown key {key!r}", hint or f"expected {', '.join(TOP_LEVEL)}")
         if key in TABLES or key == "meta":
@@ -70,16 +73,13 @@ def check_layer(layer: dict[str, Any], where: str) -> None:
                 raise ConfigError(f"{where}: {key!r} must be a table, like [{key}]")
         elif value is not None and not isinstance(value, str):
             raise ConfigError(f"{where}: {key!r} must be a string")
-    for key in layer.get("train", {}):
-        if key not in TRAIN_DEFAULTS:
-            raise ConfigError(f"{where}: unknown train setting {key!r}",
-                              _suggest(key, tuple(TRAIN_DEFAULTS)) or f"known: {', '.join(TRAIN_DEFAULTS)}")
+    check_table(layer.get("train", {}), where)
     for key in ("gen", "disc", "dataset"):
         name = layer.get(key, {}).get("name")
         if name is not None and not isinstance(name, str):
             raise ConfigError(f"{where}: {key}.name must be a string")
     loss = layer.get("loss", {})
-    if "name" in loss and not isinstance(loss["name"], str):
+    if "name" in loss and not isinstance(loss["name"], (str, LossSpec)):
         raise ConfigError(f"{where}: loss.name must be a loss spec string such as \"bce+0.5*l1\"")
     for key, value in loss.items():
         if key != "name" and not isinstance(value, dict):
@@ -107,8 +107,10 @@ def parse_sets(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
         if any(not p for p in parts):
             raise ConfigError(f"--set {item!r}: malformed key {key!r}")
         head = parts[0]
+        if head in REFUSED:
+            raise ConfigError(f"--set {item!r}: {head!r} is not a run config table", REFUSED[head])
         if head not in TOP_LEVEL or head == "meta":
-            hint = f"did you mean train.{head}?" if head in TRAIN_DEFAULTS else _suggest(head, TABLES + ("out",))
+            hint = f"did you mean train.{head}?" if head in TRAIN_SETTINGS else _suggest(head, TABLES + ("out",))
             raise ConfigError(f"--set {item!r}: unknown key {head!r}", hint or f"keys start with {', '.join(TABLES)}")
         if head in TABLES and len(parts) == 1:
             raise ConfigError(f"--set {item!r}: {head} is a table", f"set one key, like {head}.name=...")
@@ -125,12 +127,11 @@ def parse_sets(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 # -- merging -----------------------------------------------------------------
 
-def loss_term_names(spec: str) -> set[str]:
-    """Term names of a loss spec, read syntactically (no registry)."""
-    return {part.rpartition("*")[2].strip() for part in spec.split("+") if part.strip()}
+def _loss_text(name: Any) -> Any:
+    return name.text if isinstance(name, LossSpec) else name
 
 
-def merge(acc: dict[str, Any], layer: dict[str, Any], where: str = "config") -> dict[str, Any]:
+def merge(acc: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
     """Apply one layer on top of ``acc`` (both partial configs) following the module's rules."""
     acc = copy.deepcopy(acc)
     layer = copy.deepcopy(layer)
@@ -149,26 +150,22 @@ def merge(acc: dict[str, Any], layer: dict[str, Any], where: str = "config") -> 
         acc["disc"] = {"name": new_gen, **{k: v for k, v in layer.get("disc", {}).items()}}
     if "loss" in layer:
         new, cur = layer["loss"], acc.get("loss", {})
-        if "name" in new and new["name"] != cur.get("name"):
-            keep = loss_term_names(new["name"])
-            cur = {k: v for k, v in cur.items() if k in keep}
+        if "name" in new and _loss_text(new["name"]) != _loss_text(cur.get("name")):
+            # the layer's spec, parsed here once: finalize takes the LossSpec instead of parsing it again
+            new["name"] = spec = LossSpec.parse(new["name"]) if isinstance(new["name"], str) else new["name"]
+            cur = {k: v for k, v in cur.items() if k in spec.names}
         merged = dict(cur)
         for k, v in new.items():
             merged[k] = {**merged.get(k, {}), **v} if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
         acc["loss"] = merged
     if "train" in layer:
-        new = layer["train"]
-        has_steps, has_epochs = new.get("steps") is not None, new.get("epochs") is not None
-        if has_steps and has_epochs:
-            raise ConfigError(f"{where}: set train.epochs or train.steps, not both")
+        new = layer["train"]  # check_layer saw to it that it does not set both epochs and steps
         cur = dict(acc.get("train", {}))
-        if has_steps:
+        if new.get("steps") is not None:
             cur.pop("epochs", None)
-        if has_epochs:
+        if new.get("epochs") is not None:
             cur.pop("steps", None)
         acc["train"] = {**cur, **new}
-    if "eval" in layer:
-        acc["eval"] = {**acc.get("eval", {}), **layer["eval"]}
     for key in ("out", "recipe"):
         if key in layer:
             acc[key] = layer[key]

@@ -12,7 +12,8 @@ A recipe file looks like::
     train = { epochs = 5, batch_size = 64 }
 
 The tables are the same as a run's `config.toml` (gen, disc, loss, dataset,
-train), so a recipe is a partial run config.
+train), so a recipe is a partial run config, checked like any other layer
+(`ganzoo.configlayers.check_layer`).
 
 User recipe files, later ones overriding earlier ones:
 1. every path in ``GANZOO_REGISTRY`` (separated by the OS path separator),
@@ -23,15 +24,13 @@ User recipe files, later ones overriding earlier ones:
 from __future__ import annotations
 
 import os
-import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from .configlayers import REFUSED, TABLES, check_layer, read_toml
 from .errors import ConfigError
 from .specs import NAME_RE, PluginInfo, RecipeSpec
 
-TABLES = ("gen", "disc", "loss", "dataset", "train", "eval")
 REQUIRED = ("gen", "loss", "dataset")
 ENV_REGISTRY = "GANZOO_REGISTRY"
 
@@ -52,6 +51,8 @@ def validate_recipe(name: str, config: Any, where: str) -> None:
     for key, value in config.items():
         if key in ("doc", "summary"):
             continue
+        if key in REFUSED:
+            raise ConfigError(f"{where}: recipe {name!r}: {key!r} is not a run config table", REFUSED[key])
         if key not in TABLES:
             raise ConfigError(f"{where}: recipe {name!r} has unknown table {key!r} (expected {', '.join(TABLES)})")
         if not isinstance(value, dict):
@@ -59,21 +60,7 @@ def validate_recipe(name: str, config: Any, where: str) -> None:
     for key in REQUIRED:
         if not isinstance(config.get(key, {}).get("name"), str):
             raise ConfigError(f"{where}: recipe {name!r} needs {key}.name")
-
-
-def read_toml(path: Path, what: str) -> tuple[str, dict[str, Any]]:
-    """(text, data) of a TOML file; a ConfigError "PATH:LINE: what is wrong" when it is not valid."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    try:
-        return text, tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line = match.group(1) if match else "?"
-        what_wrong = re.sub(r"\s*\(at line.*\)", "", str(exc))
-        raise ConfigError(f"{path}:{line}: {what_wrong}") from None
+    check_layer({k: v for k, v in config.items() if k not in ("doc", "summary")}, f"{where}: recipe {name!r}")
 
 
 def load_recipe_file(path: Path, plugin: PluginInfo | None = None) -> tuple[list[RecipeSpec], str | None]:

@@ -31,6 +31,7 @@ import torch
 from . import checkpoint as ck
 from . import distributed as dist
 from .assemble import assemble, lookup, run_path
+from .composition import Composition
 from .config import RunConfig, finalize
 from .console import err_console
 from .device import configure_backends, resolve_device
@@ -57,9 +58,13 @@ class Trainer:
     built (`ganzoo.assemble.Parts`).
     """
 
-    def __init__(self, config: RunConfig | dict[str, Any], *, resume: bool = False, overwrite: bool = False,
+    def __init__(self, config: RunConfig | Composition | dict[str, Any], *, resume: bool = False, overwrite: bool = False,
                  progress: str = "auto", registry: Any = None, handle_signals: bool = True, console: Any = None,
                  before_step: Callable[[int], None] | None = None):
+        # a Composition has its names looked up already (`ganzoo run` does it before importing torch)
+        self.composition = config if isinstance(config, Composition) else None
+        if isinstance(config, Composition):
+            config = config.config
         self.config = config if isinstance(config, RunConfig) else finalize(dict(config))
         self.resume, self.overwrite = resume, overwrite
         self.registry = registry
@@ -103,7 +108,8 @@ class Trainer:
 
         cfg, t, env, dev = self.config, self.config.train, self.env, self.device
         reg = self.registry = self.registry or get_registry()
-        names = lookup(cfg, reg)
+        names = self.composition or lookup(cfg, reg)
+        cfg = self.config = names.config  # its component parameters checked against their declarations
         check_out(cfg.out)  # before run_path, which reads an empty --out as "no --out"
         self.run = RunDir(dist.broadcast_object(run_path(cfg, reg) if env.is_main else None, env))
         dist.on_main(env, check_target, self.run.root, resume=self.resume, overwrite=self.overwrite)

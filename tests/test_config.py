@@ -30,7 +30,7 @@ def registry():
 
 
 def test_defaults_fill_train(registry):
-    cfg = resolve("other", registry=registry)
+    cfg = resolve("other", recipes=registry)
     assert cfg.disc == {"name": "vanilla"}  # disc defaults to the generator's name
     assert cfg.train == {**TRAIN_DEFAULTS, "steps": 100}
     assert cfg.train["lr"] == 2e-4 and cfg.train["betas"] == [0.5, 0.999] and cfg.train["latent_dim"] == 100
@@ -38,62 +38,62 @@ def test_defaults_fill_train(registry):
 
 
 def test_no_recipe_uses_the_default(registry):
-    cfg = resolve(registry=registry)
+    cfg = resolve(recipes=registry)
     assert cfg.recipe == "base" and cfg.gen == {"name": "dcgan", "ngf": 32} and cfg.train["epochs"] == 5
 
 
 def test_layer_order_recipe_file_flags_set(registry, tmp_path):
     f = tmp_path / "c.toml"
     f.write_text('recipe = "base"\n[train]\nbatch_size = 16\nlr = 1e-3\nseed = 3\n[gen]\nngf = 8\n')
-    cfg = resolve(config_file=f, flags={"train": {"lr": 5e-4, "seed": 4}}, sets=["train.seed=5"], registry=registry)
+    cfg = resolve(config_file=f, flags={"train": {"lr": 5e-4, "seed": 4}}, sets=["train.seed=5"], recipes=registry)
     assert cfg.train["batch_size"] == 16      # file over recipe
     assert cfg.train["lr"] == 5e-4            # flag over file
     assert cfg.train["seed"] == 5             # --set over flag
     assert cfg.gen == {"name": "dcgan", "ngf": 8} and cfg.train["epochs"] == 5
     # the positional recipe wins over the file's `recipe`
-    other = resolve("other", config_file=f, registry=registry)
+    other = resolve("other", config_file=f, recipes=registry)
     assert other.gen == {"name": "vanilla", "ngf": 8} and other.recipe == "other"
 
 
 def test_renaming_gen_resets_its_params_and_the_disc(registry):
-    cfg = resolve(flags={"gen": {"name": "vanilla"}}, registry=registry)
+    cfg = resolve(flags={"gen": {"name": "vanilla"}}, recipes=registry)
     assert cfg.gen == {"name": "vanilla"} and cfg.disc == {"name": "vanilla"}
-    cfg = resolve(flags={"gen": {"name": "vanilla"}, "disc": {"name": "dcgan"}}, registry=registry)
+    cfg = resolve(flags={"gen": {"name": "vanilla"}, "disc": {"name": "dcgan"}}, recipes=registry)
     assert cfg.disc == {"name": "dcgan", "ndf": 32}
-    cfg = resolve(sets=["gen.ngf=16"], registry=registry)  # same name: params merge
+    cfg = resolve(sets=["gen.ngf=16"], recipes=registry)  # same name: params merge
     assert cfg.gen == {"name": "dcgan", "ngf": 16} and cfg.disc == {"name": "dcgan", "ndf": 32}
 
 
 def test_renaming_loss_keeps_only_matching_term_tables(registry):
-    assert resolve(flags={"loss": {"name": "hinge"}}, registry=registry).loss == {"name": "hinge"}
+    assert resolve(flags={"loss": {"name": "hinge"}}, recipes=registry).loss == {"name": "hinge"}
     cfg = resolve(flags={"loss": {"name": "wgan-gp+0.5*l1"}}, sets=["loss.wgan-gp.gp_weight=5", "loss.l1.x=1"],
-                  registry=registry)
+                  recipes=registry)
     assert cfg.loss == {"name": "wgan-gp+0.5*l1", "wgan-gp": {"gp_weight": 5}, "l1": {"x": 1}}
     assert cfg.loss_params == {"wgan-gp": {"gp_weight": 5}, "l1": {"x": 1}}
 
 
 def test_steps_and_epochs_replace_each_other(registry):
-    cfg = resolve(flags={"train": {"steps": 7}}, registry=registry)
+    cfg = resolve(flags={"train": {"steps": 7}}, recipes=registry)
     assert cfg.train["steps"] == 7 and cfg.train["epochs"] is None
-    cfg = resolve("other", sets=["train.epochs=2"], registry=registry)
+    cfg = resolve("other", sets=["train.epochs=2"], recipes=registry)
     assert cfg.train["epochs"] == 2 and cfg.train["steps"] is None
     with pytest.raises(ConfigError, match="not both"):
-        resolve(sets=["train.epochs=2", "train.steps=3"], registry=registry)
+        resolve(sets=["train.epochs=2", "train.steps=3"], recipes=registry)
 
 
 def test_complete_layers_need_no_recipe():
-    cfg = resolve(flags={"gen": {"name": "g"}, "loss": {"name": "l"}, "dataset": {"name": "d"}}, registry=Registry())
+    cfg = resolve(flags={"gen": {"name": "g"}, "loss": {"name": "l"}, "dataset": {"name": "d"}}, recipes=Registry())
     assert cfg.recipe is None and cfg.train["epochs"] == 1
 
 
 def test_no_default_recipe_is_a_config_error():
     with pytest.raises(ConfigError, match="no recipe"):
-        resolve(flags={"gen": {"name": "g"}}, registry=Registry())
+        resolve(flags={"gen": {"name": "g"}}, recipes=Registry())
 
 
 def test_unknown_recipe_suggests(registry):
     with pytest.raises(UnknownNameError, match="did you mean base"):
-        resolve("bse", registry=registry)
+        resolve("bse", recipes=registry)
 
 
 @pytest.mark.parametrize("text, value", [
@@ -128,13 +128,13 @@ def test_unknown_table_in_config_file(tmp_path, registry):
     f = tmp_path / "c.toml"
     f.write_text("[trian]\nlr = 1\n")
     with pytest.raises(ConfigError, match=r"unknown key 'trian'.*did you mean train"):
-        resolve(config_file=f, registry=registry)
+        resolve(config_file=f, recipes=registry)
     f.write_text("[train]\nbatchsize = 1\n")
     with pytest.raises(ConfigError, match=r"unknown train setting 'batchsize'.*did you mean batch_size"):
-        resolve(config_file=f, registry=registry)
+        resolve(config_file=f, recipes=registry)
     f.write_text("[train\n")
     with pytest.raises(ConfigError, match=r"c\.toml"):
-        resolve(config_file=f, registry=registry)
+        resolve(config_file=f, recipes=registry)
 
 
 @pytest.mark.parametrize("train, match", [
@@ -172,7 +172,7 @@ def test_toml_writer_round_trips():
 
 
 def test_config_toml_reads_back_identically(registry, tmp_path):
-    cfg = resolve(sets=["train.ema=0.999", "gen.ngf=8"], registry=registry)
+    cfg = resolve(sets=["train.ema=0.999", "gen.ngf=8"], recipes=registry)
     meta = {"world_size": 1, "data": {"shape": [1, 28, 28]}}
     path = tmp_path / "config.toml"
     path.write_text(config_toml(cfg, meta))
@@ -180,7 +180,7 @@ def test_config_toml_reads_back_identically(registry, tmp_path):
     assert meta_back == meta
     assert again.to_dict() == cfg.to_dict()
     # and as a --config layer: complete, so no recipe underneath; [meta] ignored
-    assert resolve(config_file=path, registry=Registry()).to_dict() == cfg.to_dict()
+    assert resolve(config_file=path, recipes=Registry()).to_dict() == cfg.to_dict()
 
 
 def test_runconfig_params():

@@ -145,9 +145,10 @@ def test_conditional_model_on_unlabelled_data_fails_before_writing(toy):
 
 
 def test_default_run_folder_name(toy):
+    from ganzoo import get_registry
     from ganzoo.config import resolve
 
-    res = fit(resolve("toy-points"))
+    res = fit(resolve("toy-points", recipes=get_registry()))
     assert res.run_dir.parent == Path("runs") and res.run_dir.name.startswith("toy-points-")
     cfg = tomllib.loads((res.run_dir / "config.toml").read_text())
     assert cfg["meta"]["recipe"] == "toy-points" and "out" not in cfg

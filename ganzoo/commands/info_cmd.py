@@ -8,7 +8,9 @@ from typing import Any
 import click
 
 from ..errors import UnknownNameError
-from ..specs import ComponentSpec, RecipeSpec
+from ..lossspec import LossSpec, LossSpecError, resolve_terms
+from ..registry import Registry
+from ..specs import ALL_KINDS, KINDS, ComponentSpec, RecipeSpec
 from ._common import json_option, kind_option, print_json
 
 
@@ -29,27 +31,32 @@ def _recipe(spec: RecipeSpec, default: str | None) -> dict[str, Any]:
             "default": spec.name == default, "config": spec.config}
 
 
-def _loss_spec(text: str) -> dict[str, Any]:
-    from ..lossspec import parse_loss_spec
-    from ..plugin_manager import get_registry
-
-    terms = parse_loss_spec(text, get_registry())
-    return {"kind": "loss-spec", "name": text, "terms": [
-        {"weight": t.weight, **_component(t.spec)} for t in terms]}
+def _loss_spec(spec: LossSpec, registry: Registry) -> dict[str, Any]:
+    terms = resolve_terms(spec, registry)
+    return {"kind": "loss-spec", "name": spec.text, "terms": [{"weight": t.weight, **_component(t.spec)} for t in terms]}
 
 
 def lookup(name: str, kind: str | None) -> list[dict[str, Any]]:
+    """What ``name`` is: every component or recipe so called, else a composed loss spec."""
     from ..plugin_manager import get_registry
 
     registry = get_registry()
-    if ("+" in name or "*" in name) and kind in (None, "loss"):
-        return [_loss_spec(name)]
     found = registry.find(name, kind)
-    if not found:
-        kinds = [kind] if kind else ["generator", "discriminator", "loss", "dataset", "recipe"]
-        names = [n for k in kinds for n in registry.names(k)]
-        raise UnknownNameError(kind or "component or recipe", name, names)
-    return [_recipe(s, registry.default_recipe) if isinstance(s, RecipeSpec) else _component(s) for s in found]
+    if found:
+        return [_recipe(s, registry.default_recipe) if isinstance(s, RecipeSpec) else _component(s) for s in found]
+    if kind in (None, "loss"):
+        try:
+            spec: LossSpec | None = LossSpec.parse(name)
+        except LossSpecError as exc:
+            if exc.composed:  # meant as a spec (it has a '+' or a weight): say what is wrong with it
+                raise
+            spec = None  # not even a name's spelling: reported as an unknown name below
+        if spec is not None and spec.composed:
+            return [_loss_spec(spec, registry)]
+    kinds = [kind] if kind else list(ALL_KINDS)
+    names = [n for k in kinds for n in registry.names(k)]
+    elsewhere = [k for k in KINDS if k != kind and registry.has(k, name)]
+    raise UnknownNameError(kind or "component or recipe", name, names, registered_as=elsewhere)
 
 
 def _show(entry: dict[str, Any]) -> None:

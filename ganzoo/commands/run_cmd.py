@@ -8,6 +8,9 @@ from typing import Any
 import click
 
 from ..errors import GanzooError, UsageError
+from ..settings import SETTINGS, Setting
+
+_CLICK_TYPES: dict[str, Any] = {"int": int, "float": float, "device": str}
 
 
 def _flag_layer(opts: dict[str, Any]) -> dict[str, Any]:
@@ -24,18 +27,36 @@ def _flag_layer(opts: dict[str, Any]) -> dict[str, Any]:
     put("dataset", "name", opts["dataset"])
     put("dataset", "root", opts["data_root"])
     put("dataset", "image_size", opts["image_size"])
-    if opts["epochs"] is not None and opts["steps"] is not None:
-        raise UsageError("pass --epochs or --steps, not both")
-    for key in ("epochs", "steps", "batch_size", "lr", "latent_dim", "seed", "device", "ema", "sample_every",
-                "eval_every", "eval_num"):
-        put("train", key, opts[key])
-    if opts["no_amp"]:
-        put("train", "amp", False)
-    if opts["compile"]:
-        put("train", "compile", True)
+    for s in SETTINGS:  # what each value may be is checked once, with the rest of [train] (ganzoo.settings)
+        if s.flag is not None:
+            value = opts[_dest(s)]
+            put("train", s.name, (s.flag_value if value else None) if _is_switch(s) else value)
     if opts["out"] is not None:
         layer["out"] = opts["out"]
     return layer
+
+
+def _dest(s: Setting) -> str:
+    return f"train_{s.name}"
+
+
+def _is_switch(s: Setting) -> bool:
+    return s.kind == "bool"
+
+
+def _settings_options(command: Any) -> Any:
+    """One option per train setting that has a flag, its help and default read from `ganzoo.settings`."""
+    for s in reversed(SETTINGS):
+        if s.flag is None:
+            continue
+        if _is_switch(s):
+            command = click.option(s.flag, _dest(s), is_flag=True, show_default=False,
+                                   help=s.flag_help or s.help)(command)
+        else:
+            default = "" if s.optional else f"  [default: {s.default_text}]"
+            command = click.option(s.flag, _dest(s), type=_CLICK_TYPES[s.kind], default=None, show_default=False,
+                                   help=s.help + default)(command)
+    return command
 
 
 @click.command("run", context_settings={"show_default": True})
@@ -46,24 +67,11 @@ def _flag_layer(opts: dict[str, Any]) -> dict[str, Any]:
 @click.option("--dataset", help="Dataset name.")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Where the dataset lives / is downloaded to.")
 @click.option("--image-size", type=int, help="Resize images to N x N.")
-@click.option("--epochs", type=int, help="Train for N epochs (with --resume: up to N in total).")
-@click.option("--steps", type=int, help="Train for N generator steps (with --resume: up to N in total).")
-@click.option("--batch-size", type=int, help="Batch size (per process).")
-@click.option("--lr", type=float, help="Adam learning rate (default 2e-4).")
-@click.option("--latent-dim", type=int, help="Size of the latent code z (default 100).")
-@click.option("--seed", type=int, help="Random seed (default 0).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), help="Where to train (default auto).")
+@_settings_options
 @click.option("--out", type=click.Path(file_okay=False), help="Run folder (default runs/<recipe-or-gen>-<time>).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Set any config key, e.g. gen.ngf=32, loss.wgan-gp.gp_weight=5, train.log_every=10.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="A run config TOML (full or partial).")
-@click.option("--ema", type=float, help="Keep an EMA of G's weights with this decay (e.g. 0.999); sampled from.")
-@click.option("--no-amp", is_flag=True, help="No bf16 autocast on CUDA.")
-@click.option("--compile", is_flag=True, help="torch.compile the models.")
-@click.option("--sample-every", type=int, help="Write a sample grid every N steps (0: each epoch).")
-@click.option("--eval-every", type=int, help="Evaluate every N steps and at the end (FD, precision/recall, "
-                                            "coverage; logged to metrics.jsonl). Default 0: never.")
-@click.option("--eval-num", type=int, help="Samples per --eval-every evaluation (default 2000).")
 @click.option("--resume", type=click.Path(file_okay=False), help="Continue RUN_DIR from its latest checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace the run already in --out.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
@@ -79,7 +87,11 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
     ganzoo run --config runs/<run>/config.toml   repeat a run
     ganzoo run --resume runs/<run> --epochs 20   continue it (20 epochs in total)
     """
+    from ..composition import lookup
     from ..config import read_run_config, resolve
+    from ..plugin_manager import get_registry
+
+    registry = get_registry()
 
     flags = _flag_layer(opts)
     if resume:
@@ -97,11 +109,13 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
         flags["out"] = str(run)
         config = resolve(config_file=config_file, flags=flags, sets=sets, base=base_layer)
     else:
-        config = resolve(recipe=recipe, config_file=config_file, flags=flags, sets=sets)
+        config = resolve(recipe=recipe, config_file=config_file, flags=flags, sets=sets, recipes=registry)
+    composition = lookup(config, registry)  # every name and parameter, before torch: a typo fails at once
     from ..progress import print_summary
     from ..trainer import Trainer, TrainingInterrupted  # torch is imported from here on
 
-    trainer = Trainer(config, resume=bool(resume), overwrite=overwrite, progress="quiet" if quiet else "auto")
+    trainer = Trainer(composition, resume=bool(resume), overwrite=overwrite, progress="quiet" if quiet else "auto",
+                      registry=registry)
     try:
         result = trainer.fit()
     except GanzooError as exc:

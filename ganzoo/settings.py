@@ -1,0 +1,233 @@
+"""The ``[train]`` table: every run setting, declared once.
+
+`TrainSettings` is the one declaration. Each field's metadata (a `Setting`)
+carries its default, what it accepts, its help text and, where it has one,
+its ``ganzoo run`` flag. From it come the run flags and their help
+(`ganzoo.commands.run_cmd`), the validation (`TrainSettings.from_table`), the
+``[train]`` table written to ``config.toml`` (`TrainSettings.to_table`) and
+the table in docs/settings.md (`markdown`; regenerate it with
+``python -m ganzoo.settings > docs/settings.md``). Torch-free.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["Setting", "TrainSettings", "SETTINGS", "TRAIN_DEFAULTS", "check_table", "check_device", "markdown"]
+
+# ASCII digits only: `\d` would take other scripts' digits, which torch.device refuses.
+_DEVICE = re.compile(r"(auto|cpu|mps|cuda(:[0-9]+)?)")
+DEVICES = "auto, cpu, cuda, cuda:N or mps"
+_OFF = ("none", "off", "")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What one ``train.*`` key accepts.
+
+    ``kind`` is one of: ``int``, ``float``, ``bool``, ``betas`` (two numbers in
+    [0, 1)), ``device``, ``auto-bool`` ("auto", true or false). Numbers lie in
+    ``[minimum, maximum)``, or ``(minimum, maximum)`` with ``above``.
+    """
+
+    default: Any
+    kind: str
+    help: str
+    minimum: float | None = None
+    maximum: float = math.inf
+    above: bool = False  # the minimum itself is refused
+    optional: bool = False  # None is accepted (no value)
+    flag: str | None = None  # the `ganzoo run` option, e.g. "--batch-size"
+    flag_value: Any = None  # a switch's value when given ("--no-amp" gives False)
+    flag_help: str | None = None  # a switch's own help, when it reads differently from the setting's
+    off: bool = False  # none, false, "none", "off" and "" read as 0 (natural spellings of "off" in a file)
+    name: str = ""  # filled from the field name
+
+    # -- checking ------------------------------------------------------------------------------
+    def check(self, value: Any) -> Any:
+        """The value as a run uses it (ints given for numbers become floats); ConfigError otherwise."""
+        if value is None and self.optional:
+            return None
+        if self.off and (value is None or value is False or (isinstance(value, str) and value.lower() in _OFF)):
+            value = 0.0
+        ok = _CHECKS[self.kind](self, value)
+        if ok is _BAD:
+            raise ConfigError(f"train.{self.name} must be {self.accepts}, not {value!r}")
+        return ok
+
+    @property
+    def accepts(self) -> str:
+        """What the key accepts, in words (error messages and docs/settings.md)."""
+        if self.kind == "int":
+            return f"an integer >= {self.minimum:g}"
+        if self.kind == "float":
+            lo = "(" if self.above else "["
+            return f"a number in {lo}{self.minimum:g}, {self.maximum:g})"
+        return {"bool": "true or false", "betas": "two numbers in [0, 1)", "device": DEVICES,
+                "auto-bool": "\"auto\", true or false"}[self.kind]
+
+    @property
+    def default_text(self) -> str:
+        d = self.default
+        if d is None:
+            return "none"
+        if isinstance(d, bool):
+            return "true" if d else "false"
+        if isinstance(d, (list, tuple)):
+            return "[" + ", ".join(f"{x:g}" for x in d) + "]"
+        if isinstance(d, float):
+            return f"{d:g}"
+        return str(d)
+
+
+_BAD = object()
+
+
+def _int(s: Setting, v: Any) -> Any:
+    if isinstance(v, bool) or not isinstance(v, int) or (s.minimum is not None and v < s.minimum):
+        return _BAD
+    return v
+
+
+def _float(s: Setting, v: Any) -> Any:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        return _BAD
+    lo = s.minimum if s.minimum is not None else -math.inf
+    if v < lo or (s.above and v == lo) or v >= s.maximum:
+        return _BAD
+    return float(v)
+
+
+def _bool(s: Setting, v: Any) -> Any:
+    return v if isinstance(v, bool) else _BAD
+
+
+def _betas(s: Setting, v: Any) -> Any:
+    if not (isinstance(v, (list, tuple)) and len(v) == 2
+            and all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in v)):
+        return _BAD
+    return tuple(float(b) for b in v)
+
+
+def _device(s: Setting, v: Any) -> Any:
+    return v if isinstance(v, str) and _DEVICE.fullmatch(v) else _BAD
+
+
+def _auto_bool(s: Setting, v: Any) -> Any:
+    return v if v == "auto" or isinstance(v, bool) else _BAD
+
+
+_CHECKS = {"int": _int, "float": _float, "bool": _bool, "betas": _betas, "device": _device, "auto-bool": _auto_bool}
+
+
+def _setting(default: Any, kind: str, help: str, **more: Any) -> Any:
+    return field(default=default, metadata={"setting": Setting(default, kind, help, **more)})
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The validated ``[train]`` table of a run (defaults filled, types checked)."""
+
+    epochs: int | None = _setting(None, "int", "Train for N epochs (with --resume: up to N in total). Set epochs "
+                                  "or steps, not both; neither: 1 epoch.", minimum=1, optional=True, flag="--epochs")
+    steps: int | None = _setting(None, "int", "Train for N generator steps (with --resume: up to N in total).",
+                                 minimum=1, optional=True, flag="--steps")
+    batch_size: int = _setting(64, "int", "Batch size (per process).", minimum=1, flag="--batch-size")
+    lr: float = _setting(2e-4, "float", "Adam learning rate of G and D.", minimum=0.0, above=True, flag="--lr")
+    betas: tuple[float, float] = _setting((0.5, 0.999), "betas", "Adam's betas.")
+    latent_dim: int = _setting(100, "int", "Size of the latent code z.", minimum=1, flag="--latent-dim")
+    seed: int = _setting(0, "int", "Random seed (weights, noise and data order).", minimum=0, flag="--seed")
+    device: str = _setting("auto", "device", f"Where to train: {DEVICES}; auto picks CUDA, then MPS, then the CPU.",
+                           flag="--device")
+    amp: bool = _setting(True, "bool", "bf16 autocast, on CUDA only.", flag="--no-amp", flag_value=False,
+                         flag_help="No bf16 autocast on CUDA (sets train.amp=false).")
+    ema: float = _setting(0.0, "float", "Keep an EMA of G's weights with this decay (e.g. 0.999), sampled from; "
+                          "0: off.", minimum=0.0, maximum=1.0, off=True, flag="--ema")
+    sample_every: int = _setting(0, "int", "Write a sample grid every N steps; 0: at each epoch's end.", minimum=0,
+                                 flag="--sample-every")
+    checkpoint_every: int = _setting(0, "int", "Write a checkpoint every N steps; 0: at each epoch's end.", minimum=0)
+    keep_every: int = _setting(0, "int", "Keep every N-th checkpoint as step-NNNNNN.safetensors; 0: the latest only.",
+                               minimum=0)
+    log_every: int = _setting(50, "int", "Steps between metric lines in metrics.jsonl.", minimum=1)
+    eval_every: int = _setting(0, "int", "Evaluate every N steps and at the end (FD, precision/recall, coverage; "
+                               "logged to metrics.jsonl); 0: never.", minimum=0, flag="--eval-every")
+    # the metrics compare at least 10 generated samples; `ganzoo eval` draws 5000, slow on a CPU
+    eval_num: int = _setting(2000, "int", "Samples per train.eval_every evaluation.", minimum=10, flag="--eval-num")
+    compile: bool = _setting(False, "bool", "torch.compile G and D.", flag="--compile", flag_value=True)
+    channels_last: bool | str = _setting("auto", "auto-bool", "channels_last memory format; auto: for convolutional "
+                                         "models on CUDA.")
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any], where: str = "config") -> TrainSettings:
+        """A (partial) ``[train]`` table, checked and completed with the defaults."""
+        check_table(table, where)
+        values = {s.name: s.check(table[s.name]) if s.name in table else s.default for s in SETTINGS}
+        if values["epochs"] is None and values["steps"] is None:
+            values["epochs"] = 1
+        return cls(**values)
+
+    def to_table(self) -> dict[str, Any]:
+        """Every key, as config.toml and checkpoints record it (lists, not tuples)."""
+        return {s.name: list(v) if isinstance(v := getattr(self, s.name), tuple) else v for s in SETTINGS}
+
+
+SETTINGS: tuple[Setting, ...] = tuple(replace(f.metadata["setting"], name=f.name) for f in fields(TrainSettings))
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+TRAIN_DEFAULTS: dict[str, Any] = {s.name: list(s.default) if isinstance(s.default, tuple) else s.default
+                                  for s in SETTINGS}
+
+
+def check_table(table: Mapping[str, Any], where: str) -> None:
+    """Key-level checks of one layer's ``[train]`` table: unknown keys, and epochs with steps.
+
+    Every layer goes through here, so a run config never holds both (a later
+    layer's steps clears a lower layer's epochs when they merge, and back).
+    """
+    for key in table:
+        if key not in BY_NAME:
+            close = difflib.get_close_matches(key, list(BY_NAME), n=1, cutoff=0.6)
+            raise ConfigError(f"{where}: unknown train setting {key!r}",
+                              f"did you mean {close[0]}?" if close else f"known: {', '.join(BY_NAME)}")
+    if table.get("epochs") is not None and table.get("steps") is not None:
+        raise ConfigError(f"{where}: set train.epochs or train.steps, not both",
+                          "--epochs N counts passes over the data, --steps N generator steps")
+
+
+def check_device(value: Any) -> str:
+    """A device name as every command takes it; ConfigError otherwise."""
+    text: str = BY_NAME["device"].check(value)
+    return text
+
+
+def markdown() -> str:
+    """docs/settings.md: one row per ``train.*`` key."""
+    lines = [
+        "# Run settings: the `[train]` table",
+        "",
+        "<!-- Generated from ganzoo/settings.py by `python -m ganzoo.settings > docs/settings.md`;",
+        "     tests/test_settings.py fails when this file is stale. Do not edit by hand. -->",
+        "",
+        "Every key of a run's `[train]` table. Set one in a recipe, in a `--config` file, with",
+        "`--set train.KEY=VALUE` or, where it has one, with its `ganzoo run` flag. Later layers",
+        "win (see `ganzoo.config`). Setting `steps` in one layer clears `epochs` from the layers",
+        "below it, and back.",
+        "",
+        "| key | accepts | default | flag | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for s in SETTINGS:
+        accepts = s.accepts + (", or none" if s.optional else "") + (", or \"off\"" if s.off else "")
+        flag = f"`{s.flag}`" if s.flag else ""
+        lines.append(f"| `{s.name}` | {accepts} | `{s.default_text}` | {flag} | {s.help} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
