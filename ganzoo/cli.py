@@ -28,6 +28,8 @@ COMMANDS = {
     "sample": "ganzoo.commands.sample_cmd:sample_cmd",
     "eval": "ganzoo.commands.eval_cmd:eval_cmd",
     "new-plugin": "ganzoo.commands.new_plugin_cmd:new_plugin_cmd",
+    "plot": "ganzoo.commands.plot_cmd:plot_cmd",
+    "compare": "ganzoo.commands.compare_cmd:compare_cmd",
 }
 
 

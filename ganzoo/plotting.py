@@ -1,0 +1,168 @@
+"""Pictures of runs: a run's curves beside its latest grid (`ganzoo plot`), several runs side by side (`ganzoo compare`).
+
+matplotlib is an optional extra (``pip install "ganzoo[plot]"``) and is
+imported only here, with the non-interactive Agg backend, so plotting works
+on a headless machine and costs nothing to the commands that do not plot.
+Rows are metrics.jsonl's: loss lines carry ``d_loss``/``g_loss`` and the
+per-term parts, evaluation lines an ``eval`` table (see `ganzoo.trainer`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+# Loss-line keys worth a curve, in the order they are drawn; per-term parts ("d/bce") follow.
+LOSS_KEYS = ("d_loss", "g_loss")
+SCORE_KEYS = ("d_real", "d_fake")
+# Evaluation keys drawn over steps, each beside its real-vs-real floor when the row has one.
+EVAL_KEYS = ("fd", "kid", "precision", "recall", "coverage", "memorized")
+
+
+@dataclass(frozen=True)
+class Curves:
+    """One run's series, read from its metrics rows: ``{key: (steps, values)}``."""
+
+    name: str
+    losses: dict[str, tuple[list[int], list[float]]]
+    evals: dict[str, tuple[list[int], list[float]]]
+    floors: dict[str, float]
+    final: dict[str, float]
+
+    @classmethod
+    def from_rows(cls, name: str, rows: list[dict[str, Any]]) -> Curves:
+        losses: dict[str, tuple[list[int], list[float]]] = {}
+        evals: dict[str, tuple[list[int], list[float]]] = {}
+        floors: dict[str, float] = {}
+        for row in rows:
+            step = row.get("step")
+            if not isinstance(step, int):
+                continue
+            table = row.get("eval")
+            if isinstance(table, dict):
+                for key, value in table.items():
+                    if key.endswith("_floor") and _number(value):
+                        floors[key[: -len("_floor")]] = float(value)
+                    elif _number(value):
+                        _add(evals, key, step, float(value))
+                continue
+            for key, value in row.items():
+                if (key in LOSS_KEYS or key in SCORE_KEYS or "/" in key) and _number(value):
+                    _add(losses, key, step, float(value))
+        final = {k: v[1][-1] for k, v in evals.items()}
+        return cls(name, losses, evals, floors, final)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _add(series: dict[str, tuple[list[int], list[float]]], key: str, step: int, value: float) -> None:
+    steps, values = series.setdefault(key, ([], []))
+    steps.append(step)
+    values.append(value)
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend, or one line saying which extra to install."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UsageError("plotting needs matplotlib", 'install it with: pip install "ganzoo[plot]"') from None
+    return plt
+
+
+def _eval_keys(runs: list[Curves]) -> list[str]:
+    present = {k for r in runs for k in r.evals}
+    return [k for k in EVAL_KEYS if k in present] + sorted(present - set(EVAL_KEYS))
+
+
+def run_figure(curves: Curves, grid: Path | None = None) -> Figure:
+    """Losses, D's scores and each evaluation metric over steps, with the latest sample grid beside them."""
+    plt = pyplot()
+    evals = _eval_keys([curves])
+    panels = 1 + bool(set(SCORE_KEYS) & set(curves.losses)) + len(evals) + (grid is not None)
+    fig, axes = _panels(plt, panels)
+    ax = axes.pop(0)
+    for key in [k for k in curves.losses if k not in SCORE_KEYS]:
+        steps, values = curves.losses[key]
+        ax.plot(steps, values, label=key, linewidth=1.2 if key in LOSS_KEYS else 0.8)
+    _finish(ax, "losses", "step")
+    if set(SCORE_KEYS) & set(curves.losses):
+        ax = axes.pop(0)
+        for key in SCORE_KEYS:
+            if key in curves.losses:
+                ax.plot(*curves.losses[key], label=key)
+        _finish(ax, "D's mean raw score", "step")
+    for key in evals:
+        ax = axes.pop(0)
+        ax.plot(*curves.evals[key], marker="o", label=key)
+        if key in curves.floors:
+            ax.axhline(curves.floors[key], color="grey", linestyle="--", label="real-vs-real floor")
+        _finish(ax, key, "step")
+    if grid is not None:
+        ax = axes.pop(0)
+        # fixed limits: a grid is pixels, not data to stretch (a flat grey grid must not turn black)
+        ax.imshow(plt.imread(str(grid)), cmap="gray", vmin=0.0, vmax=1.0)
+        ax.set_title(grid.name)
+        ax.axis("off")
+    fig.suptitle(curves.name)
+    fig.tight_layout()
+    return fig
+
+
+def compare_figure(runs: list[Curves]) -> Figure:
+    """The generator and discriminator losses and every evaluation metric, one panel each, one line per run."""
+    plt = pyplot()
+    keys = [k for k in LOSS_KEYS if any(k in r.losses for r in runs)]
+    evals = _eval_keys(runs)
+    fig, axes = _panels(plt, max(1, len(keys) + len(evals)))
+    for ax, key in zip(axes, keys + evals):
+        for run in runs:
+            series = run.losses.get(key) if key in keys else run.evals.get(key)
+            if series is not None:
+                ax.plot(*series, label=run.name, marker=None if key in keys else "o")
+        _finish(ax, key, "step")
+    fig.tight_layout()
+    return fig
+
+
+def _panels(plt: Any, n: int) -> tuple[Figure, list[Any]]:
+    """``n`` axes, at most four to a row (unused cells of the last row hidden)."""
+    cols = min(4, n)
+    rows = math.ceil(n / cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False)
+    cells = [ax for row in grid for ax in row]
+    for ax in cells[n:]:
+        ax.set_visible(False)
+    return fig, cells[:n]
+
+
+def _finish(ax: Any, title: str, xlabel: str) -> None:
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+
+
+def save(fig: Figure, out: Path) -> Path:
+    from .errors import WriteError
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=110)
+    except OSError as exc:
+        raise WriteError.from_os(exc, out) from None
+    finally:
+        pyplot().close(fig)
+    return out
