@@ -4,17 +4,19 @@ Tensor keys: ``generator.*``, ``discriminator.*``, ``ema.*`` (state dicts),
 ``opt_g.<param index>.<state key>`` / ``opt_d.*`` (Adam's state tensors) and
 ``rng.torch``, ``rng.cuda``, ``rng.data`` (the data order at the start of the
 epoch), ``rng.noise``. Metadata (str -> str): ``format``, ``step``, ``epoch``
-and JSON strings ``config`` (the resolved run config, so a lone checkpoint
-can be sampled), ``meta`` (data info, component plugins and distributions),
+and JSON strings ``config`` (the resolved run config: the truth of what
+produced these weights, read by `--resume`, `sample` and `eval`; see
+`ganzoo.rundir` for config.toml's place), ``meta`` (data info, component plugins and distributions),
 ``opt_g``/``opt_d`` (param_groups and non-tensor state) and ``data`` (the
 position in the epoch). Files are written atomically: a temp file in the
-same folder, fsync, ``os.replace`` (see `ganzoo.trainstate` for the contents).
+same folder, fsync, ``os.replace`` (`ganzoo.rundir.write_atomic`; see
+`ganzoo.trainstate` for the contents). A file with a non-finite weight is
+never written (the trainer checks first) and never loaded.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +28,9 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from .errors import CheckpointError
+from .rundir import RunDir, write_atomic
 
 FORMAT = "ganzoo.checkpoint/1"
-LATEST = "latest.safetensors"
 
 
 @dataclass
@@ -44,9 +46,9 @@ class Checkpoint:
         p = prefix + "."
         return {k[len(p):]: v for k, v in self.tensors.items() if k.startswith(p)}
 
-    def json(self, key: str, default: Any = None) -> Any:
-        raw = self.metadata.get(key)
-        return default if raw is None else json.loads(raw)
+    def json(self, key: str) -> dict[str, Any]:
+        """A JSON table of the metadata; {} when absent (CheckpointError when it is not a table)."""
+        return metadata_json(self.metadata, key, self.path)
 
 
 # -- writing ---------------------------------------------------------------------
@@ -71,15 +73,19 @@ def flatten_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str
 
 def unflatten_optimizer(ckpt: Checkpoint, prefix: str, opt: torch.optim.Optimizer) -> None:
     info = ckpt.json(prefix)
-    if info is None:
-        raise CheckpointError(f"checkpoint {ckpt.path} has no {prefix} optimizer state")
+    groups = info.get("param_groups")
+    if not isinstance(groups, list) or not all(isinstance(g, dict) and isinstance(g.get("params"), list)
+                                               for g in groups):
+        raise CheckpointError(f"checkpoint {ckpt.path} has no readable {prefix} optimizer state")
     state: dict[int, dict[str, Any]] = {}
-    for key, value in ckpt.section(prefix).items():
-        idx, _, name = key.partition(".")
-        state.setdefault(int(idx), {})[name] = value
-    for idx, extra in info.get("state", {}).items():
-        state.setdefault(int(idx), {}).update(extra)
-    groups = info["param_groups"]
+    try:
+        for key, value in ckpt.section(prefix).items():
+            idx, _, name = key.partition(".")
+            state.setdefault(int(idx), {})[name] = value
+        for idx, extra in dict(info.get("state", {})).items():
+            state.setdefault(int(idx), {}).update(extra)
+    except (ValueError, TypeError):
+        raise CheckpointError(f"checkpoint {ckpt.path} has a corrupt {prefix} optimizer state") from None
     current = opt.state_dict()["param_groups"]
     if len(groups) != len(current) or any(len(a["params"]) != len(b["params"]) for a, b in zip(groups, current)):
         raise CheckpointError(f"checkpoint {ckpt.path}: the {prefix} optimizer state does not match this run's "
@@ -98,75 +104,104 @@ def state_tensors(prefix: str, model: nn.Module) -> dict[str, torch.Tensor]:
     return {f"{prefix}.{k}": _cpu(v) for k, v in model.state_dict().items()}
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-
-
 def save(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> Path:
     meta = {"format": FORMAT}
     for k, v in metadata.items():
         meta[k] = v if isinstance(v, str) else json.dumps(v)
-    write_atomic(Path(path), st_save(tensors, meta))
+    write_atomic(Path(path), st_save(tensors, meta))  # WriteError (one line) when the disk says no
     return Path(path)
 
 
 # -- reading ---------------------------------------------------------------------
 
-def _header(data: bytes, path: Path) -> dict[str, Any]:
-    if len(data) < 8:
-        raise CheckpointError(f"checkpoint {path} is truncated ({len(data)} bytes)")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > len(data) - 8:
+_MAX_HEADER = 100 * 2**20  # safetensors' own limit: a bigger header is not a checkpoint
+
+
+def _header_bytes(head: bytes, size: int, path: Path) -> int:
+    if len(head) < 8:
+        raise CheckpointError(f"checkpoint {path} is truncated ({size} bytes)")
+    (n,) = struct.unpack("<Q", head[:8])
+    if n > size - 8 or n > _MAX_HEADER:
         raise CheckpointError(f"checkpoint {path} is truncated or not a safetensors file")
+    return int(n)
+
+
+def _metadata(raw: bytes, path: Path) -> dict[str, str]:
+    """The header's ``__metadata__``, checked: a JSON object whose metadata is a table of strings."""
     try:
-        return json.loads(data[8:8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        header = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise CheckpointError(f"checkpoint {path} is corrupt: unreadable header") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"checkpoint {path} is corrupt: its header is not a JSON object")
+    metadata = header.get("__metadata__") or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise CheckpointError(f"checkpoint {path} is corrupt: __metadata__ is not a table of strings")
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a ganzoo checkpoint (format {metadata.get('format')!r})")
+    return metadata
+
+
+def _read(path: Path, size: int | None = None) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read() if size is None else fh.read(size)
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {path} does not exist") from None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """A checkpoint's metadata from its header alone (no tensors are read: cheap, and no torch work)."""
+    path = Path(path)
+    head = _read(path, 8)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+    n = _header_bytes(head, size, path)
+    return _metadata(_read(path, 8 + n)[8:], path)
+
+
+def metadata_json(metadata: dict[str, str], key: str, path: Path) -> dict[str, Any]:
+    """A JSON table of the metadata (``config``, ``meta``, ...); {} when absent; CheckpointError when not a table."""
+    raw = metadata.get(key)
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        value = None
+    if not isinstance(value, dict):
+        raise CheckpointError(f"checkpoint {path} has corrupt metadata: {key!r} is not a JSON table")
+    return value
 
 
 def load(path: str | Path) -> Checkpoint:
     """Read and check a checkpoint; CheckpointError (one line) for anything wrong with the file."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {path} does not exist") from None
-    except OSError as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
-    metadata = _header(data, path).get("__metadata__") or {}
-    if metadata.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a ganzoo checkpoint (format {metadata.get('format')!r})")
+    data = _read(path)
+    n = _header_bytes(data[:8], len(data), path)
+    metadata = _metadata(data[8:8 + n], path)
     try:
         tensors = st_load(data)
     except Exception as exc:  # safetensors raises its own error type for truncated data
         raise CheckpointError(f"checkpoint {path} is truncated or corrupt: {exc}") from None
     try:
-        return Checkpoint(path, tensors, metadata, int(metadata.get("step", 0)),
-                          json.loads(metadata.get("config", "{}")), json.loads(metadata.get("meta", "{}")))
-    except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"checkpoint {path} has corrupt metadata: {exc}") from None
+        step = int(metadata.get("step", 0))
+    except ValueError:
+        raise CheckpointError(f"checkpoint {path} has corrupt metadata: step {metadata['step']!r}") from None
+    return Checkpoint(path, tensors, metadata, step, metadata_json(metadata, "config", path),
+                      metadata_json(metadata, "meta", path))
 
 
 def load_model(ckpt: Checkpoint, prefix: str, model: nn.Module, what: str) -> None:
-    """Strictly load one state dict, turning any key/shape mismatch into one CheckpointError line."""
+    """Strictly load one state dict, turning any key/shape/dtype mismatch into one CheckpointError line.
+
+    Weights that are not finite, or integers where the model has floats, are refused: loading would cast
+    them silently and train or sample garbage (a healthy run never writes such a checkpoint).
+    """
     state = ckpt.section(prefix)
     if not state:
         raise CheckpointError(f"checkpoint {ckpt.path} holds no {what} weights")
@@ -183,7 +218,26 @@ def load_model(ckpt: Checkpoint, prefix: str, model: nn.Module, what: str) -> No
         else:
             detail = f"{len(unexpected)} unexpected key(s), e.g. {unexpected[0]}"
         raise CheckpointError(f"checkpoint {ckpt.path} does not match this run's {what}: {detail}")
+    for k, t in own.items():
+        if t.is_floating_point() and not state[k].is_floating_point():
+            raise CheckpointError(f"checkpoint {ckpt.path}: {prefix}.{k} holds {state[k].dtype} weights, "
+                                  f"the {what} needs floating point", "the file was not written by ganzoo")
+    bad_key = first_nonfinite({k: v for k, v in state.items() if v.is_floating_point()})
+    if bad_key is not None:
+        raise CheckpointError(f"checkpoint {ckpt.path}: {prefix}.{bad_key} holds non-finite values (inf or nan)",
+                              "use an earlier checkpoint (checkpoints/step-*.safetensors)")
     model.load_state_dict(state, strict=True)
+
+
+def first_nonfinite(tensors: dict[str, torch.Tensor]) -> str | None:
+    """The first key whose floating-point tensor holds inf or nan (one device sync for all of them)."""
+    floats = [(k, t) for k, t in tensors.items() if t.is_floating_point() and t.numel()]
+    if not floats:
+        return None
+    ok = torch.stack([torch.isfinite(t).all() for _, t in floats])
+    if bool(ok.all()):
+        return None
+    return floats[int((~ok).nonzero()[0])][0]
 
 
 def check_composition(ckpt: Checkpoint, config: Any) -> None:
@@ -201,7 +255,7 @@ def find(run_or_checkpoint: str | Path) -> Path:
     """A run folder -> its latest checkpoint; a file -> itself."""
     p = Path(run_or_checkpoint)
     if p.is_dir():
-        latest = p / "checkpoints" / LATEST
+        latest = RunDir(p).latest
         if not latest.exists():
             raise CheckpointError(f"{p} holds no checkpoint ({latest} is missing)")
         return latest

@@ -9,7 +9,9 @@ import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
 
+from .errors import WriteError
 from .interfaces import to_uint8
+from .rundir import fsync_folder, temp_path
 
 # a qualitative palette (tab10) for classes / modes
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
@@ -39,9 +41,25 @@ def to_pil(image: Tensor) -> Image.Image:
 def save_grid(images: Tensor, path: str | Path, nrow: int = 8) -> Path:
     """Model-range or uint8 images (N, C, H, W) -> a PNG grid."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    to_pil(grid_tensor(images, nrow)).save(path)
+    _save(path, to_pil(grid_tensor(images, nrow)), "PNG")
     return path
+
+
+def _save(path: Path, image: Image.Image, fmt: str, **options: object) -> None:
+    """Write ``image`` atomically (old file or new, never half of one); WriteError when the disk says no."""
+    tmp = temp_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(tmp, format=fmt, **options)
+        tmp.replace(path)
+    except OSError as exc:
+        raise WriteError.from_os(exc, path) from None
+    finally:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+    fsync_folder(path.parent)
 
 
 def bounds(*clouds: Tensor | None, margin: float = 0.15) -> tuple[float, float, float, float]:
@@ -63,7 +81,6 @@ def scatter(samples: Tensor, path: str | Path, real: Tensor | None = None, label
     Points with more than two dimensions are drawn by their first two.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     samples = samples.detach().float().cpu().reshape(len(samples), -1)
     if samples.shape[1] == 1:
         samples = torch.cat([samples, torch.zeros_like(samples)], dim=1)
@@ -98,7 +115,7 @@ def scatter(samples: Tensor, path: str | Path, real: Tensor | None = None, label
     draw.rectangle((0, 0, size - 1, size - 1), outline=(160, 160, 160))
     if title:
         draw.text((pad, pad), title, fill=(60, 60, 60))
-    img.save(path)
+    _save(path, img, "PNG")
     return path
 
 
@@ -116,9 +133,7 @@ def write_gif(frames: Sequence[str | Path], path: str | Path, duration: int = 30
     path = Path(path)
     size = images[0].size
     images = [im if im.size == size else im.resize(size) for im in images]
-    tmp = path.with_name(f".{path.name}.tmp")
-    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0)
-    tmp.replace(path)
+    _save(path, images[0], "GIF", save_all=True, append_images=images[1:], duration=duration, loop=0)
     return path
 
 

@@ -4,8 +4,13 @@ Evaluations during training (``train.eval_every``) are rank 0's too: a line
 of metrics.jsonl each (`ganzoo.evaluation.periodic`).
 
 Every grid is drawn from the same fixed noise (and, for points, the same
-plot bounds), so that one after another they show the run's progress; a GIF
-of them all is rewritten with each new grid.
+plot bounds), so that one after another they show the run's progress; the
+GIF of them all is written once, when the run ends (finished, interrupted or
+failed): rewriting it at each grid made a run quadratically slower.
+
+Every write goes through `ganzoo.rundir` or `ganzoo.images`, which turn a
+failed one (disk full, read-only) into one WriteError line; files already
+written are replaced atomically or not at all.
 """
 
 from __future__ import annotations
@@ -16,11 +21,11 @@ from collections.abc import Callable
 
 import torch
 
-from . import checkpoint as ck
 from .config import config_toml
 from .device import autocast
 from .images import bounds, write_gif
-from .rundir import MetricsLog, RunDir, clear, read_metrics
+from .errors import WriteError
+from .rundir import MetricsLog, RunDir, read_metrics, write_atomic
 from .sampling import fixed_batch, generate, write_picture
 
 
@@ -35,6 +40,7 @@ class Outputs:
         self.real = parts.feed.real_points()
         self.box = bounds(self.real) if self.real is not None else None
         self.frames: list[Path] = []
+        self.gif_due = False  # a grid was drawn since the GIF was written
         self.last_grid: Path | None = None
         self.previous_time = 0.0
         self.last_eval: dict[str, Any] | None = None
@@ -43,10 +49,14 @@ class Outputs:
     def open(self, *, resume: bool, overwrite: bool, step: int) -> Outputs:
         """Write config.toml; on resume, cut metrics.jsonl back to ``step`` and pick up the run so far."""
         root = self.run.root
-        if overwrite and not resume:
-            clear(root)
-        root.mkdir(parents=True, exist_ok=True)
-        ck.write_atomic(self.run.config, config_toml(self.config.replace(out=None), self.parts.meta).encode())
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            self.run.clean_stale()
+            if overwrite and not resume:
+                self.run.clear()
+        except OSError as exc:
+            raise WriteError.from_os(exc, root) from None
+        write_atomic(self.run.config, config_toml(self.config.replace(out=None), self.parts.meta).encode())
         if resume:
             self.metrics.truncate_after(step)
             rows = read_metrics(self.run.metrics) if self.run.metrics.exists() else []
@@ -63,9 +73,16 @@ class Outputs:
         path = write_picture(samples, self.run.samples / name, p.info, self.labels, self.nrow,
                              real=self.real, box=self.box, title=f"step {step}")
         self.frames = [f for f in self.frames if f != path] + [path]
-        write_gif(self.frames, self.run.gif)
+        self.gif_due = True
         self.last_grid = path
         return path
+
+    def write_gif(self) -> Path | None:
+        """All grids so far as samples/progress.gif, when one was drawn since it was last written."""
+        if self.gif_due:
+            self.gif_due = False
+            write_gif(self.frames, self.run.gif)
+        return self.run.gif if self.run.gif.exists() else None
 
     def evaluate(self, step: int, epoch: int, device: torch.device, note: Callable[[str], None]) -> dict[str, Any]:
         from .evaluation.periodic import eval_row
@@ -78,4 +95,10 @@ class Outputs:
         return row
 
     def close(self) -> None:
-        self.metrics.close()
+        """The run ends (whatever the reason): the GIF, if not written yet, and metrics.jsonl to disk."""
+        try:
+            self.write_gif()
+        except WriteError:
+            pass  # the run is failing already (this is the cleanup), or the grids themselves are all there
+        finally:
+            self.metrics.close()

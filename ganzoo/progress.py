@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.progress import Progress, TaskID
 from rich.table import Table
 from rich.text import Text
 
@@ -81,8 +82,8 @@ class Reporter:
         if mode == "auto":
             mode = "bar" if self.console.is_terminal else "plain"
         self.mode = mode
-        self._bar = None
-        self._task = None
+        self._bar: Progress | None = None
+        self._task: TaskID = TaskID(0)
         self.total = 0
         self.start_step = 0
         self._t0 = time.perf_counter()
@@ -94,14 +95,14 @@ class Reporter:
             return
         self.console.print(header, highlight=False, soft_wrap=True)
         if self.mode == "bar":
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
-            self._bar = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[losses]}"), TextColumn("{task.fields[speed]}"),
-                                 TimeRemainingColumn(), console=self.console, transient=False)
-            self._task = self._bar.add_task("train", total=total, completed=start_step, epoch="-",
+            bar = self._bar = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+                                       TextColumn("{task.fields[losses]}"), TextColumn("{task.fields[speed]}"),
+                                       TimeRemainingColumn(), console=self.console, transient=False)
+            self._task = bar.add_task("train", total=total, completed=start_step, epoch="-",
                                             losses="", speed="")
-            self._bar.start()
+            bar.start()
 
     def advance(self, step: int, epoch: int) -> None:
         if self._bar is not None:

@@ -1,4 +1,24 @@
-"""The run folder: its name, its layout, refusing to clobber a run, and metrics.jsonl."""
+"""The run folder: the one owner of its layout, of refusing to clobber, and of metrics.jsonl.
+
+A run folder holds only these files of ganzoo's (`RunDir.owns` knows them by name)::
+
+    config.toml                          the settings of the run's latest start (for people and `--config`)
+    metrics.jsonl                        one JSON object per logged step or evaluation
+    checkpoints/latest.safetensors       the latest checkpoint; step-NNNNNN.safetensors: kept ones
+    samples/step-NNNNNN.png, epoch-NNN.png, progress.gif   the grids of the fixed noise, and all of them as a GIF
+    samples/sample-SEED[-N].png          `ganzoo sample`'s default output
+
+Anything else in the folder is the user's: it is never overwritten and `--overwrite` leaves it alone.
+
+Which record is the truth of what ran: each checkpoint's own ``config`` metadata. It is written in the same
+atomic write as the weights it describes, so `--resume`, `ganzoo sample` and `ganzoo eval` read it and
+nothing else. config.toml is a copy for people and for repeating the run (`ganzoo run --config`): it is
+rewritten at every start with the settings that start trains with (a resumed run's new ``--lr`` is applied
+to the optimizer and recorded in both), and ganzoo never reads it back to continue or sample a run.
+
+Temporary files are ``.<name>.tmp-<pid>`` beside their target (`temp_path`); those of a process that is no
+longer alive (a kill -9 during a write) are removed at the next start (`RunDir.clean_stale`).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +26,22 @@ import json
 import math
 import os
 import re
-import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from .errors import CheckpointError, UsageError
+from .errors import CheckpointError, UsageError, WriteError
 
-ARTIFACTS = ("config.toml", "checkpoints", "samples", "metrics.jsonl")
+CONFIG_HEADER = "# ganzoo run config."  # the first line `ganzoo.config.config_toml` writes
+_TEMP = re.compile(r"^\..+\.tmp-(\d+)$")
+_OWNED = {
+    "": re.compile(r"^(metrics\.jsonl)$"),
+    "checkpoints": re.compile(r"^(latest|step-\d{6,})\.safetensors$"),
+    "samples": re.compile(r"^((epoch|step)-\d+\.png|progress\.gif|sample-\d+(-\d+)?\.png)$"),
+}
+_GRID = re.compile(r"^(epoch|step)-\d+\.png$")
 
 
 @dataclass(frozen=True)
@@ -48,54 +75,211 @@ class RunDir:
     def kept(self, step: int) -> Path:
         return self.checkpoints / f"step-{step:06d}.safetensors"
 
+    def sample_file(self, seed: int) -> Path:
+        """`ganzoo sample`'s default output: samples/sample-SEED.png, or -2, -3, ... when that exists."""
+        path, n = self.samples / f"sample-{seed}.png", 2
+        while path.exists():
+            path, n = self.samples / f"sample-{seed}-{n}.png", n + 1
+        return path
+
     def grids(self) -> list[Path]:
         """Sample grids written so far (not `sample-*` from `ganzoo sample`), oldest first."""
         if not self.samples.is_dir():
             return []
-        found = [p for p in self.samples.glob("*.png") if re.match(r"^(epoch|step)-\d+\.png$", p.name)]
+        found = [p for p in self.samples.glob("*.png") if _GRID.match(p.name)]
         return sorted(found, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
+    # -- what the folder holds ----------------------------------------------------------------------
 
-def holds_run(path: Path) -> bool:
-    """Training happened here (a run that failed before its first step left only config.toml)."""
-    return path.is_dir() and ((path / "checkpoints").exists() or (path / "metrics.jsonl").exists())
+    def has_config(self) -> bool:
+        """config.toml is ganzoo's own (a user's file of that name is not)."""
+        try:
+            with open(self.config, encoding="utf-8", errors="replace") as fh:
+                return fh.readline().startswith(CONFIG_HEADER)
+        except OSError:
+            return False
+
+    def owns(self, path: Path) -> bool:
+        """``path`` (inside this folder) is one of ganzoo's files, by its name; config.toml only when ganzoo's."""
+        try:
+            rel = path.resolve().relative_to(self.root.resolve())
+        except ValueError:
+            return False
+        parts = rel.parts
+        if parts == ("config.toml",):
+            return self.has_config()
+        if len(parts) == 1 and _TEMP.match(parts[0]):
+            return True
+        if len(parts) != 2 and len(parts) != 1:
+            return False
+        folder, name = ("", parts[0]) if len(parts) == 1 else parts
+        pattern = _OWNED.get(folder)
+        return bool(pattern and (pattern.match(name) or (folder and _TEMP.match(name))))
+
+    def is_run(self) -> bool:
+        """ganzoo started a run here (its config.toml or a checkpoint is there)."""
+        return self.latest.exists() or self.has_config()
+
+    def trained(self) -> bool:
+        """Some training happened here: metrics, grids or a checkpoint."""
+        return self.metrics.exists() or self.latest.exists() or bool(self.grids())
+
+    def _entries(self) -> Iterator[Path]:
+        return self.root.iterdir() if self.root.is_dir() else iter(())
+
+    def clean_stale(self) -> list[Path]:
+        """Remove temp files whose writer is gone (a kill -9 mid-write); returns them."""
+        removed = []
+        for folder in (self.root, self.checkpoints, self.samples):
+            if not folder.is_dir():
+                continue
+            for p in folder.iterdir():
+                m = _TEMP.match(p.name)
+                if m and p.is_file() and not _alive(int(m.group(1))):
+                    p.unlink(missing_ok=True)
+                    removed.append(p)
+        return removed
+
+    def clear(self) -> None:
+        """--overwrite: remove what ganzoo wrote here (by name), never other files."""
+        for folder in (self.checkpoints, self.samples, self.root):
+            if not folder.is_dir():
+                continue
+            for p in list(folder.iterdir()):
+                if p.is_file() and self.owns(p):
+                    p.unlink()
+            if folder != self.root and not any(folder.iterdir()):
+                folder.rmdir()
+
+    def resume_base(self) -> dict[str, Any]:
+        """The config layer `--resume` starts from: the latest checkpoint's own config (see the module doc)."""
+        from . import checkpoint as ck
+
+        check_target(self.root, resume=True, overwrite=False)
+        metadata = ck.read_metadata(self.latest)
+        base = {k: v for k, v in ck.metadata_json(metadata, "config", self.latest).items() if k != "out"}
+        recipe = ck.metadata_json(metadata, "meta", self.latest).get("recipe")
+        if base.get("recipe") is None and isinstance(recipe, str):
+            base["recipe"] = recipe
+        return base
 
 
-def default_name(base: str, parent: Path | str = "runs") -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    parent = Path(parent)
-    candidate = parent / f"{base}-{stamp}"
-    n = 2
-    while candidate.exists():
-        candidate = parent / f"{base}-{stamp}-{n}"
-        n += 1
-    return candidate
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def check_out(out: str | None) -> None:
+    """An explicit ``--out`` must name a folder: not empty, not the filesystem root."""
+    if out is None:
+        return
+    if not out.strip():
+        raise UsageError("--out is empty", "name a folder for the run, or leave --out out for runs/<name>-<time>")
+    path = Path(out).resolve()
+    if path == Path(path.anchor):
+        raise UsageError(f"--out {out} is the filesystem root", "name a folder for the run")
 
 
 def check_target(path: Path, *, resume: bool, overwrite: bool) -> None:
-    """Raise before anything is written: an existing run needs --resume or --overwrite."""
+    """Raise before anything is written: an existing run needs --resume or --overwrite; a user's folder is refused."""
+    run = RunDir(path)
     if resume:
         if not path.is_dir():
             raise UsageError(f"cannot resume: {path} is not a run folder")
-        if not (path / "checkpoints" / "latest.safetensors").exists():
+        if not run.latest.exists():
+            if run.trained() or run.is_run():
+                raise CheckpointError(f"cannot resume: {path} holds no checkpoint: the run stopped before its first",
+                                      f"start it again with: ganzoo run --config {run.config} --out {path} "
+                                      f"--overwrite")
             raise CheckpointError(f"cannot resume: {path} holds no checkpoint (checkpoints/latest.safetensors)")
         return
+    check_out(str(path))
     if path.exists() and not path.is_dir():
-        raise UsageError(f"output {path} exists and is not a folder")
-    if holds_run(path) and not overwrite:
-        raise UsageError(f"{path} already holds a run", "pass --resume to continue it, --overwrite to replace it, "
-                                                        "or choose another --out")
+        raise UsageError(f"output {path} exists and is not a folder", "choose another --out")
+    _check_writable(path)
+    if not path.is_dir() or not any(run._entries()):
+        return
+    if run.latest.exists():
+        if not overwrite:
+            raise UsageError(f"{path} already holds a run", "pass --resume to continue it, --overwrite to replace "
+                                                            "it, or choose another --out")
+    elif run.is_run() and run.trained():
+        if not overwrite:
+            raise UsageError(f"{path} holds a run that stopped before its first checkpoint (nothing to resume)",
+                             "pass --overwrite to start it again, or choose another --out")
+    elif not run.is_run():
+        first = sorted(p.name for p in run._entries())[0]
+        raise UsageError(f"{path} is not empty and holds no ganzoo run (it has {first})",
+                         "choose a new or empty folder for --out; ganzoo never writes over files it did not make")
 
 
-def clear(path: Path) -> None:
-    """--overwrite: remove a previous run's artifacts (only those, never other files)."""
-    for name in ARTIFACTS:
-        p = path / name
-        if p.is_dir():
-            shutil.rmtree(p)
-        elif p.exists():
-            p.unlink()
+def _check_writable(path: Path) -> None:
+    """Fail fast, before anything slow is built: the nearest existing folder must be a writable folder."""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise WriteError(f"cannot create {path}: {probe} is a file", "a file is in the way: choose another --out")
+    if probe.is_dir() and not os.access(probe, os.W_OK):
+        raise WriteError(f"cannot write in {probe}: permission denied or read-only", "choose another --out")
 
+
+# -- atomic writes ---------------------------------------------------------------------------------
+
+def temp_path(path: Path) -> Path:
+    """The temp file a write of ``path`` goes through (see `RunDir.clean_stale`)."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a temp file in the same folder, fsync, rename: ``path`` is the old file or the new, never half.
+
+    WriteError (one line, the path and the OS reason) when the disk is full, read-only, ...
+    """
+    tmp = temp_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise WriteError.from_os(exc, path) from None
+    finally:
+        _discard(tmp)
+    fsync_folder(path.parent)
+
+
+def _discard(tmp: Path) -> None:
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename durable (best effort: not every filesystem can)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+# -- metrics.jsonl ---------------------------------------------------------------------------------
 
 def _clean(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
@@ -108,43 +292,81 @@ class MetricsLog:
 
     def __init__(self, path: Path):
         self.path = path
-        self._fh = None
-
-    def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a", encoding="utf-8")
+        self._fh: IO[str] | None = None
 
     def write(self, row: dict[str, Any]) -> None:
-        if self._fh is None:
-            self.open()
-        self._fh.write(json.dumps({k: _clean(v) for k, v in row.items()}) + "\n")
-        self._fh.flush()
+        try:
+            if self._fh is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fh = open(self.path, "a", encoding="utf-8")
+            self._fh.write(json.dumps({k: _clean(v) for k, v in row.items()}) + "\n")
+            self._fh.flush()
+        except OSError as exc:
+            raise WriteError.from_os(exc, self.path) from None
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-            self._fh.close()
-            self._fh = None
+        """Flush to disk; a failure here is not reported (each line was flushed, and an error may be on its way)."""
+        fh, self._fh = self._fh, None
+        if fh is None:
+            return
+        try:
+            fh.flush()
+            os.fsync(fh.fileno())
+        except OSError:
+            pass
+        finally:
+            try:
+                fh.close()
+            except OSError:
+                pass
 
     def truncate_after(self, step: int) -> None:
-        """On resume: drop lines logged after the checkpoint's step (they will be logged again)."""
+        """On resume: drop lines logged after the checkpoint's step (they will be logged again), and unreadable ones."""
         if not self.path.exists():
             return
         keep = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        for line in _lines(self.path):
             try:
                 if int(json.loads(line).get("step", 0)) <= step:
                     keep.append(line)
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, TypeError):
                 continue
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
-        tmp.replace(self.path)
+        write_atomic(self.path, "".join(line + "\n" for line in keep).encode("utf-8"))
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        # a byte that is not UTF-8 spoils its line only (json.loads refuses the replacement character's line)
+        return path.read_bytes().decode("utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """metrics.jsonl (or a run folder's) as rows; CheckpointError naming the line of anything not a JSON object."""
     p = Path(path)
     if p.is_dir():
-        p = p / "metrics.jsonl"
-    return [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+        p = RunDir(p).metrics
+    rows = []
+    for n, line in enumerate(_lines(p), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            row = None
+        if not isinstance(row, dict):
+            raise CheckpointError(f"{p}:{n}: not a metrics line (a JSON object)", "the run folder is damaged")
+        rows.append(row)
+    return rows
+
+
+def default_name(base: str, parent: Path | str = "runs") -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    parent = Path(parent)
+    candidate = parent / f"{base}-{stamp}"
+    n = 2
+    while candidate.exists():
+        candidate = parent / f"{base}-{stamp}-{n}"
+        n += 1
+    return candidate

@@ -17,12 +17,13 @@ from torch import nn
 
 from . import checkpoint as ck
 from .checkpoint import Checkpoint
-from .errors import CheckpointError
+from .errors import CheckpointError, WriteError
 
 
 def save_training(path: Path, *, G: nn.Module, D: nn.Module, ema: nn.Module | None, opt_g: torch.optim.Optimizer,
                   opt_d: torch.optim.Optimizer, feed: Any, noise: torch.Generator, step: int, config_json: str,
-                  meta: dict[str, Any], keep: Path | None = None) -> Path:
+                  meta: dict[str, Any], keep: Path | None = None,
+                  extra: dict[str, torch.Tensor] | None = None) -> Path:
     """Write ``path`` atomically; with ``keep``, also keep this checkpoint under that name (a hard link)."""
     tensors = {**ck.state_tensors("generator", G), **ck.state_tensors("discriminator", D)}
     if ema is not None:
@@ -32,16 +33,37 @@ def save_training(path: Path, *, G: nn.Module, D: nn.Module, ema: nn.Module | No
     tensors.update(tg)
     tensors.update(td)
     tensors.update(rng_tensors(feed.data_state, noise))
+    tensors.update(extra or {})  # the other DDP ranks' RNG states (rng.rank<r>.*), gathered by the caller
     metadata = {"step": str(step), "epoch": str(feed.epoch), "config": config_json, "meta": json.dumps(meta),
                 "opt_g": mg, "opt_d": md, "data": json.dumps(feed.position())}
     ck.save(path, tensors, metadata)
     if keep is not None:
-        keep.unlink(missing_ok=True)
         try:
-            os.link(path, keep)
-        except OSError:
-            shutil.copy2(path, keep)
+            keep.unlink(missing_ok=True)
+            try:
+                os.link(path, keep)
+            except OSError:
+                shutil.copy2(path, keep)
+        except OSError as exc:
+            raise WriteError.from_os(exc, keep) from None
     return path
+
+
+def first_nonfinite(G: nn.Module, D: nn.Module, ema: nn.Module | None, opt_g: torch.optim.Optimizer,
+                    opt_d: torch.optim.Optimizer) -> str | None:
+    """The first weight or optimizer moment (by checkpoint key) that is inf or nan; None when all are finite.
+
+    Checked on the device before every save (one sync): the loss check alone is not enough, since the
+    update after a step's (finite) loss can still blow the weights up.
+    """
+    tensors = {f"generator.{k}": v for k, v in G.state_dict().items()}
+    tensors.update({f"discriminator.{k}": v for k, v in D.state_dict().items()})
+    if ema is not None:
+        tensors.update({f"ema.{k}": v for k, v in ema.state_dict().items()})
+    for prefix, opt in (("opt_g", opt_g), ("opt_d", opt_d)):
+        for i, state in opt.state_dict()["state"].items():  # keyed as `ganzoo.checkpoint.flatten_optimizer` does
+            tensors.update({f"{prefix}.{i}.{k}": v for k, v in state.items() if isinstance(v, torch.Tensor)})
+    return ck.first_nonfinite(tensors)
 
 
 def restore_training(c: Checkpoint, config: Any, *, G: nn.Module, D: nn.Module, ema: nn.Module | None,
@@ -61,8 +83,11 @@ def restore_training(c: Checkpoint, config: Any, *, G: nn.Module, D: nn.Module, 
             ema.load_state_dict(G.state_dict())
     ck.unflatten_optimizer(c, "opt_g", opt_g)
     ck.unflatten_optimizer(c, "opt_d", opt_d)
+    for opt in (opt_g, opt_d):  # the config is what runs from here on (and what config.toml records)
+        for group in opt.param_groups:
+            group["lr"], group["betas"] = config.train["lr"], tuple(config.train["betas"])
     restore_rng(c, noise)
-    feed.restore(c.json("data", {}), c.tensors.get("rng.data"))
+    feed.restore(c.json("data"), c.tensors.get("rng.data"))
     return c.step
 
 

@@ -179,7 +179,7 @@ def test_eval_run_dir_and_its_samples_file(tmp_path, cli):
     assert result["dataset"] == "mnist-10k" and result["num"] == 300 and result["fd"] > result["fd_floor"]
     assert any(n.startswith("step 5") for n in result["notes"])
 
-    from ganzoo.sampling import sample_to_file
+    from ganzoo.commands.sample_cmd import sample_to_file
 
     sample_to_file(run, out=tmp_path / "s.safetensors", num=200)
     result = evaluate(tmp_path / "s.safetensors")

@@ -235,7 +235,7 @@ def test_cli_errors_are_one_line(tmp_path, toy_site, cli):
     env = toy_env(toy_site)
     r = cli(*_run_args("r", 10, "--loss", "toy-bce+toy-boom", "--set", "loss.toy-boom.after=2",
                        "--set", "train.checkpoint_every=1"), env=env, cwd=tmp_path)
-    assert r.returncode == 1
+    assert r.returncode == TrainingError.exit_code
     assert r.stderr.strip().splitlines() == [
         "error: loss term 'toy-boom' (discriminator side) became nan at step 3; training stopped "
         f"(the last good checkpoint {Path('r/checkpoints/latest.safetensors')} (step 2) is kept)"]
@@ -243,4 +243,4 @@ def test_cli_errors_are_one_line(tmp_path, toy_site, cli):
     assert r.returncode == 2 and "already holds a run" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     (tmp_path / "r" / "checkpoints" / "latest.safetensors").write_bytes(b"garbage!")
     r = cli(*_run_args("r", 10, "--resume", "r"), env=env, cwd=tmp_path)
-    assert r.returncode == 1 and "truncated" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert r.returncode == CheckpointError.exit_code and "truncated" in r.stderr and len(r.stderr.strip().splitlines()) == 1

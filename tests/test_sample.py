@@ -12,8 +12,8 @@ from safetensors.torch import load_file
 from conftest import fit, install_toy, tiny, tiny_images, toy_env
 
 import ganzoo.plugin_manager as gp
-from ganzoo.errors import ComponentError, UsageError
-from ganzoo.sampling import sample_to_file
+from ganzoo.errors import CheckpointError, ComponentError, UsageError
+from ganzoo.commands.sample_cmd import sample_to_file
 
 
 @pytest.fixture
@@ -26,12 +26,12 @@ def cond_run(toy):
 
 def test_png_grid_rows_per_class_and_default_out(cond_run):
     info = sample_to_file(cond_run)
-    assert info["out"] == cond_run / "samples" / "sample-0.png" and info["ema"] and info["step"] == 4
-    with Image.open(info["out"]) as im:
+    assert info.out == cond_run / "samples" / "sample-0.png" and info.loaded.ema and info.loaded.step == 4
+    with Image.open(info.out) as im:
         assert im.size == (8 * 10 + 2, 10 * 10 + 2)  # 8 per row, one row per class
     info = sample_to_file(cond_run, "n.png", num=25)
-    assert info["num"] == 30  # rounded up to whole rows: ceil(25 / 10) = 3 per class
-    with Image.open(info["out"]) as im:
+    assert info.num == 30  # rounded up to whole rows: ceil(25 / 10) = 3 per class
+    with Image.open(info.out) as im:
         assert im.size == (3 * 10 + 2, 10 * 10 + 2)
 
 
@@ -40,31 +40,31 @@ def test_safetensors_images_and_labels(cond_run):
     t = load_file("s.safetensors")
     assert t["images"].dtype == torch.uint8 and t["images"].shape == (12, 1, 8, 8)
     assert t["labels"].dtype == torch.int64 and (t["labels"] == 3).all()
-    assert info["num"] == 12
+    assert info.num == 12
     sample_to_file(cond_run, "all.safetensors")
     assert load_file("all.safetensors")["labels"].tolist() == [k for k in range(10) for _ in range(8)]
 
 
 def test_seed_and_ema_change_the_samples(cond_run):
     def images(**kw):
-        sample_to_file(cond_run, "x.safetensors", num=10, **kw)
+        sample_to_file(cond_run, "x.safetensors", num=10, force=True, **kw)
         return load_file("x.safetensors")["images"]
 
     assert (images(seed=1) == images(seed=1)).all()
     assert not (images(seed=1) == images(seed=2)).all()
     assert not (images(seed=1) == images(seed=1, use_ema=False)).all()
-    assert sample_to_file(cond_run, "y.png", use_ema=False)["ema"] is False
+    assert sample_to_file(cond_run, "y.png", use_ema=False).loaded.ema is False
 
 
 def test_checkpoint_paths_and_a_lone_checkpoint(cond_run, tmp_path):
     kept = cond_run / "checkpoints" / "step-000002.safetensors"
     assert kept.exists()
-    assert sample_to_file(kept, "k.png")["step"] == 2
+    assert sample_to_file(kept, "k.png").loaded.step == 2
     lone = tmp_path / "elsewhere" / "model.safetensors"
     lone.parent.mkdir()
     shutil.copy(cond_run / "checkpoints" / "latest.safetensors", lone)
     info = sample_to_file(lone)  # config and data info come from the checkpoint's metadata
-    assert info["out"] == lone.parent / "samples" / "sample-0.png" and info["out"].exists()
+    assert info.out == lone.parent / "samples" / "sample-0.png" and info.out.exists()
 
 
 @pytest.mark.parametrize("label, match", [(10, r"out of range \(this model has classes 0..9\)"), (-1, "out of range")])
@@ -86,7 +86,7 @@ def test_bad_out_suffix(cond_run):
 
 def test_points_runs_sample_as_scatter_and_points(toy):
     fit(tiny(steps=2))
-    with Image.open(sample_to_file("run", "p.png")["out"]) as im:
+    with Image.open(sample_to_file("run", "p.png").out) as im:
         assert im.size == (480, 480)
     sample_to_file("run", "p.safetensors", num=9)
     assert load_file("p.safetensors")["points"].shape == (9, 2)
@@ -109,8 +109,8 @@ def test_cli_sample(cond_run, tmp_path, cli):
     r = cli("sample", "run", "--label", "10", env=env, cwd=cwd)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "out of range" in r.stderr
     r = cli("sample", "run", cwd=cwd)  # toy plugin not on the path
-    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert r.returncode == ComponentError.exit_code and len(r.stderr.strip().splitlines()) == 1
     assert "generator 'toy-cmlp' is not installed" in r.stderr and "test-dist" in r.stderr
     (cwd / "run" / "checkpoints" / "latest.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")
     r = cli("sample", "run", env=env, cwd=cwd)
-    assert r.returncode == 1 and "truncated" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert r.returncode == CheckpointError.exit_code and "truncated" in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -88,8 +88,9 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
     ganzoo run --resume runs/<run> --epochs 20   continue it (20 epochs in total)
     """
     from ..composition import lookup
-    from ..config import read_run_config, resolve
+    from ..config import resolve
     from ..plugin_manager import get_registry
+    from ..rundir import RunDir
 
     registry = get_registry()
 
@@ -101,13 +102,11 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
             raise UsageError("--resume continues the run in place; --out cannot point elsewhere")
         if overwrite:
             raise UsageError("pass --resume or --overwrite, not both")
-        run = Path(resume)
-        if not (run / "config.toml").is_file():
-            raise UsageError(f"cannot resume: {run} holds no config.toml (is it a run folder?)")
-        base, meta = read_run_config(run / "config.toml")
-        base_layer = {**base.to_dict(), "recipe": meta.get("recipe")}
-        flags["out"] = str(run)
-        config = resolve(config_file=config_file, flags=flags, sets=sets, base=base_layer)
+        run = RunDir(Path(resume))
+        flags["out"] = str(run.root)  # the latest checkpoint's own config is the base (see ganzoo.rundir)
+        config = resolve(config_file=config_file, flags=flags, sets=sets, base=run.resume_base())
+        if config.out is None or Path(config.out).resolve() != run.root.resolve():
+            raise UsageError(f"--resume continues {run.root} in place; the config cannot set out = {config.out!r}")
     else:
         config = resolve(recipe=recipe, config_file=config_file, flags=flags, sets=sets, recipes=registry)
     composition = lookup(config, registry)  # every name and parameter, before torch: a typo fails at once

@@ -1,8 +1,140 @@
-"""`ganzoo sample`: draw samples from a trained run (its EMA generator when it has one)."""
+"""`ganzoo sample`: draw samples from a trained run (its EMA generator when it has one).
+
+The output never replaces a file of a run (its checkpoints, grids, config or
+metrics), and replaces another existing file only with ``--force``; the
+default output takes a fresh name. Files are written atomically.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import click
+
+from ..errors import UsageError
+from ..rundir import RunDir
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from ..trained import LoadedGenerator
+
+
+@dataclass
+class Drawn:
+    """What `sample_to_file` wrote."""
+
+    loaded: LoadedGenerator
+    out: Path
+    num: int
+    labels: Tensor | None
+
+
+def check_out(out: Path, force: bool) -> None:
+    """Refuse an output that would replace a run's own file, or any existing file without ``force``."""
+    where = out.resolve()
+    for folder in list(where.parents)[:3]:
+        run = RunDir(folder)
+        if not run.is_run():
+            continue
+        if where.parent == run.checkpoints.resolve() or (run.owns(where) and not where.name.startswith("sample-")):
+            raise UsageError(f"--out {out} would replace a file of the run in {folder}",
+                             "write samples outside its checkpoints/ (e.g. --out samples.png)")
+    if out.exists() and not force:
+        raise UsageError(f"--out {out} exists", "pass --force to replace it, or choose another file")
+
+
+def _free_memory() -> int | None:
+    """Bytes of memory available now (Linux: MemAvailable), None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} PB"
+
+
+def check_memory(n: int, sample_numel: int, latent_dim: int) -> None:
+    """Refuse ``n`` samples whose float32 tensors (codes, samples, a uint8 copy) cannot fit in free memory."""
+    need = n * (4 * latent_dim + 5 * sample_numel)
+    free = _free_memory()
+    if free is not None and need > free // 2:
+        raise UsageError(f"--num {n}: the samples need about {_size(need)} of memory and {_size(free)} is free",
+                         "draw fewer, in several files with different --seed")
+
+
+def sample_to_file(target: str | Path, out: str | Path | None = None, num: int | None = None,
+                   label: int | None = None, seed: int = 0, use_ema: bool = True,
+                   device: str = "cpu", registry: Any = None, force: bool = False) -> Drawn:
+    """Write a PNG grid (or scatter plot) or a safetensors file of samples from a run or checkpoint."""
+    if out is not None and Path(out).suffix.lower() not in (".png", ".safetensors"):
+        raise UsageError(f"--out {out}: expected a .png or .safetensors file")
+    if num is not None and num < 1:
+        raise UsageError(f"--num must be positive, not {num}")
+    if out is not None:
+        check_out(Path(out), force)
+    import torch
+
+    from ..device import resolve_device
+    from ..sampling import generate, latent, write_picture
+    from ..trained import load_generator
+
+    loaded = load_generator(target, use_ema, resolve_device(device), registry)
+    data, conditional = loaded.data, loaded.conditional
+    classes = data.num_classes or 0
+    if label is not None:
+        if not conditional:
+            raise UsageError(f"--label: generator {loaded.config.gen['name']!r} is not conditional")
+        if not 0 <= label < classes:
+            raise UsageError(f"--label {label} is out of range", f"this model has classes 0..{classes - 1}")
+    default_n = 64 if data.is_image else 1000
+    if conditional and label is None:  # one full row per class: --num is rounded up to a multiple of the classes
+        nrow = 8 if num is None else max(1, math.ceil(num / classes))
+        n = nrow * classes
+    else:
+        n = num or default_n
+        nrow = max(1, math.ceil(math.sqrt(n)))
+    check_memory(n, math.prod(data.shape), loaded.latent_dim)
+    labels: Tensor | None = None
+    if conditional:
+        labels = (torch.full((n,), label, dtype=torch.long) if label is not None
+                  else torch.arange(classes).repeat_interleave(nrow))
+    z = latent(loaded.model, n, loaded.latent_dim, torch.Generator().manual_seed(seed))
+    samples = generate(loaded.model, z, labels)
+    path = Path(out) if out is not None else RunDir(loaded.run_dir).sample_file(seed)
+    if path.suffix.lower() == ".safetensors":
+        from safetensors.torch import save
+
+        from ..interfaces import to_uint8
+        from ..rundir import write_atomic
+
+        tensors = {"images": to_uint8(samples)} if data.is_image else {"points": samples.float().contiguous()}
+        if labels is not None:
+            tensors["labels"] = labels.long()
+        meta = {"generator": loaded.config.gen["name"], "seed": str(seed), "step": str(loaded.step),
+                "ema": json.dumps(loaded.ema), "checkpoint": str(loaded.checkpoint)}
+        write_atomic(path, save(tensors, metadata=meta))
+    else:
+        write_picture(samples, path, data, labels, nrow)
+    return Drawn(loaded, path, n, labels)
 
 
 @click.command("sample")
@@ -13,17 +145,18 @@ import click
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent codes.")
 @click.option("--out", "-o", type=click.Path(dir_okay=False),
               help="A .png grid or a .safetensors file (images uint8 NxCxHxW, labels). "
-                   "Default: RUN_DIR/samples/sample-SEED.png")
+                   "Default: RUN_DIR/samples/sample-SEED.png (or sample-SEED-2.png, ... when that exists)")
+@click.option("--force", is_flag=True, help="Replace --out when it exists (never a file of a run).")
 @click.option("--no-ema", is_flag=True, help="Use the raw generator even when the run kept an EMA.")
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(["auto", "cpu", "cuda", "mps"]),
               help="Where to run the generator.")
-def sample_cmd(target: str, num: int | None, label: int | None, seed: int, out: str | None, no_ema: bool,
-               device: str) -> None:
+def sample_cmd(target: str, num: int | None, label: int | None, seed: int, out: str | None, force: bool,
+               no_ema: bool, device: str) -> None:
     """Sample a trained generator: a PNG grid (one row per class for conditional models) or tensors."""
     from ..console import console
-    from ..sampling import sample_to_file
 
-    info = sample_to_file(target, out=out, num=num, label=label, seed=seed, use_ema=not no_ema, device=device)
-    which = "EMA generator" if info["ema"] else "generator"
-    console.print(f"wrote {info['num']} samples from the {which} at step {info['step']} to {info['out']}",
+    drawn = sample_to_file(target, out=out, num=num, label=label, seed=seed, use_ema=not no_ema, device=device,
+                           force=force)
+    which = "EMA generator" if drawn.loaded.ema else "generator"
+    console.print(f"wrote {drawn.num} samples from the {which} at step {drawn.loaded.step} to {drawn.out}",
                   highlight=False, soft_wrap=True)
