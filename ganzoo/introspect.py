@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .specs import Param
 
@@ -101,7 +101,7 @@ def _describe_source(target: str) -> Signature:
     return Signature(doc, params, is_open)
 
 
-_Def = Union[ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef]
+_Def = ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
 _Found = tuple[tuple[Param, ...], bool]
 # A class chain that reaches `object` without an __init__: object() takes no arguments.
 _NO_INIT: _Found = ((), False)

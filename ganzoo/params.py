@@ -81,8 +81,9 @@ class TypeSpec:
         """``an int in [1, 1024]``, ``a list of ints``, ``one of 'batch', 'layer'``: for messages and `info`."""
         base = _LABELS.get(self.kind)
         if self.kind in ("list", "tuple"):
-            base = f"a {self.kind} of {self.items[0].plural()}" if self.homogeneous else \
-                f"a {self.kind} ({', '.join(i.label() for i in self.items)})"
+            # "list" for tuples too: TOML (--set, config files) writes sequences as [a, b]
+            base = f"a list of {self.items[0].plural()}" if self.homogeneous else \
+                f"a list of {len(self.items)} ({', '.join(i.label() for i in self.items)})"
         elif self.kind == "literal":
             base = "one of " + ", ".join(repr(v) for v in self.values)
         elif self.kind == "union":
@@ -318,9 +319,18 @@ def _table(kind: str) -> str:
 
 def _example(spec: ComponentSpec, param: Param) -> str:
     where = f"loss.{spec.name}" if spec.kind == "loss" else _table(spec.kind)
-    if param.required:
-        return f"`ganzoo info {spec.name}` lists its parameters"
-    return f"its default is {param.default!r}; set it as {where}.{param.name}=VALUE"
+    if param.required or param.default is None:
+        return f"`ganzoo info {spec.name}` describes its parameters"
+    return f"for example {where}.{param.name}={_literal(param.default)}, the default"
+
+
+def _literal(value: object) -> str:
+    """A value as it is typed after --set (TOML)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_literal(v) for v in value) + "]"
+    return str(value)
 
 
 def _suggest(name: str, params: tuple[Param, ...], reserved: Mapping[str, str]) -> str:
