@@ -24,8 +24,11 @@ from .build import build_dataset, build_discriminator, build_generator, build_lo
 from .composition import Composition, lookup
 from .config import RunConfig
 from .device import adam, describe, noise_generator, use_channels_last
-from .errors import GanzooError, UsageError
+from .ema import StandingStats
+from .errors import GanzooError, UnsupportedDataError, UsageError
+from .losses import CompositeLoss
 from .rundir import default_name
+from .specs import DataInfo
 from .steps import GANStep
 from .trainstate import restore_training, save_training
 
@@ -53,28 +56,78 @@ class Parts:
     feed: Any
     channels_last: bool
     meta: dict[str, Any] = field(default_factory=dict)
+    #: each component as errors name it ("discriminator 'dcgan' from plugin 'dcgan' (ganzoo 0.1)")
+    blame: dict[str, str] = field(default_factory=dict)
+    #: one line each, printed when the run starts: combinations that train but not as one would expect
+    warnings: list[str] = field(default_factory=list)
 
     def restore(self, c: ck.Checkpoint, config: RunConfig, env: dist.DistEnv) -> int:
-        """Load a checkpoint into these parts; returns its step."""
+        """Load a checkpoint into these parts; returns its step.
+
+        Every rank gets back its own random streams (global torch RNG, CUDA RNG, noise) when the checkpoint
+        holds them, that is when it was written with at least as many processes; a rank it has none for is
+        seeded afresh from (seed, rank, step).
+        """
         step = restore_training(c, config, G=self.G, D=self.D, ema=self.ema, opt_g=self.opt_g, opt_d=self.opt_d,
                                 feed=self.feed, noise=self.noise if env.is_main else None)
-        if not env.is_main:  # only rank 0's noise state is saved; the others start a fresh stream
-            self.noise.manual_seed(config.train["seed"] + 1 + 7919 * env.rank + 104729 * step)
+        if not env.is_main:
+            seed = config.train["seed"]
+            if not _restore_rank_rng(c, env.rank, self.noise):
+                torch.manual_seed(_stream_seed(seed, env.rank, step) + 1)
+                self.noise.manual_seed(_stream_seed(seed, env.rank, step))
         if c.meta.get("created"):
             self.meta["created"], self.meta["resumed"] = c.meta["created"], self.meta["created"]
         return step
 
-    def save(self, path: Path, step: int, config: RunConfig, keep: Path | None = None) -> None:
+    def rank_rng(self, env: dist.DistEnv) -> dict[str, torch.Tensor]:
+        """Every other rank's random streams, gathered on rank 0 for its checkpoint (a collective; {} elsewhere)."""
+        if not env.enabled:
+            return {}
+        mine = {"torch": torch.get_rng_state(), "noise": self.noise.get_state()}
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            mine["cuda"] = torch.cuda.get_rng_state()
+        gathered = dist.gather_object(mine, env)
+        return {f"rng.rank{r}.{k}": v.clone() for r, states in enumerate(gathered or []) if r
+                for k, v in states.items()}
+
+    def save(self, path: Path, step: int, config: RunConfig, keep: Path | None = None,
+             rank_rng: dict[str, torch.Tensor] | None = None) -> None:
         save_training(path, G=self.G, D=self.D, ema=self.ema, opt_g=self.opt_g, opt_d=self.opt_d, feed=self.feed,
-                      noise=self.noise, step=step, config_json=config.to_json(), meta=self.meta, keep=keep)
+                      noise=self.noise, step=step, config_json=config.to_json(), meta=self.meta, keep=keep,
+                      extra=rank_rng)
 
     def stepper(self, config: RunConfig, env: dist.DistEnv, device: torch.device) -> GANStep:
         """The step function; built after `restore` so its wrappers (DDP, torch.compile) start from those weights."""
         t = config.train
+        standing = None
+        if self.ema is not None:
+            standing = StandingStats(self.ema, latent_dim=t["latent_dim"], batch_size=t["batch_size"],
+                                     num_classes=self.info.num_classes if self.g_cond else None, device=device,
+                                     seed=t["seed"], amp=t["amp"])
         return GANStep(G=self.G, D=self.D, loss=self.loss, opt_g=self.opt_g, opt_d=self.opt_d, g_cond=self.g_cond,
                        d_cond=self.d_cond, device=device, amp=t["amp"], latent_dim=t["latent_dim"], noise=self.noise,
                        ema=self.ema, ema_decay=t["ema"], compile=t["compile"],
-                       wrap=lambda m: dist.wrap(m, env, device), loss_name=config.loss["name"])
+                       wrap=lambda m: dist.wrap(m, env, device), loss_name=config.loss["name"], blame=self.blame,
+                       standing=standing)
+
+
+def _stream_seed(seed: int, rank: int, step: int = 0) -> int:
+    """The seed of one rank's noise stream (the global torch RNG of ranks > 0 uses the next one)."""
+    return seed + 1 + 7919 * rank + 104729 * step
+
+
+def _restore_rank_rng(c: ck.Checkpoint, rank: int, noise: torch.Generator) -> bool:
+    states = c.section(f"rng.rank{rank}")
+    if "torch" not in states or "noise" not in states:
+        return False
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state(states["cuda"])
+    try:
+        noise.set_state(states["noise"])
+    except RuntimeError:  # written on another kind of device
+        return False
+    return True
 
 
 def _component(spec: Any) -> dict[str, Any]:
@@ -112,13 +165,18 @@ def assemble(config: RunConfig, registry: Any, env: dist.DistEnv, device: torch.
     g_cond = bool(names.specs["generator"].conditional or getattr(G, "conditional", False))
     d_cond = bool(names.specs["discriminator"].conditional or getattr(D, "conditional", False))
 
+    _check_modalities(loss, info, cfg.dataset["name"])
+    if env.rank:  # the models start alike on every rank (DDP broadcasts them too); dropout and ε must not
+        torch.manual_seed(_stream_seed(t["seed"], env.rank) + 1)
+
     channels_last = use_channels_last(t["channels_last"], device, info.is_image, G, D)
-    fmt = {"memory_format": torch.channels_last} if channels_last else {}
-    G, D = G.to(device, **fmt), D.to(device, **fmt)
+    G, D = G.to(device), D.to(device)
+    if channels_last:
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     ema = copy.deepcopy(G).eval().requires_grad_(False) if t["ema"] > 0 else None
     opt_g = adam(G.parameters(), t["lr"], tuple(t["betas"]))
     opt_d = adam(D.parameters(), t["lr"], tuple(t["betas"]))
-    noise = noise_generator(device, t["seed"] + 1 + 7919 * env.rank)
+    noise = noise_generator(device, _stream_seed(t["seed"], env.rank))
     feed = make_feeder(dataset, cfg.dataset["name"], batch_size=t["batch_size"], n_critic=loss.n_critic,
                        seed=t["seed"], rank=env.rank, world=env.world_size, device=device,
                        channels_last=channels_last, need_labels=g_cond or d_cond)
@@ -131,4 +189,37 @@ def assemble(config: RunConfig, registry: Any, env: dist.DistEnv, device: torch.
                        "loss": [{**_component(term.spec), "weight": term.weight} for term in names.terms]},
     }
     return Parts(dataset=dataset, info=info, G=G, D=D, loss=loss, g_cond=g_cond, d_cond=d_cond, ema=ema,
-                 opt_g=opt_g, opt_d=opt_d, noise=noise, feed=feed, channels_last=channels_last, meta=meta)
+                 opt_g=opt_g, opt_d=opt_d, noise=noise, feed=feed, channels_last=channels_last, meta=meta,
+                 blame={k: s.who for k, s in names.specs.items()},
+                 warnings=run_warnings(loss, D, cfg.disc["name"], cfg.dataset["name"]))
+
+
+def _check_modalities(loss: CompositeLoss, info: DataInfo, dataset: str) -> None:
+    """A term that declares the data it works on is refused other data here, before anything is written."""
+    for term, impl in loss.terms:
+        supported = tuple(getattr(impl, "modalities", ("image", "points")))
+        if info.modality not in supported:
+            raise UnsupportedDataError(
+                f"loss {term.name!r} works on {' and '.join(supported)} data; dataset {dataset!r} holds "
+                f"{info.modality} data", "drop the term, or train on a dataset it supports")
+
+
+def run_warnings(loss: CompositeLoss, D: torch.nn.Module, disc: str, dataset: str) -> list[str]:
+    """Combinations that train, but not as one would expect: one line each, printed at the run's start."""
+    out = []
+    penalties = [t.name for t, impl in loss.terms if getattr(impl, "penalizes_input_gradients", False)]
+    if penalties:
+        which = " and ".join(repr(n) for n in penalties)
+        if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in D.modules()):
+            out.append(f"warning: discriminator {disc!r} uses BatchNorm, which couples the samples whose input "
+                       f"gradients {which} penalizes one by one; a discriminator without it (for dcgan: "
+                       f"--set disc.norm=layer) is what the penalty assumes")
+        if any(isinstance(m, torch.nn.modules.dropout._DropoutNd) for m in D.modules()):
+            out.append(f"warning: discriminator {disc!r} uses dropout, so the input gradient {which} penalizes "
+                       f"is that of a randomly thinned network; penalties are meant for a deterministic D")
+    for term, impl in loss.terms:
+        if getattr(impl, "pairs_by_index", False):
+            out.append(f"warning: loss {term.name!r} compares each fake with an unrelated real sample of "
+                       f"{dataset!r} (unpaired data): its minimum is one average image for every z, which "
+                       f"rewards collapse (see `ganzoo info {term.name}`)")
+    return out

@@ -76,9 +76,9 @@ def wrap(model: nn.Module, env: DistEnv, device: torch.device) -> nn.Module:
     ids = [device.index] if device.type == "cuda" and device.index is not None else None
     ddp = nn.parallel.DistributedDataParallel
     # newer torch renames broadcast_buffers=False to forward_sync_buffers=False (it still syncs at init: fine)
-    no_sync = ("forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(ddp.__init__).parameters
-               else "broadcast_buffers")
-    return ddp(model, device_ids=ids, **{no_sync: False})
+    if "forward_sync_buffers" in inspect.signature(ddp.__init__).parameters:
+        return ddp(model, device_ids=ids, forward_sync_buffers=False)
+    return ddp(model, device_ids=ids, broadcast_buffers=False)
 
 
 def broadcast_object(obj: Any, env: DistEnv) -> Any:
@@ -96,6 +96,7 @@ def on_main(env: DistEnv, fn: Any, *args: Any, **kwargs: Any) -> Any:
     if not env.enabled:
         return fn(*args, **kwargs)
     error, result = None, None
+    raised: GanzooError | None = None
     if env.is_main:
         try:
             result = fn(*args, **kwargs)
@@ -104,11 +105,11 @@ def on_main(env: DistEnv, fn: Any, *args: Any, **kwargs: Any) -> Any:
             raised = exc
     error = broadcast_object(error, env)
     if error is not None:
-        if env.is_main:
+        if raised is not None:
             raise raised
-        exc = GanzooError(error[0])
-        exc.exit_code = error[1]
-        raise exc
+        same = GanzooError(error[0])
+        same.exit_code = error[1]
+        raise same
     return result
 
 
@@ -127,6 +128,15 @@ def any_flag(flag: bool | int, env: DistEnv) -> int:
     t = torch.tensor([int(flag)], dtype=torch.int64)
     dist.all_reduce(t, op=dist.ReduceOp.MAX, group=env._control)
     return int(t.item())
+
+
+def gather_object(obj: Any, env: DistEnv) -> list[Any] | None:
+    """Every rank's ``obj`` on rank 0, in rank order (None elsewhere); over gloo, so CPU tensors travel as they are."""
+    if not env.enabled:
+        return [obj]
+    out: list[Any] | None = [None] * env.world_size if env.is_main else None
+    dist.gather_object(obj, out, dst=0, group=env._control)
+    return out
 
 
 def min_int(value: int, env: DistEnv) -> int:

@@ -78,6 +78,15 @@ class LossTerm:
     n_critic: int = 1
     #: whether g_loss reads ``d_real`` (relativistic losses do)
     needs_real_scores_for_g: bool = False
+    #: the data modalities (`DataInfo.modality`) the term works on; the trainer refuses others at build time
+    modalities: tuple[str, ...] = ("image", "points")
+    #: adversarial terms: D's scores are logits, so their sigmoid is a probability (bce); logged as d_*_prob
+    scores_are_logits: bool = False
+    #: the term differentiates D's input gradients (wgan-gp, r1): a BatchNorm or dropout D gets a warning
+    penalizes_input_gradients: bool = False
+    #: the term compares each fake with the real sample at the same batch index (l1, l2): on unpaired
+    #: data that pulls every sample toward the per-pixel median or mean, and a run gets a warning
+    pairs_by_index: bool = False
 
     def d_loss(self, inputs: LossInputs) -> Tensor | None:
         return None

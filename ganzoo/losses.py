@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .errors import ComponentError
+from .errors import ComponentError, GanzooError
 from .interfaces import LossInputs, LossTerm
 from .lossspec import Term
 
@@ -19,18 +19,29 @@ class CompositeLoss:
         self.terms = terms
         self.n_critic = max((int(getattr(t, "n_critic", 1)) for _, t in terms), default=1)
         self.needs_real_scores_for_g = any(getattr(t, "needs_real_scores_for_g", False) for _, t in terms)
+        adversarial = [t for term, t in terms if term.spec.role == "adversarial"]
+        #: D's scores are logits, so sigmoid(score) is D's probability that a sample is real (bce, minimax)
+        self.scores_are_logits = bool(adversarial) and all(getattr(t, "scores_are_logits", False)
+                                                           for t in adversarial)
 
     def _side(self, side: str, inputs: LossInputs) -> tuple[Tensor, dict[str, Tensor]]:
         total: Tensor | None = None
         parts: dict[str, Tensor] = {}
         for term, impl in self.terms:
-            value = getattr(impl, side)(inputs)
+            try:  # free when nothing is raised: the hot loop pays nothing for one-line errors
+                value = getattr(impl, side)(inputs)
+            except GanzooError:
+                raise
+            except torch.OutOfMemoryError:
+                raise
+            except Exception as exc:
+                raise self._failed(term, impl, side, inputs, exc) from exc
             if value is None:
                 continue
             if not isinstance(value, Tensor) or value.dim() != 0:
                 raise ComponentError(
-                    f"loss {term.name!r} from plugin {term.spec.plugin.name!r}: {side} must return a scalar "
-                    f"tensor or None, got {type(value).__name__}{tuple(getattr(value, 'shape', ()))}"
+                    f"{term.spec.who}: {side} must return a scalar tensor or None, "
+                    f"got {type(value).__name__}{tuple(getattr(value, 'shape', ()))}"
                 )
             parts[term.name] = value.detach()
             weighted = value * term.weight if term.weight != 1.0 else value
@@ -38,6 +49,14 @@ class CompositeLoss:
         if total is None:
             total = torch.zeros((), device=inputs.fake.device)
         return total, parts
+
+    def _failed(self, term: Term, impl: LossTerm, side: str, inputs: LossInputs, exc: Exception) -> ComponentError:
+        """The one-line error for a term that raised; says so when the term read d_real without asking for it."""
+        hint = None
+        if side == "g_loss" and inputs.d_real is None and _works_with_real_scores(impl, inputs):
+            hint = "its g_loss reads d_real: set needs_real_scores_for_g = True on the term"
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return ComponentError(f"{term.spec.who} failed in {side}: {type(exc).__name__}: {text}".rstrip(": "), hint)
 
     def d_loss(self, inputs: LossInputs) -> tuple[Tensor, dict[str, Tensor]]:
         return self._side("d_loss", inputs)
@@ -47,3 +66,17 @@ class CompositeLoss:
 
     def describe(self) -> list[dict[str, Any]]:
         return [{"name": t.name, "weight": t.weight, "role": t.spec.role} for t, _ in self.terms]
+
+
+def _works_with_real_scores(impl: LossTerm, inputs: LossInputs) -> bool:
+    """Whether the generator side succeeds once it is given D's scores on the real batch (error path only)."""
+    from dataclasses import replace
+
+    try:
+        with torch.no_grad():
+            d = inputs.discriminator
+            d_real = (d(inputs.real, inputs.labels) if inputs.labels is not None else d(inputs.real)).reshape(-1)
+            impl.g_loss(replace(inputs, d_real=d_real))
+    except Exception:
+        return False
+    return True

@@ -10,13 +10,13 @@ the first step whose values were not finite; it is read only when asked.
 from __future__ import annotations
 
 import math
-from typing import Any
 from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
 from . import distributed as dist
+from . import ema as ema_mod
 from .device import autocast
 from .errors import ComponentError, TrainingError
 from .interfaces import LossInputs
@@ -28,20 +28,33 @@ GStats = tuple[Tensor, dict[str, Tensor]]
 
 
 class GANStep:
-    """The D and G updates. ``*_train`` callables carry gradients (DDP/compiled); ``*_plain`` do not."""
+    """The D and G updates. ``*_train`` callables carry gradients (DDP/compiled); ``*_plain`` do not.
+
+    ``blame`` names each component for errors ("discriminator 'x' from plugin 'p' (dist 1.0)").
+    ``standing`` recomputes the EMA model's BatchNorm statistics (`refresh_ema`), never inside a step.
+    """
 
     def __init__(self, *, G: nn.Module, D: nn.Module, loss: CompositeLoss, opt_g: torch.optim.Optimizer,
                  opt_d: torch.optim.Optimizer, g_cond: bool, d_cond: bool, device: torch.device, amp: bool,
                  latent_dim: int, noise: torch.Generator, ema: nn.Module | None = None, ema_decay: float = 0.0,
-                 wrap: Callable[[nn.Module], nn.Module] = lambda m: m, compile: bool = False, loss_name: str = ""):
+                 wrap: Callable[[nn.Module], nn.Module] = lambda m: m, compile: bool = False, loss_name: str = "",
+                 blame: dict[str, str] | None = None, standing: ema_mod.StandingStats | None = None):
         self.G, self.D, self.loss, self.opt_g, self.opt_d = G, D, loss, opt_g, opt_d
         self.g_cond, self.d_cond, self.device, self.amp = g_cond, d_cond, device, amp
         self.latent_dim, self.noise, self.ema, self.ema_decay = latent_dim, noise, ema, ema_decay
         self.loss_name = loss_name
-        self.g_train, self.d_train = wrap(G), wrap(D)
-        self.g_plain, self.d_plain = G, D
+        self.blame = {"generator": "the generator", "discriminator": "the discriminator", **(blame or {})}
+        self.standing = standing
+        g_wrapped, d_wrapped = wrap(G), wrap(D)
+        self.g_train: Callable[..., Tensor] = g_wrapped
+        self.d_train: Callable[..., Tensor] = d_wrapped
+        self.g_plain: Callable[..., Tensor] = G
+        self.d_plain: Callable[..., Tensor] = D
+        # What a loss term differentiates through twice (gradient penalties): never compiled, because
+        # aot_autograd has no double backward; DDP-wrapped in the D step so its gradients are reduced too.
+        self.d_penalty = d_wrapped
         if compile:
-            self.g_train, self.d_train = torch.compile(self.g_train), torch.compile(self.d_train)
+            self.g_train, self.d_train = torch.compile(g_wrapped), torch.compile(d_wrapped)
             self.g_plain, self.d_plain = torch.compile(G), torch.compile(D)
         self.d_params = [p for p in D.parameters() if p.requires_grad]
 
@@ -54,19 +67,35 @@ class GANStep:
     def _z(self, n: int) -> Tensor:
         return latent(self.G, n, self.latent_dim, self.noise, self.device)
 
-    def _gen(self, model: Any, z: Tensor, y: Tensor | None) -> Tensor:
+    def _gen(self, model: Callable[..., Tensor], z: Tensor, y: Tensor | None) -> Tensor:
         return model(z, y) if self.g_cond else model(z)
 
-    def _disc(self, model: Any, x: Tensor, y: Tensor | None) -> Tensor:
+    def _disc(self, model: Callable[..., Tensor], x: Tensor, y: Tensor | None) -> Tensor:
         return (model(x, y) if self.d_cond else model(x)).reshape(-1)
 
-    def _update(self, opt: torch.optim.Optimizer, total: Tensor, side: str) -> None:
+    def _update(self, opt: torch.optim.Optimizer, total: Tensor, side: str, inputs: LossInputs) -> None:
         if not total.requires_grad:
-            raise ComponentError(f"loss {self.loss_name!r} gives the {side} nothing to learn from: "
-                                 f"its {side} loss does not depend on the {side}'s output")
+            raise self._nothing_to_learn(side, inputs)
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
+
+    def _nothing_to_learn(self, side: str, inputs: LossInputs) -> ComponentError:
+        """Blame the component that cut the graph: G's output, D's scores, or the loss (error path only)."""
+        scores = [s for s in (inputs.d_fake, inputs.d_real if side == "discriminator" else None) if s is not None]
+        if side == "generator" and not inputs.fake.requires_grad:
+            return ComponentError(f"{self.blame['generator']} gives the generator nothing to learn from: its "
+                                  f"output does not depend on its parameters",
+                                  "does its forward detach, or run under torch.no_grad?")
+        if side == "generator" and not inputs.d_fake.requires_grad:
+            return ComponentError(f"{self.blame['discriminator']} gives the generator nothing to learn from: its "
+                                  f"scores do not depend on its input",
+                                  "does its forward detach x, or run under torch.no_grad?")
+        if side == "discriminator" and not any(s.requires_grad for s in scores):
+            return ComponentError(f"{self.blame['discriminator']} cannot learn: its scores do not depend on its "
+                                  f"parameters", "does its forward detach, or run under torch.no_grad?")
+        return ComponentError(f"loss {self.loss_name!r} gives the {side} nothing to learn from: "
+                              f"its {side} loss does not depend on the {side}'s output")
 
     def d_step(self, real: Tensor, y: Tensor | None, step: int) -> DStats:
         z = self._z(real.shape[0])
@@ -75,9 +104,9 @@ class GANStep:
                 fake = self._gen(self.g_plain, z, y)
             d_real = self._disc(self.d_train, real, y)
             d_fake = self._disc(self.d_train, fake, y)
-            inputs = LossInputs(real, fake, d_fake, d_real, y if self.d_cond else None, self.d_train, step)
+            inputs = LossInputs(real, fake, d_fake, d_real, y if self.d_cond else None, self.d_penalty, step)
             total, parts = self.loss.d_loss(inputs)
-        self._update(self.opt_d, total, "discriminator")
+        self._update(self.opt_d, total, "discriminator", inputs)
         return total.detach(), parts, d_real.detach(), d_fake.detach()
 
     def g_step(self, real: Tensor, y: Tensor | None, step: int) -> GStats:
@@ -92,48 +121,52 @@ class GANStep:
                 if self.loss.needs_real_scores_for_g:
                     with torch.no_grad():
                         d_real = self._disc(self.d_plain, real, y)
-                inputs = LossInputs(real, fake, d_fake, d_real, y if self.d_cond else None, self.d_plain, step)
+                inputs = LossInputs(real, fake, d_fake, d_real, y if self.d_cond else None, self.D, step)
                 total, parts = self.loss.g_loss(inputs)
-            self._update(self.opt_g, total, "generator")
+            self._update(self.opt_g, total, "generator", inputs)
         finally:
             for p in self.d_params:
                 p.requires_grad_(True)
         if self.ema is not None:
-            self.update_ema()
+            ema_mod.update(self.ema, self.G, self.ema_decay)
         return total.detach(), parts
 
-    @torch.no_grad()
-    def update_ema(self) -> None:
-        ema_p = [p for p in self.ema.parameters() if p.dtype.is_floating_point]
-        g_p = [p.detach() for p in self.G.parameters() if p.dtype.is_floating_point]
-        torch._foreach_lerp_(ema_p, g_p, 1.0 - self.ema_decay)
-        for e, b in zip(self.ema.buffers(), self.G.buffers()):
-            e.copy_(b)
+    def refresh_ema(self, step: int) -> None:
+        """Give the EMA model BatchNorm statistics of its own before it is sampled, evaluated or saved."""
+        if self.standing is not None:
+            self.standing.refresh(step)
 
 
 class LossTracker:
-    """Each step's losses as one device tensor, and the first non-finite step, without host syncs."""
+    """Each step's losses as one device tensor, and the first non-finite step, without host syncs.
 
-    def __init__(self, device: torch.device, step: int, hint: Callable[[], str] = lambda: ""):
+    ``probabilities``: D's scores are logits (bce, minimax), so ``d_real_prob``/``d_fake_prob`` (their
+    sigmoids) are logged too; for other losses (WGAN critics, LSGAN, hinge) a sigmoid means nothing.
+    """
+
+    def __init__(self, device: torch.device, step: int, hint: Callable[[], str] = lambda: "",
+                 probabilities: bool = True):
         self.device = device
         self.hint = hint  # what to say about checkpoints when raising
-        self.keys: tuple[str, ...] | None = None
+        self.probabilities = probabilities
+        self.keys: tuple[str, ...] = ()
         self.step_t = torch.full((), step, dtype=torch.long, device=device)
-        self.first_bad: Tensor | None = None
-        self.bad_vals: Tensor | None = None
+        self.first_bad = torch.full((), -1, dtype=torch.long, device=device)
+        self.bad_vals = torch.zeros(0, device=device)
         self.vals: Tensor | None = None
 
     def track(self, d: DStats, g: GStats) -> None:
         d_total, d_parts, d_real, d_fake = d
         g_total, g_parts = g
         d_real, d_fake = d_real.float(), d_fake.float()
-        values = {"d_loss": d_total, "g_loss": g_total, "d_real": d_real.mean(), "d_fake": d_fake.mean(),
-                  "d_real_prob": torch.sigmoid(d_real).mean(), "d_fake_prob": torch.sigmoid(d_fake).mean()}
+        values = {"d_loss": d_total, "g_loss": g_total, "d_real": d_real.mean(), "d_fake": d_fake.mean()}
+        if self.probabilities:
+            values.update(d_real_prob=torch.sigmoid(d_real).mean(), d_fake_prob=torch.sigmoid(d_fake).mean())
         values.update({f"d/{k}": v for k, v in d_parts.items()})
         values.update({f"g/{k}": v for k, v in g_parts.items()})
         keys = tuple(values)
         if keys != self.keys:  # a term came or went: settle what is tracked so far, then start over
-            if self.keys is not None:
+            if self.keys:
                 self.check(None)
             self.keys = keys
             self.first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
@@ -147,7 +180,7 @@ class LossTracker:
 
     def check(self, env: dist.DistEnv | None) -> None:
         """TrainingError naming the first step and term that went non-finite (one sync; collective under DDP)."""
-        if self.keys is None:
+        if not self.keys:
             return
         first = int(self.first_bad.item())
         none = 2**62

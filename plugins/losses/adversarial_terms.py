@@ -30,6 +30,8 @@ class BCELoss(LossTerm):
     log(1 − D(G(z))), which keeps its gradient alive while D is winning.
     """
 
+    scores_are_logits = True
+
     def d_loss(self, inputs: LossInputs) -> Tensor:
         return F.softplus(-_f32(inputs.d_real)).mean() + F.softplus(_f32(inputs.d_fake)).mean()
 
@@ -102,6 +104,8 @@ class WGANGPLoss(LossTerm):
     critic sees the batch's labels on the interpolates.
     """
 
+    penalizes_input_gradients = True
+
     def __init__(self, gp_weight: float = 10.0, n_critic: int = 5):
         if not gp_weight >= 0:
             raise UsageError(f"wgan-gp: gp_weight must be >= 0, got {gp_weight}")
@@ -109,6 +113,7 @@ class WGANGPLoss(LossTerm):
             raise UsageError(f"wgan-gp: n_critic must be a positive integer, got {n_critic}")
         self.gp_weight = float(gp_weight)
         self.n_critic = int(n_critic)
+        self.penalizes_input_gradients = self.gp_weight > 0
 
     def gradient_penalty(self, inputs: LossInputs) -> Tensor:
         real, fake = inputs.real.detach().float(), inputs.fake.detach().float()

@@ -19,8 +19,12 @@ class R1Penalty(LossTerm):
     adds (10/2) · E||∇D(x)||² to D's loss, matching the paper's (γ/2) form;
     γ = 10 is a common choice for images, smaller values for small data.
     In conditional training D is called with the batch's labels. The penalty
-    is computed in float32 even under autocast.
+    is computed in float32 even under autocast. Like any per-sample penalty it
+    assumes D scores each sample on its own: BatchNorm couples the samples of a
+    batch and dropout makes the gradient random (a run warns about both).
     """
+
+    penalizes_input_gradients = True
 
     def d_loss(self, inputs: LossInputs) -> Tensor:
         grad = input_gradients(inputs.discriminator, inputs.real, inputs.labels)

@@ -57,6 +57,7 @@ class ToyCDisc(ToyDisc):
 
 class ToyBCE(LossTerm):
     """Non-saturating BCE on logits."""
+    scores_are_logits = True  # so the trainer logs sigmoid(D) as d_real_prob / d_fake_prob
     def d_loss(self, i):
         CALLS["d_loss"] += 1
         f = nn.functional.binary_cross_entropy_with_logits
