@@ -77,7 +77,7 @@ def build_generator(name: str, data: DataInfo, latent_dim: int = 100, params: di
         z = torch.randn(2, latent_dim, generator=torch.Generator().manual_seed(0))
         problem = model_output_problem("generator", _probe(spec, model, z, _probe_labels(data, 2)), data, 2)
         if problem:
-            raise ComponentError(f"{spec.who} {problem} for latent_dim={latent_dim}")
+            raise ComponentError(f"{spec.who}: {problem} (latent_dim={latent_dim})")
     return model
 
 
@@ -93,7 +93,7 @@ def build_discriminator(name: str, data: DataInfo, params: dict[str, Any] | None
         x = torch.zeros(2, *data.shape)
         problem = model_output_problem("discriminator", _probe(spec, model, x, _probe_labels(data, 2)), data, 2)
         if problem:
-            raise ComponentError(f"{spec.who} {problem}")
+            raise ComponentError(f"{spec.who}: {problem}")
     return model
 
 
@@ -149,7 +149,7 @@ def build_dataset(name: str, params: dict[str, Any] | None = None, registry: Reg
     if check:
         problem = info_problem(info) or _data_problem(spec, ds, info)
         if problem:
-            raise ComponentError(f"{spec.who} {problem}", "see the Dataset contract in docs/plugins.md")
+            raise ComponentError(f"{spec.who}: {problem}", "see the Dataset contract in docs/plugins.md")
     return ds
 
 

@@ -74,8 +74,7 @@ def tensors_problem(info: DataInfo, x: object, labels: object) -> str | None:
     if info.is_image:
         if x.dtype != torch.uint8:
             where = f" in [{float(x.min()):.3g}, {float(x.max()):.3g}]" if x.is_floating_point() and x.numel() else ""
-            return (f"tensors() must give uint8 images (0-255), got {x.dtype}{where}; "
-                    f"convert with ganzoo.interfaces.to_uint8 (from [-1, 1]) or (x * 255).round().to(torch.uint8)")
+            return f"tensors() must give uint8 images (0-255), got {x.dtype}{where}"
     elif not x.is_floating_point():
         return f"tensors() must give float points, got {x.dtype}"
     elif not bool(torch.isfinite(x).all()):
