@@ -65,6 +65,7 @@ def _show(entry: dict[str, Any]) -> None:
     from rich.table import Table
 
     from ..console import console
+    from ..params import type_label
 
     if entry["kind"] == "loss-spec":
         console.print(f"[bold]loss spec[/] {entry['name']}: L = " + " + ".join(
@@ -99,7 +100,7 @@ def _show(entry: dict[str, Any]) -> None:
         for col in ("name", "type", "default"):
             table.add_column(col)
         for p in entry["params"]:
-            table.add_row(p["name"], p["type"], "(required)" if p["required"] else repr(p["default"]))
+            table.add_row(p["name"], type_label(p["type"]), "(required)" if p["required"] else repr(p["default"]))
         console.print(table)
 
 
