@@ -105,7 +105,7 @@ class WriteError(GanzooError):
     exit_code = 7
 
     @classmethod
-    def from_os(cls, exc: OSError, path: object, what: str = "write") -> WriteError:
+    def from_os(cls, exc: OSError, path: object = None, what: str = "write") -> WriteError:
         import errno
 
         hints = {errno.ENOSPC: "free some space or choose another place", errno.EDQUOT: "free some space or "
@@ -113,5 +113,5 @@ class WriteError(GanzooError):
                  errno.EACCES: "choose a folder you can write to", errno.EPERM: "choose a folder you can write to",
                  errno.ENOTDIR: "a file is in the way: choose another place",
                  errno.EISDIR: "a folder is in the way: choose another name"}
-        where = exc.filename if exc.filename is not None else path
+        where = path if path is not None else exc.filename  # the file meant, not the temp file it went through
         return cls(f"cannot {what} {where}: {exc.strerror or exc}", hints.get(exc.errno or 0))

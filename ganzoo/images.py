@@ -11,7 +11,7 @@ from torch import Tensor
 
 from .errors import WriteError
 from .interfaces import to_uint8
-from .rundir import fsync_folder, temp_path
+from .rundir import fsync_folder, make_parent, temp_path
 
 # a qualitative palette (tab10) for classes / modes
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
@@ -47,9 +47,9 @@ def save_grid(images: Tensor, path: str | Path, nrow: int = 8) -> Path:
 
 def _save(path: Path, image: Image.Image, fmt: str, **options: object) -> None:
     """Write ``image`` atomically (old file or new, never half of one); WriteError when the disk says no."""
+    make_parent(path)
     tmp = temp_path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         image.save(tmp, format=fmt, **options)
         tmp.replace(path)
     except OSError as exc:

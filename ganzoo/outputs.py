@@ -25,7 +25,7 @@ from .config import config_toml
 from .device import autocast
 from .images import bounds, write_gif
 from .errors import WriteError
-from .rundir import MetricsLog, RunDir, read_metrics, write_atomic
+from .rundir import MetricsLog, RunDir, make_parent, read_metrics, write_atomic
 from .sampling import fixed_batch, generate, write_picture
 
 
@@ -49,8 +49,8 @@ class Outputs:
     def open(self, *, resume: bool, overwrite: bool, step: int) -> Outputs:
         """Write config.toml; on resume, cut metrics.jsonl back to ``step`` and pick up the run so far."""
         root = self.run.root
+        make_parent(self.run.config)  # the run folder itself
         try:
-            root.mkdir(parents=True, exist_ok=True)
             self.run.clean_stale()
             if overwrite and not resume:
                 self.run.clear()

@@ -240,14 +240,26 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
+def make_parent(path: Path) -> None:
+    """Create ``path``'s folder; WriteError naming the file in the way when there is one."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), path.parent)
+        raise WriteError(f"cannot write {path}: {blocker} is a file", "a file is in the way: choose another place") \
+            from None
+    except OSError as exc:
+        raise WriteError.from_os(exc, path) from None
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write a temp file in the same folder, fsync, rename: ``path`` is the old file or the new, never half.
 
     WriteError (one line, the path and the OS reason) when the disk is full, read-only, ...
     """
+    make_parent(path)
     tmp = temp_path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
