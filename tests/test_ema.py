@@ -158,7 +158,7 @@ def test_checkpointed_ema_normalises_with_its_own_statistics(bn_gen):
     copied = copy.deepcopy(ema)
     for name in ("running_mean", "running_var"):
         getattr(copied.bn, name).copy_(tensors[f"generator.bn.{name}"])
-    with pytest.raises(AssertionError, match="std from|running var"):
+    with pytest.raises(AssertionError, match=r"std from|running var"):
         assert_own_statistics(copied)
 
 

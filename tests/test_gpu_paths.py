@@ -253,6 +253,24 @@ def test_real_compile_trains_like_eager(toy, inductor_works):
         assert compiled.final[key] == pytest.approx(eager.final[key], rel=1e-4, abs=1e-6), key
 
 
+@pytest.mark.parametrize("loss", ["toy-bce+r1", "wgan-gp"])
+def test_real_compile_with_a_gradient_penalty(toy, inductor_works, loss):
+    """A penalty differentiates D twice, which aot_autograd cannot: it goes through the uncompiled D.
+
+    Compiled, the run must train to the eager losses (the penalty's own value included).
+    """
+    cfg = {**tiny(steps=2, batch_size=16), "loss": {"name": loss}}
+    eager = trained({**cfg, "out": "eager"})
+    try:
+        compiled = trained({**cfg, "train": {**cfg["train"], "compile": True}, "out": "compiled"})
+    finally:
+        torch._dynamo.reset()
+    assert type(compiled.step_fn.d_train).__name__ == "OptimizedModule"
+    penalty = "d/r1" if "r1" in loss else "d/wgan-gp"
+    for key in ("d_loss", "g_loss", penalty):
+        assert compiled.final[key] == pytest.approx(eager.final[key], rel=1e-4, abs=1e-6), key
+
+
 # -- fused Adam -----------------------------------------------------------------------------------
 
 def test_adam_is_fused_where_torch_has_the_kernel(monkeypatch):
