@@ -53,6 +53,21 @@ class Param:
 
 
 @dataclass(frozen=True)
+class DatasetEvaluation:
+    """What a dataset plugin gives `ganzoo eval` beyond its data, declared at registration (torch-free).
+
+    ``classifier``: a shipped weights file for the feature classifier (a safetensors file written by
+    ``python -m ganzoo.evaluation.train_classifier``); used when its shape, classes and split match
+    the dataset's, else a classifier is trained and cached on first use. ``modes``: a lazy
+    ``"module:function"``; ``function(samples, dataset)`` returns mode-coverage numbers
+    (``modes_covered``, ``num_modes``, ``high_quality_share``) for a dataset whose modes are known.
+    """
+
+    classifier: str | None = None
+    modes: str | None = None
+
+
+@dataclass(frozen=True)
 class ComponentSpec:
     """A registered generator, discriminator, loss term or dataset.
 
@@ -72,6 +87,7 @@ class ComponentSpec:
     # generators/discriminators: needs class labels. losses: "adversarial" or "regularizer".
     conditional: bool = False
     role: str | None = None
+    evaluation: DatasetEvaluation | None = None  # datasets only
     # the factory takes **kwargs, or its signature could not be read: names beyond ``params`` are accepted
     open_params: bool = False
 
@@ -135,6 +151,7 @@ class DataInfo:
     size: int = 0
     modality: str = "image"  # "image" or "points"
     class_names: tuple[str, ...] | None = None
+    split: str | None = None  # the part held: "train", "heldout" or "all"; None when the dataset has no split
 
     @property
     def is_image(self) -> bool:
@@ -161,10 +178,12 @@ class DataInfo:
             d["num_classes"] = self.num_classes
         if self.class_names is not None:
             d["class_names"] = list(self.class_names)
+        if self.split is not None:
+            d["split"] = self.split
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DataInfo:
         names = d.get("class_names")
         return cls(tuple(d["shape"]), d.get("num_classes"), int(d.get("size", 0)),
-                   d.get("modality", "image"), tuple(names) if names else None)
+                   d.get("modality", "image"), tuple(names) if names else None, d.get("split"))
