@@ -1,0 +1,14 @@
+"""BigGAN (Brock et al. 2019), scaled down: class-conditional generator and projection discriminator.
+
+Registration only: torch is imported from `models` when one is built.
+"""
+
+from __future__ import annotations
+
+from ganzoo import hookimpl
+
+
+@hookimpl
+def ganzoo_register_components(register):
+    register.generator("biggan", "ganzoo_plugins.biggan.models:BigGANGenerator", conditional=True)
+    register.discriminator("biggan", "ganzoo_plugins.biggan.models:BigGANDiscriminator", conditional=True)
