@@ -22,6 +22,7 @@ import ast
 import difflib
 import functools
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -127,6 +128,8 @@ class TypeSpec:
         elif k == "str":
             if isinstance(value, str):
                 return value
+            if isinstance(value, os.PathLike):  # a path given from Python for a str parameter such as root
+                return os.fspath(value)
         elif k == "literal":
             if any(value == v and type(value) is type(v) for v in self.values):
                 return value
