@@ -103,7 +103,7 @@ def warnings_seen(monkeypatch):
 # -- mnist-10k (shipped) -------------------------------------------------------
 
 def test_mnist10k_is_the_real_test_split():
-    ds = MNIST10k()
+    ds = MNIST10k(split="all")
     x, y = ds.tensors()
     assert x.dtype == torch.uint8 and tuple(x.shape) == (10000, 1, 28, 28)
     assert y.dtype == torch.int64 and torch.bincount(y).tolist() == MNIST_TEST_COUNTS
@@ -120,7 +120,7 @@ def test_mnist10k_shipped_files_are_the_originals():
 def test_mnist10k_resizes():
     ds = MNIST10k(image_size=32)
     x, _ = ds.tensors()
-    assert tuple(x.shape) == (10000, 1, 32, 32) and x.dtype == torch.uint8 and ds.info.shape == (1, 32, 32)
+    assert tuple(x.shape) == (8000, 1, 32, 32) and x.dtype == torch.uint8 and ds.info.shape == (1, 32, 32)
 
 
 # -- the IDX reader --------------------------------------------------------------
@@ -216,7 +216,7 @@ def test_folder_labels_from_subfolders_and_skips_junk(tmp_path, warnings_seen):
     (tmp_path / "dogs" / "broken.png").write_bytes(b"this is not a png")
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / ".DS_Store").write_bytes(b"\0")
-    ds = ImageFolder(root=str(tmp_path), image_size=16)
+    ds = ImageFolder(root=str(tmp_path), image_size=16, split="all")
     x, y = ds.tensors()
     assert tuple(x.shape) == (6, 3, 16, 16) and x.dtype == torch.uint8
     assert ds.info.class_names == ("cats", "dogs") and ds.info.num_classes == 2 and ds.info.size == 6
@@ -228,7 +228,7 @@ def test_folder_labels_from_subfolders_and_skips_junk(tmp_path, warnings_seen):
 def test_folder_flat_is_unlabelled_and_greyscale(tmp_path, warnings_seen):
     for i in range(4):
         write_image(tmp_path / f"face{i}.webp" if i % 2 else tmp_path / f"face{i}.bmp")
-    ds = ImageFolder(root=str(tmp_path), image_size=8, channels=1)
+    ds = ImageFolder(root=str(tmp_path), image_size=8, channels=1, split="all")
     x, y = ds.tensors()
     assert tuple(x.shape) == (4, 1, 8, 8) and y is None
     assert ds.info.num_classes is None and ds.info.class_names is None and ds.info.shape == (1, 8, 8)
@@ -248,7 +248,7 @@ def test_folder_centre_crops_non_square_images(tmp_path):
     img.paste((0, 255, 0), (20, 0, 40, 20))
     img.paste((0, 0, 255), (40, 0, 60, 20))
     img.save(tmp_path / "wide.png")
-    x, _ = ImageFolder(root=str(tmp_path), image_size=10).tensors()
+    x, _ = ImageFolder(root=str(tmp_path), image_size=10, split="all").tensors()
     assert tuple(x.shape) == (1, 3, 10, 10)
     assert x[0, 1].min() == 255 and x[0, 0].max() == 0 and x[0, 2].max() == 0
 
@@ -277,7 +277,7 @@ def test_folder_streaming_with_a_dataloader(tmp_path, warnings_seen):
         write_image(tmp_path / "a" / f"{i}.png", size=(24, 32))
         write_image(tmp_path / "b" / f"{i}.png", size=(24, 32), color=(10, 10, 10))
     (tmp_path / "b" / "broken.png").write_bytes(b"garbage")
-    ds = ImageFolder(root=str(tmp_path), image_size=16, in_memory_max=0)
+    ds = ImageFolder(root=str(tmp_path), image_size=16, in_memory_max=0, split="all")
     assert ds.streaming and ds.info.size == 6 and ds.info.num_classes == 2
     assert len(warnings_seen) == 1 and "skipped 1" in warnings_seen[0]
     items = ds.torch_dataset()
@@ -299,9 +299,9 @@ def test_folder_truncated_image(tmp_path, warnings_seen):
     Image.effect_noise((64, 64), 50).save(tmp_path / "b.png")
     (tmp_path / "b.png").write_bytes((tmp_path / "b.png").read_bytes()[:200])  # header intact, data cut
     assert good.exists()
-    in_memory = ImageFolder(root=str(tmp_path), image_size=8)
+    in_memory = ImageFolder(root=str(tmp_path), image_size=8, split="all")
     assert in_memory.info.size == 1 and "skipped 1" in warnings_seen[-1]
-    streamed = ImageFolder(root=str(tmp_path), image_size=8, in_memory_max=0).torch_dataset()
+    streamed = ImageFolder(root=str(tmp_path), image_size=8, in_memory_max=0, split="all").torch_dataset()
     x, label = streamed[1]  # b.png fails to decode; a neighbour stands in
     assert tuple(x.shape) == (3, 8, 8) and label == -1
     assert "b.png" in warnings_seen[-1]
@@ -344,12 +344,17 @@ def test_every_dataset_is_registered_with_help():
     for name in DATASETS:
         spec = registry.get("dataset", name)
         assert spec.doc and spec.summary and spec.plugin.name == "datasets"
-        assert "root" in {p.name for p in spec.params}
+        params = {p.name: p for p in spec.params}
+        assert params["split"].default == "train"  # every built-in dataset has a held-out part
+        assert ("root" in params) == (name not in ("mnist-10k", "gaussians"))  # those two read no files
+    assert registry.get("dataset", "mnist-10k").evaluation.classifier.endswith("mnist-10k-classifier.safetensors")
+    assert registry.get("dataset", "gaussians").evaluation.modes.endswith("gaussians:mode_metrics")
+    assert registry.get("dataset", "cifar10").evaluation is None
 
 
 def test_build_dataset_default():
     ds = build_dataset("mnist-10k")
-    assert ds.info.size == 10000 and ds.info.shape == (1, 28, 28)
+    assert ds.info.size == 8000 and ds.info.shape == (1, 28, 28) and ds.info.split == "train"
     assert build_dataset("mnist-10k", {"root": None, "image_size": 64}).info.shape == (1, 64, 64)
 
 

@@ -15,6 +15,8 @@ from ganzoo.cli import main
 from ganzoo.evaluation import evaluate, evaluate_generator, evaluate_samples
 from ganzoo.evaluation.classifier import get_classifier, shipped_path
 from ganzoo.evaluation.inception import SKIP_NOTE, find_weights
+from ganzoo.evaluation.reference import Reference, reference
+from ganzoo.evaluation.runs import class_labels, sample_generator
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +29,7 @@ def offline(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def mnist():
-    return build_dataset("mnist-10k")
+    return build_dataset("mnist-10k")  # the train part, as a run sees it
 
 
 def real_subset(mnist, n: int, seed: int = 5):
@@ -46,15 +48,16 @@ def run_main(capsys, *args: str) -> tuple[int, str, str]:
 # -- the shipped classifier -------------------------------------------------------------------
 
 def test_shipped_classifier_loads_is_accurate_and_deterministic(mnist):
-    path = shipped_path(mnist, "mnist-10k")
+    ref = reference("mnist-10k")
+    path = shipped_path(ref)
     assert path is not None and path.stat().st_size < 1_000_000
-    clf = get_classifier(mnist, "mnist-10k", train=False)
+    clf = get_classifier(ref, train=False)
     assert clf.source == "shipped" and clf.accuracy > 0.97
     assert clf.meta["dataset"] == "mnist-10k" and clf.meta["seed"] == 0 and clf.meta["epochs"] > 0
-    x, y = mnist.tensors()
+    x, y = ref.heldout_x, ref.heldout_y  # never trained on: the recorded accuracy is reproduced here
     feats, probs = clf.embed(x)
-    assert feats.shape == (10_000, 64) and probs.shape == (10_000, 10)
-    assert (probs.argmax(1) == y).float().mean() > 0.97
+    assert feats.shape == (2000, 64) and probs.shape == (2000, 10)
+    assert float((probs.argmax(1) == y).float().mean()) == pytest.approx(clf.accuracy, abs=1e-4)
     again, _ = clf.embed(x[:1000])  # same batches: bit-identical
     assert torch.equal(again, feats[:1000])
     rebatched, _ = clf.embed(x[:700], batch=64)  # other batch sizes may pick other kernels: float-identical
@@ -64,15 +67,19 @@ def test_shipped_classifier_loads_is_accurate_and_deterministic(mnist):
 # -- samples files through the CLI ------------------------------------------------------------
 
 def test_eval_real_digits_near_floor_json(mnist, tmp_path, capsys):
+    """Real training digits, scored against the held-out split they are not part of: about the floor, and flagged."""
     x, y = real_subset(mnist, 2000)
-    save_file({"images": x, "labels": y}, str(tmp_path / "real.safetensors"))
+    save_file({"images": x, "labels": y}, str(tmp_path / "real.safetensors"), metadata={"dataset": "mnist-10k"})
     code, out, _ = run_main(capsys, "eval", str(tmp_path / "real.safetensors"), "--json")
     assert code == 0
     result = json.loads(out)
     assert result["dataset"] == "mnist-10k" and result["num"] == result["num_compared"] == 2000
-    assert result["fd"] < 2 * result["fd_floor"]
+    assert result["reference"]["split"] == "heldout" and result["reference"]["images"] == 2000
+    # had the reference been drawn from these very images, FD would be ~0 and precision/recall ~1
+    assert 0.5 * result["fd_floor"] < result["fd"] < 2 * result["fd_floor"]
     assert result["classes_covered"] == 10 and result["conditional_accuracy"] > 0.97
-    assert result["precision"] > 0.8 and result["recall"] > 0.8
+    assert 0.8 < result["precision"] < 0.95 and 0.8 < result["recall"] < 0.95
+    assert result["memorized"] > 0.99 > 0.1 > result["memorized_floor"]
     assert "fid" not in result
     skipped = [n for n in result["notes"] if n.startswith("standard FID skipped")]
     assert len(skipped) == 1 and "missing-inception.pth" in skipped[0]
@@ -81,13 +88,29 @@ def test_eval_real_digits_near_floor_json(mnist, tmp_path, capsys):
 def test_eval_noise_table(tmp_path, capsys):
     noise = torch.randint(0, 256, (1000, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     save_file({"images": noise}, str(tmp_path / "noise.safetensors"))
-    code, out, _ = run_main(capsys, "eval", str(tmp_path / "noise.safetensors"), "--num", "600")
+    code, out, _ = run_main(capsys, "eval", str(tmp_path / "noise.safetensors"), "--num", "600",
+                            "--dataset", "mnist-10k")
     assert code == 0
-    assert "FD-classifier" in out and "real vs real" in out and "mnist-10k assumed" in out
+    assert "FD-classifier" in out and "real vs real" in out and "held-out split of mnist-10k (2,000 images)" in out
+    assert "memorized (pixels)" in out and "8,000 images" in out
     assert out.count("standard FID skipped") == 1
-    result = evaluate(tmp_path / "noise.safetensors", num=600)
+    result = evaluate(tmp_path / "noise.safetensors", num=600, dataset="mnist-10k")
     assert result["num"] == 600 and result["fd"] > 50 * result["fd_floor"]
-    assert result["recall"] < 0.05 and result["classes_covered"] <= 2
+    assert result["recall"] < 0.05 and result["classes_covered"] <= 2 and result["memorized"] == 0.0
+
+
+def test_eval_json_prints_null_not_nan(tmp_path, capsys):
+    x = torch.randn(300, 2, generator=torch.Generator().manual_seed(0))
+    x[:5] = float("nan")
+    save_file({"points": x}, str(tmp_path / "p.safetensors"))
+    code, out, _ = run_main(capsys, "eval", str(tmp_path / "p.safetensors"), "--dataset", "gaussians", "--json")
+    assert code == 0
+
+    def not_json(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    result = json.loads(out, parse_constant=not_json)
+    assert result["fd"] is None and any(n.startswith("fd, kid: not a finite number") for n in result["notes"])
 
 
 def test_no_weights_anywhere_gives_the_documented_note(monkeypatch):
@@ -98,6 +121,8 @@ def test_no_weights_anywhere_gives_the_documented_note(monkeypatch):
 @pytest.mark.parametrize("tensors,args,message", [
     (None, [], "does not exist"),
     ({"images": torch.zeros(20, 3, 32, 32, dtype=torch.uint8)}, [], "--dataset"),
+    ({"images": torch.zeros(20, 1, 28, 28, dtype=torch.uint8)}, [], "--dataset"),  # no guessing from the shape
+    ({"images": torch.zeros(20, 1, 28, 28, dtype=torch.uint8)}, ["--num", str(10**12)], "at most 100,000"),
     ({"images": torch.zeros(20, 1, 28, 28, dtype=torch.uint8)}, ["--dataset", "gaussians"], "do not match"),
     ({"images": torch.zeros(20, 1, 28, 28)}, [], "must be uint8"),
     ({"weights": torch.zeros(3)}, [], "holds no samples"),
@@ -107,7 +132,7 @@ def test_user_errors_are_one_line(tmp_path, capsys, tensors, args, message):
     if tensors is not None:
         save_file(tensors, str(path))
     code, out, err = run_main(capsys, "eval", str(path), *args)
-    assert code in (1, 2) and out == ""
+    assert code in (2, 3) and out == ""  # usage error, or data error (see ganzoo.errors)
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
@@ -118,6 +143,7 @@ def test_gaussians_points(tmp_path):
     assert result["feature_space"] == "points"
     assert result["modes_covered"] == result["num_modes"] == 8 and result["high_quality_share"] > 0.95
     assert result["fd"] < 3 * result["fd_floor"] + 1e-3
+    assert result["reference"]["images"] == 5000 and result["memorized"] < 0.12  # fresh points (another seed)
     grid, _ = build_dataset("gaussians", {"layout": "grid", "n": 2500, "seed": 3}).tensors()
     table = json.dumps({"name": "gaussians", "layout": "grid"})  # a [dataset] table in the file's metadata
     save_file({"points": grid}, str(tmp_path / "g.safetensors"), metadata={"dataset": table})
@@ -147,26 +173,64 @@ def test_evaluate_generator(mnist, name):
 
 # -- classifiers for other labelled datasets ----------------------------------------------------
 
-class Tiny:
+def tiny_reference(mnist, heldout: bool) -> Reference:
     """A small labelled image set standing in for a dataset without shipped weights."""
-
-    def __init__(self, mnist):
-        x, y = real_subset(mnist, 600, seed=9)
-        self.info = mnist.info
-        self._t = (x, y)
-
-    def tensors(self):
-        return self._t
+    x, y = real_subset(mnist, 600, seed=9)
+    held = real_subset(build_dataset("mnist-10k", {"split": "heldout"}), 200, seed=9) if heldout else (None, None)
+    return Reference("tiny", {}, mnist, x, y, *held)
 
 
 def test_classifier_is_trained_on_first_use_then_cached(mnist, tmp_path):
     heard = []
-    clf = get_classifier(Tiny(mnist), "tiny", log=heard.append)
+    clf = get_classifier(tiny_reference(mnist, heldout=False), log=heard.append)
     assert clf.source == "trained" and heard and "tiny" in heard[0]
     assert clf.path.parent == tmp_path / "cache" / "classifiers" and clf.path.name.startswith("tiny-")
-    assert clf.meta["heldout"] == 60 and clf.accuracy > 0.7
-    again = get_classifier(Tiny(mnist), "tiny")
+    assert clf.meta["heldout"] == 60 and clf.meta["trained_on"] == 540 and clf.accuracy > 0.7
+    again = get_classifier(tiny_reference(mnist, heldout=False))
     assert again.source == "cache" and again.digest == clf.digest
+
+
+def test_classifier_trains_on_the_train_part_and_is_scored_on_the_heldout_part(mnist):
+    ref = tiny_reference(mnist, heldout=True)
+    clf = get_classifier(ref)
+    assert clf.meta["trained_on"] == 600 and clf.meta["heldout"] == 200
+    assert clf.meta["split"]["heldout_images"] == 200 and clf.meta["split"]["images"] == 600
+    _, probs = clf.embed(ref.heldout_x)
+    assert float((probs.argmax(1) == ref.heldout_y).float().mean()) == pytest.approx(clf.accuracy, abs=1e-4)
+
+
+# -- conditional runs: the data's class prior --------------------------------------------------
+
+def test_class_labels_follow_the_prior():
+    prior = torch.tensor([0.5, 0.3, 0.2])
+    labels = class_labels(10, prior, seed=0)
+    assert torch.bincount(labels).tolist() == [5, 3, 2]
+    assert torch.bincount(class_labels(7, prior, seed=1)).tolist() == [4, 2, 1]  # 3.5, 2.1, 1.4: one remainder
+    assert not torch.equal(class_labels(10, prior, seed=0), class_labels(10, prior, seed=1))  # shuffled
+
+
+def test_conditional_generators_are_asked_for_the_data_prior(mnist):
+    class Recorder(torch.nn.Module):
+        conditional, latent_dim = True, 4
+
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+            self.seen = []
+
+        def forward(self, z, labels):
+            self.seen.append(labels)
+            return torch.zeros(len(z), 1, 28, 28) + self.w
+
+    g = Recorder()
+    prior = reference("mnist-10k").class_prior()
+    _, labels = sample_generator(g, 2000, 10, True, prior=prior)
+    assert torch.equal(torch.cat(g.seen), labels)
+    expected = prior * 2000  # 980/10000 of 2000 zeros, 1135/10000 ones, ...
+    assert (torch.bincount(labels, minlength=10).double() - expected).abs().max() <= 1
+    result = evaluate_generator(g, mnist, num=300, seed=1)
+    assert (torch.bincount(torch.cat(g.seen[-2:])[-300:], minlength=10).double() - prior * 300).abs().max() <= 1
+    assert "conditional_accuracy" in result
 
 
 # -- runs and Inception ------------------------------------------------------------------------
@@ -175,8 +239,11 @@ def test_eval_run_dir_and_its_samples_file(tmp_path, cli):
     run = tmp_path / "run"
     res = cli("run", "vanilla-mnist", "--steps", "5", "--out", str(run), "--device", "cpu")
     assert res.returncode == 0, res.stderr
+    config = (run / "config.toml").read_text()
+    assert '[meta.data]' in config and 'split = "train"' in config and "size = 8000" in config
     result = evaluate(run, num=300)
     assert result["dataset"] == "mnist-10k" and result["num"] == 300 and result["fd"] > result["fd_floor"]
+    assert result["reference"]["split"] == "heldout" and result["reference"]["run_split"] == "train"
     assert any(n.startswith("step 5") for n in result["notes"])
 
     from ganzoo.commands.sample_cmd import sample_to_file
@@ -193,14 +260,19 @@ def test_standard_fid_when_weights_are_on_disk(tmp_path, monkeypatch, mnist):
     monkeypatch.delenv("GANZOO_INCEPTION_WEIGHTS")
     hub = tmp_path / "torch-home" / "hub" / "checkpoints"
     hub.mkdir(parents=True)
-    model = inception_v3(weights=None, aux_logits=True, init_weights=False)  # random weights, same file layout
+    torch.manual_seed(0)
+    model = inception_v3(weights=None, aux_logits=True, init_weights=True)  # random weights, same file layout
     torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
                hub / "inception_v3_google-0cc3c7bd.pth")
-    x, y = real_subset(mnist, 10)
-    result = evaluate_samples(x, y, "mnist-10k", dataset=mnist)
-    assert result["inception_weights"] == "inception_v3_google-0cc3c7bd.pth"
-    assert result["fid"] >= 0 and result["fid_floor"] >= 0
-    assert not any("FID skipped" in n for n in result["notes"])
+    x, y = real_subset(mnist, 24)
+    real = evaluate_samples(x, y, "mnist-10k", dataset=mnist)
+    assert real["inception_weights"] == "inception_v3_google-0cc3c7bd.pth"
+    assert not any("FID skipped" in n for n in real["notes"])
+    noise = torch.randint(0, 256, x.shape, dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    fake = evaluate_samples(noise, None, "mnist-10k", dataset=mnist)
+    # even random Inception features tell noise from digits; real digits sit near the floor
+    assert fake["fid_floor"] == real["fid_floor"] > 0
+    assert fake["fid"] > 2 * real["fid"] and real["fid"] < 2 * real["fid_floor"]
 
 
 def test_listing_and_help_import_no_evaluation_code():

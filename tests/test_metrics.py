@@ -134,20 +134,35 @@ def test_uniform_coverage_entropy_and_conditional_accuracy():
 
 
 @pytest.mark.parametrize("layout,modes", [("ring", 8), ("grid", 25)])
-def test_mode_metrics_on_true_samples(layout, modes):
-    from ganzoo.build import build_dataset
+def test_mode_metrics_come_from_the_dataset_registration(layout, modes):
+    from ganzoo.evaluation.reference import mode_metric, reference
 
-    ds = build_dataset("gaussians", {"layout": layout, "n": 2000})
-    fresh, _ = build_dataset("gaussians", {"layout": layout, "n": 5000, "seed": 1}).tensors()
-    out = M.mode_metrics(fresh, ds)
+    metric = mode_metric(reference("gaussians", {"layout": layout, "n": 2000}))
+    fresh = reference("gaussians", {"layout": layout, "n": 5000, "seed": 1}).train_x
+    out = metric(fresh)
     assert out["modes_covered"] == out["num_modes"] == modes
     assert out["high_quality_share"] > 0.95
-    collapsed = M.mode_metrics(fresh[:1] + 0.001 * torch.randn(500, 2, generator=gen(7)), ds)
+    collapsed = metric(fresh[:1] + 0.001 * torch.randn(500, 2, generator=gen(7)))
     assert collapsed["modes_covered"] == 1
 
 
-def test_mode_metrics_absent_for_other_datasets():
-    class NoModes:
-        pass
+def test_mode_metrics_absent_for_datasets_that_declare_none():
+    from ganzoo.evaluation.reference import mode_metric, reference
 
-    assert M.mode_metrics(torch.zeros(5, 2), NoModes()) is None
+    assert mode_metric(reference("mnist-10k")) is None
+
+
+# -- memorization ---------------------------------------------------------------------
+
+def test_nearest_sqdist_against_brute_force():
+    a, b = torch.randn(50, 7, generator=gen(0)), torch.randn(80, 7, generator=gen(1))
+    brute = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1).min(dim=1).values
+    assert torch.allclose(M.nearest_sqdist(a, b, chunk=16), brute, atol=1e-5)
+    assert M.nearest_sqdist(b[:10], b).max() < 1e-5  # members of the set are at distance 0
+
+
+def test_memorized_share_is_the_quantile_rule():
+    calibration = torch.arange(1, 101, dtype=torch.float32)  # the 5th percentile is 5.95 (linear interpolation)
+    assert M.memorized_share(torch.tensor([0.0, 5.0, 5.95, 6.0]), calibration) == 0.75
+    assert M.memorized_share(torch.zeros(10), calibration) == 1.0
+    assert M.memorized_share(calibration, calibration) == pytest.approx(0.05)

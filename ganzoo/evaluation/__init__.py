@@ -1,10 +1,12 @@
-"""Offline evaluation of generated samples: FD/KID/precision/recall in a feature space, class and mode coverage.
+"""Offline evaluation of generated samples: FD/KID/precision/recall, class and mode coverage, memorization.
 
-Everything runs without a network. Distances use a small classifier trained by
-ganzoo on the dataset's own real images (weights for mnist-10k ship with
-ganzoo); standard Inception FID is added only when its weights are already on
-disk (see ``ganzoo.evaluation.inception``). Each number comes with a real-vs-real
-floor. Entry points (imported lazily: this package root does not import torch):
+Everything runs without a network. Samples are measured against the dataset's
+held-out split, which the GAN never trained on (see ``reference``). Distances
+use a small classifier trained by ganzoo on the dataset's train split (weights
+for mnist-10k ship with ganzoo); standard Inception FID is added only when its
+weights are already on disk (see ``ganzoo.evaluation.inception``). Each number
+comes with a real-vs-real floor: the train split against the held-out split.
+Entry points (imported lazily: this package root does not import torch):
 
 ``evaluate_generator(generator, dataset, data_info=None, *, num=5000, device=None, conditional=None, seed=0,
 dataset_name=None, dataset_params=None, latent_dim=None, inception=False, log=None) -> dict``
@@ -25,7 +27,7 @@ _LAZY = {
     "evaluate_generator": "scoring", "evaluate_samples": "scoring", "sample_generator": "runs",
     "load_samples": "sources", "Samples": "sources",
     "frechet_distance": "metrics", "kernel_inception_distance": "metrics", "precision_recall": "metrics",
-    "class_metrics": "metrics", "mode_metrics": "metrics",
+    "class_metrics": "metrics", "memorized_share": "metrics", "reference": "reference",
     "get_classifier": "classifier",
 }
 
@@ -43,9 +45,11 @@ def __getattr__(name: str) -> Any:
 def evaluate(path: Any, num: int | None = None, seed: int = 0, dataset: str | None = None, device: Any = "cpu",
              inception: bool = True, log: Any = None) -> dict[str, Any]:
     """Score a run folder, a checkpoint or a .safetensors of samples; the dict `ganzoo eval --json` prints."""
-    from .scoring import evaluate_samples
+    from .scoring import check_num, evaluate_samples
     from .sources import load_samples
 
+    if num is not None:
+        check_num(num)
     s = load_samples(path, num, seed, dataset, device)
     result = evaluate_samples(s.x, s.labels, s.dataset, dataset_params=s.dataset_params, seed=seed, device=device,
                               inception=inception, log=log)

@@ -6,12 +6,15 @@ runs in seconds on a CPU. Numbers computed with it are "FD-classifier",
 comparable only between runs scored with the same weights; the weights' hash
 is reported with every score for that reason.
 
-Where weights come from, first match wins:
-1. shipped next to the dataset plugin: ``<plugin module dir>/data/<dataset>-classifier.safetensors``
-   (ganzoo ships ``mnist-10k``'s);
+Weights are trained on the dataset's train part only (what a GAN trains on),
+never on the held-out part samples are measured against. Where they come
+from, first match wins:
+1. the file the dataset's registration declares (``DatasetEvaluation.classifier``;
+   ganzoo ships ``mnist-10k``'s), when it was trained on this very train part
+   (same name, channels, classes and label sequence: see ``matches``);
 2. the cache: ``$GANZOO_CACHE/classifiers/<dataset>-<hash>.safetensors``
    (``GANZOO_CACHE`` defaults to ``~/.cache/ganzoo``);
-3. trained now on the dataset's real images (seeded) and written to the cache.
+3. trained now on the train part (seeded) and written to the cache.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -30,7 +33,10 @@ from torch import Tensor, nn
 
 from ..errors import DataError
 
-FORMAT = 1  # bump when the architecture changes, so cached weights are retrained
+if TYPE_CHECKING:
+    from .reference import Reference
+
+FORMAT = 2  # bump when the architecture or the training protocol changes, so cached weights are retrained
 META_KEY = "ganzoo_classifier"
 MAX_RESOLUTION = 32  # larger images are scored at 32 px: plenty for a feature space, and fast to train
 FEATURES = 64
@@ -135,15 +141,33 @@ def load(path: Path, source: str) -> Classifier:
     return Classifier(model.eval(), meta, source, path, digest)
 
 
-def shipped_location(dataset: Any, name: str) -> Path:
-    """``<dir of the dataset's module>/data/<name>-classifier.safetensors``: where a plugin ships weights."""
-    file = getattr(sys.modules.get(type(dataset).__module__), "__file__", None) or "."
-    return Path(file).resolve().parent / "data" / f"{name}-classifier.safetensors"
+def labels_digest(labels: Tensor) -> str:
+    """A short hash of a part's label sequence: which images (in which order) a classifier was trained on.
+
+    Resizing leaves it unchanged, a different split changes it: the shipped weights are used only
+    for the train part they were trained on.
+    """
+    return hashlib.sha256(labels.long().contiguous().numpy().tobytes()).hexdigest()[:12]
 
 
-def shipped_path(dataset: Any, name: str) -> Path | None:
-    path = shipped_location(dataset, name)
-    return path if path.is_file() else None
+def shipped_path(ref: Reference) -> Path | None:
+    """The weights file the dataset's registration declares, if it exists."""
+    declared = ref.extras.classifier if ref.extras is not None else None
+    path = Path(declared) if declared else None
+    return path if path is not None and path.is_file() else None
+
+
+def matches(clf: Classifier, ref: Reference) -> str:
+    """Why ``clf`` does not fit ``ref``'s train part ("" when it does)."""
+    info = ref.info
+    if clf.meta.get("in_channels") != info.channels or clf.meta.get("num_classes") != info.num_classes:
+        return "its channels or classes differ from the dataset's"
+    if clf.meta.get("dataset") != ref.name:
+        return f"they were trained on {clf.meta.get('dataset')!r}"
+    split = clf.meta.get("split") or {}
+    if ref.train_y is None or split.get("labels_digest") != labels_digest(ref.train_y):
+        return "they were trained on other images than this train split"
+    return ""
 
 
 def cache_key(name: str, params: dict[str, Any] | None, images: Tensor, labels: Tensor) -> str:
@@ -155,25 +179,26 @@ def cache_key(name: str, params: dict[str, Any] | None, images: Tensor, labels: 
     return h.hexdigest()[:12]
 
 
-def get_classifier(dataset: Any, name: str, params: dict[str, Any] | None = None, train: bool = True,
-                   log: Any = None) -> Classifier | None:
+def get_classifier(ref: Reference, train: bool = True, log: Callable[[str], None] | None = None) -> Classifier | None:
     """The classifier for a labelled image dataset: shipped, cached, or trained now (see the module doc).
 
-    Returns None for datasets it does not apply to (points, or no labels).
+    It is trained on ``ref``'s train part only, and its accuracy is measured on the held-out part
+    when there is one. Returns None for datasets it does not apply to (points, or no labels).
     ``log`` (a callable taking a string) hears about training on first use.
     """
-    info = dataset.info
-    if not info.is_image or not info.num_classes or getattr(dataset, "streaming", False):
+    info = ref.info
+    images, labels = ref.train_x, ref.train_y
+    if not info.is_image or not info.num_classes or labels is None:
         return None
-    path = shipped_path(dataset, name)
+    path = shipped_path(ref)
     if path is not None:
         clf = load(path, "shipped")
-        if clf.meta.get("in_channels") == info.channels and clf.meta.get("num_classes") == info.num_classes:
+        why = matches(clf, ref)
+        if not why:
             return clf
-    images, labels = dataset.tensors()
-    if labels is None:
-        return None
-    path = cache_root() / "classifiers" / f"{name}-{cache_key(name, params, images, labels)}.safetensors"
+        if log:
+            log(f"not using the shipped classifier {path.name}: {why}")
+    path = cache_root() / "classifiers" / f"{ref.name}-{cache_key(ref.name, ref.params, images, labels)}.safetensors"
     if path.is_file():
         return load(path, "cache")
     if not train:
@@ -181,8 +206,9 @@ def get_classifier(dataset: Any, name: str, params: dict[str, Any] | None = None
     from .train_classifier import train_classifier
 
     if log:
-        log(f"training the evaluation classifier for {name} (first use; cached in {path.parent})")
-    model, meta = train_classifier(images, labels, name=name, params=params)
+        log(f"training the evaluation classifier for {ref.name} (first use; cached in {path.parent})")
+    heldout = (ref.heldout_x, ref.heldout_y) if ref.heldout_x is not None and ref.heldout_y is not None else None
+    model, meta = train_classifier(images, labels, name=ref.name, params=ref.params, heldout=heldout)
     try:
         save(model, meta, path)
     except OSError as exc:  # a read-only cache costs a retrain next time, not this evaluation

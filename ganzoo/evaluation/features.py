@@ -12,12 +12,15 @@ Inception features for standard FID live in inception.py and are optional.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from .reference import Reference
 
 
 @dataclass
@@ -36,7 +39,8 @@ def _points(x: Tensor) -> tuple[Tensor, None]:
     return x.detach().float().reshape(len(x), -1).cpu(), None
 
 
-def _pixels(x: Tensor) -> tuple[Tensor, None]:
+def pixels(x: Tensor) -> Tensor:
+    """uint8 images -> model-range pixels average-pooled to at most 16x16, flattened (N, C*h*w)."""
     from ..interfaces import to_model_range
 
     out = []
@@ -45,17 +49,21 @@ def _pixels(x: Tensor) -> tuple[Tensor, None]:
         if chunk.shape[-1] > 16:
             chunk = F.adaptive_avg_pool2d(chunk, 16)
         out.append(chunk.flatten(1))
-    return torch.cat(out), None
+    return torch.cat(out)
 
 
-def feature_space(dataset: Any, name: str, params: dict[str, Any] | None = None, device: Any = "cpu",
-                  log: Callable[[str], None] | None = None) -> FeatureSpace:
-    info = dataset.info
+def _pixels(x: Tensor) -> tuple[Tensor, None]:
+    return pixels(x), None
+
+
+def feature_space(ref: Reference, device: Any = "cpu", log: Callable[[str], None] | None = None) -> FeatureSpace:
+    """The space ``ref``'s samples are compared in (see the module doc)."""
+    info = ref.info
     if not info.is_image:
         return FeatureSpace("points", _points, {})
     from .classifier import get_classifier
 
-    clf = get_classifier(dataset, name, params, log=log)
+    clf = get_classifier(ref, log=log)
     if clf is None:
         return FeatureSpace("pixels", _pixels, {"note": "no labels: distances use 16x16 pixels, not a classifier"})
     clf.model.to(device)
@@ -64,6 +72,8 @@ def feature_space(dataset: Any, name: str, params: dict[str, Any] | None = None,
         f, p = clf.embed(x, device=device)
         return f.cpu(), p.cpu()
 
+    split = clf.meta.get("split") or {}
     meta = {"source": clf.source, "accuracy": clf.accuracy, "digest": clf.digest,
-            "path": str(clf.path) if clf.path else None, "trained_on": clf.meta.get("dataset")}
+            "path": str(clf.path) if clf.path else None, "trained_on": clf.meta.get("dataset"),
+            "trained_images": split.get("images"), "accuracy_on": split.get("heldout_images")}
     return FeatureSpace("classifier", embed, meta)

@@ -1,4 +1,4 @@
-"""Sample-quality metrics on feature sets: Fréchet distance, KID, precision/recall, class and mode coverage.
+"""Sample-quality metrics on feature sets: Fréchet distance, KID, precision/recall, class coverage, memorization.
 
 Every function takes plain tensors (N, D) of features (or class probabilities)
 and returns Python numbers, so the same code scores classifier features,
@@ -158,22 +158,29 @@ def class_metrics(probs: Tensor, labels: Tensor | None = None, min_count: int | 
     return out
 
 
-def mode_metrics(points: Tensor, dataset: Any) -> dict[str, Any] | None:
-    """Modes covered and high-quality share for a dataset that knows its modes.
+def nearest_sqdist(query: Tensor, ref: Tensor, chunk: int = 1024) -> Tensor:
+    """Squared Euclidean distance from each row of ``query`` (N, D) to its nearest row of ``ref`` (M, D).
 
-    A dataset qualifies when it has ``centers`` and ``std`` attributes and its
-    module defines ``mode_coverage(samples, centers, std)`` (the gaussians
-    plugin does); the function is looked up there rather than copied, so the
-    metric stays the plugin's own definition. Returns None otherwise.
+    In float64: nearest neighbours can be far closer than the points' norms (20,000 points on a
+    ring of radius 2 lie ~1e-3 apart), and float32's |a|^2 + |b|^2 - 2 a.b would round them to 0.
     """
-    import importlib
-
-    centers, std = getattr(dataset, "centers", None), getattr(dataset, "std", None)
-    if centers is None or std is None:
-        return None
-    coverage = getattr(importlib.import_module(type(dataset).__module__), "mode_coverage", None)
-    if coverage is None:
-        return None
-    out = dict(coverage(points, centers, std))
-    out.pop("counts", None)
+    q, r = _f64(query), _f64(ref)
+    out = torch.empty(len(q), dtype=torch.float64)
+    for i in range(0, len(q), chunk):
+        out[i:i + chunk] = _sqdist(q[i:i + chunk], r).min(dim=1).values
     return out
+
+
+def memorized_share(nearest: Tensor, calibration: Tensor, quantile: float = 0.05) -> float:
+    """Share of ``nearest`` at or below the ``quantile`` of ``calibration``.
+
+    Both hold distances to the same training set: ``nearest`` for samples,
+    ``calibration`` for real images that set aside from training (held out).
+    Held-out images score ``quantile`` (0.05) by construction; a generator that
+    copies training images scores up to 1, since a copy is at distance 0.
+    """
+    if len(calibration) == 0 or len(nearest) == 0:
+        raise ValueError("the memorization check needs samples and held-out images")
+    threshold = torch.quantile(calibration.double(), quantile)
+    return float((nearest.double() <= threshold).double().mean())
+

@@ -16,6 +16,9 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("conditional_accuracy", "conditional accuracy", "{:.3f}", "samples classified as the label asked for"),
     ("modes_covered", "modes covered", "{}", "modes with >= 1/10 of a fair share of good samples"),
     ("high_quality_share", "high-quality share", "{:.3f}", "samples within 3 std of a mode centre"),
+    ("memorized", "memorized", "{:.3f}",
+     "share of samples nearer a training image than 95% of held-out images are; real ~0.05, copies ~1"),
+    ("memorized_pixels", "memorized (pixels)", "{:.3f}", "the same, measured in 16x16 pixels"),
     ("fid", "FID (Inception)", "{:.2f}", "standard FID; papers quote it at 50k samples"),
 )
 
@@ -47,7 +50,10 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 def render(result: dict[str, Any]) -> Any:
     from rich.table import Table
 
-    title = f"{result.get('source', 'samples')}: {result['num']} samples vs {result['dataset']}"
+    ref = result.get("reference") or {}
+    against = (f"the held-out split of {result['dataset']} ({ref['images']:,} images)" if ref.get("split")
+               else f"{result['dataset']}")
+    title = f"{result.get('source', 'samples')}: {result['num']} samples vs {against}"
     table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
     table.add_column("metric", no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
@@ -60,12 +66,22 @@ def render(result: dict[str, Any]) -> Any:
 
 def footer(result: dict[str, Any]) -> list[str]:
     """Lines under the table: what the reference column means, where features came from, notes."""
-    lines = [f"real vs real: the same metric between two disjoint halves of the real data "
-             f"({result['num_compared']} samples each); for one-set metrics, what the real data scores"]
+    ref = result.get("reference") or {}
+    m = result["num_compared"]
+    if ref.get("split"):
+        lines = [f"real vs real: {m} images of the train split ({ref['train_images']:,} images, what the GAN "
+                 f"trains on) against {m} of the held-out split ({ref['images']:,}, never trained on), the "
+                 f"same counts as the samples; for one-set metrics, what the held-out images score"]
+    else:
+        lines = [f"real vs real: the same metric between two disjoint halves of the real data "
+                 f"({m} samples each); for one-set metrics, what the real data scores"]
     clf = result.get("classifier")
     if clf:
-        acc = f", held-out accuracy {clf['accuracy']:.3f}" if clf.get("accuracy") is not None else ""
-        lines.append(f"classifier: {clf['source']} weights {clf['digest']}{acc} (FD-classifier is not Inception FID)")
+        acc = (f", accuracy {clf['accuracy']:.3f} on {clf.get('accuracy_on') or 'held-out'} held-out images"
+               if clf.get("accuracy") is not None else "")
+        on = f", trained on {clf['trained_images']:,} train-split images" if clf.get("trained_images") else ""
+        lines.append(f"classifier: {clf['source']} weights {clf['digest']}{on}{acc} "
+                     f"(FD-classifier is not Inception FID)")
     info = result.get("feature_info") or {}
     if info.get("note"):
         lines.append(info["note"])

@@ -1,5 +1,5 @@
 """Samples from generators: a run folder or checkpoint (through the trainer's own loader,
-ganzoo.sampling.load_generator), or a generator in memory."""
+ganzoo.trained.load_generator), or a generator in memory."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ..errors import UsageError
 from .sources import Samples
 
 DEFAULT_NUM = 5000
+_CHUNK = 2048  # samples generated (and converted to uint8) at a time
 
 
 def run_dataset(config: Any) -> tuple[str, dict[str, Any]]:
@@ -23,17 +24,18 @@ def run_dataset(config: Any) -> tuple[str, dict[str, Any]]:
 
 
 def sample_run(path: Path, num: int | None, seed: int, dataset: str | None, device: Any) -> Samples:
-    from ..sampling import load_generator
+    from ..trained import load_generator
+    from .reference import reference
 
     loaded = load_generator(path, use_ema=True, device=device)
-    name, params = run_dataset(loaded["config"])
-    notes = [f"step {loaded['step']}, {'EMA' if loaded['ema'] else 'raw'} generator, "
-             f"checkpoint {loaded['checkpoint']}"]
+    name, params = run_dataset(loaded.config)
+    notes = [f"step {loaded.step}, {'EMA' if loaded.ema else 'raw'} generator, checkpoint {loaded.checkpoint}"]
     if dataset and dataset != name:
         notes.append(f"dataset: {dataset} instead of the run's {name} (the run's dataset parameters dropped)")
         name, params = dataset, {}
-    x, labels = sample_generator(loaded["model"], num or DEFAULT_NUM, loaded["data"].num_classes,
-                                 loaded["conditional"], seed, loaded["config"].train["latent_dim"])
+    prior = reference(name, params).class_prior() if loaded.conditional else None
+    x, labels = sample_generator(loaded.model, num or DEFAULT_NUM, loaded.data.num_classes, loaded.conditional,
+                                 seed, loaded.latent_dim, prior=prior)
     return Samples(x, labels, name, params, "run" if Path(path).is_dir() else "checkpoint", notes)
 
 
@@ -48,12 +50,28 @@ def dataset_name_of(dataset: Any) -> str:
     return type(dataset).__name__.lower()
 
 
-def sample_generator(generator: torch.nn.Module, num: int, num_classes: int | None, conditional: bool,
-                     seed: int = 0, latent_dim: int | None = None) -> tuple[Tensor, Tensor | None]:
-    """``num`` samples (uint8 images or float points, on the CPU) and, if conditional, balanced labels.
+def class_labels(num: int, prior: Tensor, seed: int) -> Tensor:
+    """``num`` labels in the proportions ``prior`` (K,) (largest remainders), in a seeded random order."""
+    exact = prior.double() / prior.sum() * num
+    counts = exact.floor().long()
+    rest = num - int(counts.sum())
+    if rest > 0:
+        counts[torch.argsort(exact - counts, descending=True, stable=True)[:rest]] += 1
+    labels = torch.repeat_interleave(torch.arange(len(prior)), counts)
+    return labels[torch.randperm(num, generator=torch.Generator().manual_seed(seed))]
 
-    Latents come from a CPU generator seeded with ``seed`` (the same codes on
-    any device; the global RNG is untouched), drawn the way `ganzoo sample` draws them.
+
+def sample_generator(generator: torch.nn.Module, num: int, num_classes: int | None, conditional: bool,
+                     seed: int = 0, latent_dim: int | None = None,
+                     prior: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+    """``num`` samples (uint8 images or float points, on the CPU) and, if conditional, their labels.
+
+    A conditional generator is asked for classes in the proportions ``prior``
+    (the data's class frequencies: balanced labels would be scored against data
+    that is not balanced), else balanced. Latents come from a CPU generator
+    seeded with ``seed`` (the same codes on any device; the global RNG is
+    untouched), drawn the way `ganzoo sample` draws them. Images are turned
+    into uint8 chunk by chunk, so the float copy never exceeds one chunk.
     """
     from ..interfaces import to_uint8
     from ..sampling import generate, latent
@@ -62,11 +80,14 @@ def sample_generator(generator: torch.nn.Module, num: int, num_classes: int | No
     if conditional:
         if not num_classes:
             raise UsageError("a conditional generator needs a dataset with classes")
-        order = torch.randperm(num, generator=torch.Generator().manual_seed(seed))
-        labels = (torch.arange(num) % num_classes)[order]
+        labels = class_labels(num, prior if prior is not None else torch.ones(num_classes), seed)
     dim = latent_dim or int(getattr(generator, "latent_dim", 100))
-    x = generate(generator, latent(generator, num, dim, torch.Generator().manual_seed(seed)), labels)
-    return (to_uint8(x) if x.dim() == 4 else x), labels
+    z = latent(generator, num, dim, torch.Generator().manual_seed(seed))
+    chunks = []
+    for i in range(0, num, _CHUNK):
+        x = generate(generator, z[i:i + _CHUNK], labels[i:i + _CHUNK] if labels is not None else None)
+        chunks.append(to_uint8(x) if x.dim() == 4 else x)
+    return torch.cat(chunks), labels
 
 
 def checkpoint_dataset(path: str | Path) -> tuple[str, dict[str, Any]] | None:

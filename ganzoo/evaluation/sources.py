@@ -6,8 +6,8 @@ x.safetensors` writes them, or ``points`` (float N, D), and optionally
 Its dataset is, in order: ``--dataset``; the ``dataset`` the file's metadata
 names (a name with ``dataset_params`` as JSON, or a JSON ``[dataset]`` table);
 the dataset of the ``checkpoint`` its metadata names, if that file still
-exists (`ganzoo sample` records it); mnist-10k when the images are 1x28x28;
-else the user is asked for ``--dataset``.
+exists (`ganzoo sample` records it); else the user is asked for ``--dataset``
+(the shape alone does not say which dataset samples imitate).
 """
 
 from __future__ import annotations
@@ -90,11 +90,8 @@ def load_sample_file(path: Path, num: int | None, dataset: str | None) -> Sample
             dataset, params = found
             notes.append(f"dataset: {dataset}, from the run of {meta['checkpoint']}")
     if not dataset:
-        if tuple(x.shape[1:]) != (1, 28, 28):
-            raise UsageError(f"{path} does not say which dataset its samples imitate",
-                             "pass --dataset NAME (see `ganzoo list --kind dataset`)")
-        dataset = "mnist-10k"
-        notes.append("dataset: mnist-10k assumed for 1x28x28 samples (pass --dataset to change)")
+        raise UsageError(f"{path} does not say which dataset its samples imitate",
+                         "pass --dataset NAME (see `ganzoo list --kind dataset`)")
     if num is not None:
         x, labels = x[:num], labels[:num] if labels is not None else None
     return Samples(x, labels.long() if labels is not None else None, dataset, params, "samples", notes)

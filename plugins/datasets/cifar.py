@@ -47,26 +47,31 @@ class CIFAR10(Fetched):
     is $GANZOO_DATA if set, else ~/.cache/ganzoo/data. Missing files are
     downloaded there when ``download`` is on. ``image_size`` resizes (None
     keeps 32). The batches are read by ganzoo itself, so copies whose
-    checksums differ from the originals load too.
+    checksums differ from the originals load too. ``split``: "train" (the
+    default, 50,000), "heldout" (the official 10,000-image test_batch), or "all".
     """
 
     name, tv_class = "cifar10", "CIFAR10"
-    layout = "cifar-10-batches-py/data_batch_1..5"
+    layouts: ClassVar[dict[str, str]] = {"train": "cifar-10-batches-py/data_batch_1..5",
+                                         "test": "cifar-10-batches-py/test_batch"}
     class_names = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-    BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+    BATCHES: ClassVar[dict[str, tuple[str, ...]]] = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)),
+                                                     "test": ("test_batch",)}
 
-    def __init__(self, root: str | None = None, image_size: int | None = None, download: bool = True):
-        self._load(root, image_size, download)
+    def __init__(self, root: str | None = None, image_size: int | None = None, download: bool = True,
+                 split: str = "train"):
+        self._load(root, image_size, download, split)
 
-    def _find(self, base: Path) -> Path | None:
+    def _find(self, base: Path, part: str) -> tuple[Path, tuple[str, ...]] | None:
         for folder in (base / "cifar-10-batches-py", base):
-            if all((folder / b).is_file() for b in self.BATCHES):
-                return folder
+            if all((folder / b).is_file() for b in self.BATCHES[part]):
+                return folder, self.BATCHES[part]
         return None
 
-    def _read(self, folder: Path) -> tuple[Tensor, Tensor, tuple[str, ...]]:
+    def _read(self, found: tuple[Path, tuple[str, ...]]) -> tuple[Tensor, Tensor, tuple[str, ...]]:
+        folder, batches = found
         xs, ys = [], []
-        for batch in self.BATCHES:
+        for batch in batches:
             entry = _unpickle(folder / batch)
             data, labels = np.asarray(entry.get("data")), entry.get("labels")
             if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32 \

@@ -16,8 +16,10 @@ from ganzoo.plugin_manager import warn
 from ganzoo.specs import DataInfo
 
 from .imageops import InMemory, check_size, resize_center_crop
+from .splits import SplitRule, check_split, take
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+SPLIT = SplitRule(heldout=0.1, seed=0)
 
 
 def _scan(root: Path) -> tuple[list[Path], int]:
@@ -104,11 +106,15 @@ class ImageFolder(InMemory):
     greyscale, 3 to RGB. Unreadable files are skipped with one warning.
     Folders with at most ``in_memory_max`` images are decoded once into memory;
     larger ones are streamed, decoding per item in DataLoader workers.
+    ``split``: "train" (the default) leaves out a held-out 10% (stratified by
+    sub-folder when labelled, seed 0, the same for every run) that `ganzoo
+    eval` measures against; "heldout" is that 10%; "all" every image.
     """
 
     def __init__(self, root: str | None = None, image_size: int = 64, channels: int = 3,
-                 in_memory_max: int = 20000):
+                 in_memory_max: int = 20000, split: str = "train"):
         check_size(image_size, "folder")
+        check_split(split, "folder")
         if channels not in (1, 3):
             raise UsageError(f"folder: channels must be 1 (greyscale) or 3 (RGB), not {channels!r}")
         if not root:
@@ -136,12 +142,23 @@ class ImageFolder(InMemory):
             raise DataError(f"folder: no readable images under {base} "
                             f"(looked for {', '.join(e[1:] for e in EXTENSIONS)}, in sub-folders too)")
         labels, names = self._labels(base, paths)
+        # The split is cut from the scanned file list (sorted, so it is the same every run), in memory or streamed.
+        found = len(paths)
+        idx = take(split, found, torch.tensor(labels) if labels is not None else None, SPLIT)
+        if idx is not None:
+            keep = idx.tolist()
+            paths = [paths[i] for i in keep]
+            labels = [labels[i] for i in keep] if labels is not None else None
+            images = [images[i] for i in keep] if images is not None else None
+        if not paths:
+            raise DataError(f"folder: the {split} split of the {found} images under {base} is empty",
+                            "use split=all, or add images")
         self.paths, self.labels = paths, labels
         if images is not None:
-            self._hold(torch.stack(images), torch.tensor(labels) if labels is not None else None, names)
+            self._hold(torch.stack(images), torch.tensor(labels) if labels is not None else None, names, split=split)
         else:
             self.info = DataInfo((channels, image_size, image_size), len(names) if names else None,
-                                 len(paths), "image", names)
+                                 len(paths), "image", names, split)
 
     @staticmethod
     def _labels(base: Path, paths: list[Path]) -> tuple[list[int] | None, tuple[str, ...] | None]:

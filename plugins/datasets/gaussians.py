@@ -10,6 +10,7 @@ from torch import Tensor
 from ganzoo.errors import UsageError
 
 from .imageops import InMemory
+from .splits import SplitRule, check_split
 
 LAYOUTS = {"ring": 0.02, "grid": 0.05}  # layout -> default std, as in Unrolled GAN / VEEGAN / PacGAN
 
@@ -29,28 +30,43 @@ class Gaussians(InMemory):
     """2-D Gaussian mixtures for mode-collapse studies: a ring of 8 modes or a 5x5 grid of 25.
 
     ``layout`` "ring": 8 modes evenly on a circle of radius 2, std 0.02;
-    "grid": 25 modes at (-4..4 step 2)^2, std 0.05 (``std`` overrides).
-    ``n`` points, balanced across modes, drawn with ``seed``. Points are
-    float32 (N, 2); the label of a point is its mode. The mode centres and
-    std are the attributes ``centers`` and ``std``; see ``mode_coverage`` in
-    this module for the modes-covered / high-quality-share metric. ``root`` is
-    accepted for uniformity and ignored.
+    "grid": 25 modes at (-4..4 step 2)^2, std 0.05 (``std`` overrides; it
+    must be positive). ``n`` training points, balanced across modes, drawn
+    with ``seed``; ``split`` "heldout" is n/4 more points from the same
+    mixture (fresh draws, never trained on), "all" both. Points are float32
+    (N, 2); the label of a point is its mode. The mode centres and std are the
+    attributes ``centers`` and ``std``; `ganzoo eval` reports modes covered and
+    the high-quality share through ``mode_metrics`` in this module.
     """
 
     def __init__(self, layout: str = "ring", n: int = 20000, std: float | None = None, seed: int = 0,
-                 root: str | None = None):
+                 split: str = "train"):
         if layout not in LAYOUTS:
             raise UsageError(f"gaussians: unknown layout {layout!r}", f"choose from {', '.join(LAYOUTS)}")
-        if n < 1:
-            raise UsageError(f"gaussians: n must be positive, not {n}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise UsageError(f"gaussians: n must be a positive integer, not {n!r}")
+        if std is not None and (isinstance(std, bool) or not isinstance(std, (int, float))
+                                or not math.isfinite(std) or std <= 0):
+            raise UsageError(f"gaussians: std must be a positive number, not {std!r}",
+                             f"leave it out for the layout's own ({LAYOUTS[layout]})")
+        check_split(split, "gaussians")
         self.layout = layout
         self.centers = ring_centers() if layout == "ring" else grid_centers()
         self.std = float(std if std is not None else LAYOUTS[layout])
         k = len(self.centers)
+        total = n + n // 4
         gen = torch.Generator().manual_seed(seed)
-        labels = (torch.arange(n) % k)[torch.randperm(n, generator=gen)]
-        x = self.centers[labels] + self.std * torch.randn(n, 2, generator=gen)
-        self._hold(x, labels, tuple(f"mode-{i}" for i in range(k)), modality="points")
+        labels = (torch.arange(total) % k)[torch.randperm(total, generator=gen)]
+        x = self.centers[labels] + self.std * torch.randn(total, 2, generator=gen)
+        self._hold_part(x, labels, tuple(f"mode-{i}" for i in range(k)), split, SplitRule(n // 4, seed),
+                        modality="points")
+
+
+def mode_metrics(samples: Tensor, dataset: Gaussians) -> dict:
+    """`ganzoo eval`'s mode numbers for ``samples`` of this dataset (declared at registration)."""
+    out = mode_coverage(samples, dataset.centers, dataset.std)
+    out.pop("counts", None)
+    return out
 
 
 def mode_coverage(samples: Tensor, centers: Tensor, std: float, min_count: int | None = None) -> dict:

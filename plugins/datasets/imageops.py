@@ -10,6 +10,8 @@ from ganzoo.errors import UsageError
 from ganzoo.interfaces import Dataset
 from ganzoo.specs import DataInfo
 
+from .splits import SplitRule, take
+
 # Resizing a whole training set at once in float would take gigabytes (60,000 images
 # at 64 px is ~1 GB); chunks keep the peak small.
 _CHUNK = 2048
@@ -52,11 +54,20 @@ class InMemory(Dataset):
     streaming = False
 
     def _hold(self, x: Tensor, labels: Tensor | None, class_names: tuple[str, ...] | None = None,
-              modality: str = "image") -> None:
+              modality: str = "image", split: str | None = None) -> None:
+        """Keep ``x``/``labels``; ``split`` names the part they are ("train", "heldout", "all")."""
         self._x = x
         self._labels = labels.long() if labels is not None else None
         self.info = DataInfo(tuple(x.shape[1:]), len(class_names) if class_names else None, len(x),
-                             modality, tuple(class_names) if class_names else None)
+                             modality, tuple(class_names) if class_names else None, split)
+
+    def _hold_part(self, x: Tensor, labels: Tensor | None, class_names: tuple[str, ...] | None, split: str,
+                   rule: SplitRule, modality: str = "image") -> None:
+        """Keep the ``split`` part of the whole data ``x``/``labels``, cut by ``rule`` (see splits.py)."""
+        idx = take(split, len(x), labels, rule)
+        if idx is not None:
+            x, labels = x[idx], labels[idx] if labels is not None else None
+        self._hold(x, labels, class_names, modality, split)
 
     def tensors(self) -> tuple[Tensor, Tensor | None]:
         return self._x, self._labels

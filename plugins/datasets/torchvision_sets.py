@@ -20,7 +20,8 @@ from ganzoo.errors import DataError
 
 from .idx import find_idx, read_pair
 from .imageops import InMemory, check_size, resize_center_crop
-from .mnist import DIGITS
+from .mnist import DATA, DIGITS
+from .splits import check_split
 
 ENV_DATA = "GANZOO_DATA"
 # torchvision's urlopen calls have no timeout: a half-open network would hang forever.
@@ -35,46 +36,58 @@ def data_home() -> Path:
 
 
 class Fetched(InMemory):
-    """Base: find the files under ``root``, download them through torchvision if absent, read them."""
+    """Base: find the files under ``root``, download them through torchvision if absent, read them.
+
+    Each dataset here has an official test split; it is the held-out part
+    (``split="heldout"``), so a GAN trained on the training set is measured
+    against images it never saw. ``split="all"`` is both, training set first.
+    """
 
     name: ClassVar[str]
     tv_class: ClassVar[str]  # the torchvision.datasets class that knows the download URLs
-    layout: ClassVar[str]  # where the files are expected, relative to ROOT, for messages
+    layouts: ClassVar[dict[str, str]]  # part ("train" / "test") -> where its files are expected, for messages
     class_names: ClassVar[tuple[str, ...]]
 
-    def _load(self, root: str | None, image_size: int | None, download: bool) -> None:
+    def _load(self, root: str | None, image_size: int | None, download: bool, split: str) -> None:
         check_size(image_size, self.name)
+        check_split(split, self.name)
         base = Path(root).expanduser() if root else data_home()
-        found = self._find(base)
-        if found is None:
-            where = f"no {self.name} files under {base} (expected ROOT/{self.layout})"
-            if not download:
-                raise DataError(f"{where} and download is off; use --dataset mnist-10k, "
-                                f"or --data-root DIR with the files")
-            self._download(base)
-            found = self._find(base)
+        parts = {"train": ("train",), "heldout": ("test",), "all": ("train", "test")}[split]
+        xs, ys, names = [], [], self.class_names
+        for part in parts:
+            found = self._find(base, part)
             if found is None:
-                raise DataError(f"{where}, even after downloading; delete {base} and try again")
-        x, y, names = self._read(found)
+                where = f"no {self.name} {part} files under {base} (expected ROOT/{self.layouts[part]})"
+                if not download:
+                    raise DataError(f"{where} and download is off; use --dataset mnist-10k, "
+                                    f"or --data-root DIR with the files")
+                self._download(base, part)
+                found = self._find(base, part)
+                if found is None:
+                    raise DataError(f"{where}, even after downloading; delete {base} and try again")
+            x, y, names = self._read(found)
+            xs.append(x)
+            ys.append(y)
+        x, y = (xs[0], ys[0]) if len(xs) == 1 else (torch.cat(xs), torch.cat(ys))
         if image_size is not None:
             x = resize_center_crop(x, image_size)
-        self._hold(x, y, names)
+        self._hold(x, y, names, split=split)
 
-    def _download(self, base: Path) -> None:
+    def _download(self, base: Path, part: str) -> None:
         from torchvision import datasets
 
         previous = socket.getdefaulttimeout()
         socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
         try:
-            getattr(datasets, self.tv_class)(str(base), train=True, download=True)
+            getattr(datasets, self.tv_class)(str(base), train=part == "train", download=True)
         except Exception as exc:  # any failure (URLError, bad checksum, disk full) ends the same way
             raise DataError(f"cannot download {self.name} (offline? {type(exc).__name__}) and no files under "
                             f"{base}; use --dataset mnist-10k, or --data-root DIR with the files "
-                            f"(ROOT/{self.layout})") from exc
+                            f"(ROOT/{self.layouts[part]})") from exc
         finally:
             socket.setdefaulttimeout(previous)
 
-    def _find(self, base: Path) -> Found | None:  # pragma: no cover
+    def _find(self, base: Path, part: str) -> Found | None:  # pragma: no cover
         raise NotImplementedError
 
     def _read(self, found: Found) -> tuple[Tensor, Tensor, tuple[str, ...]]:  # pragma: no cover
@@ -82,11 +95,14 @@ class Fetched(InMemory):
 
 
 class _IDXSet(Fetched):
-    def _find(self, base: Path) -> tuple[Path, Path] | None:
+    STEMS: ClassVar[dict[str, str]] = {"train": "train", "test": "t10k"}
+
+    def _find(self, base: Path, part: str) -> tuple[Path, Path] | None:
         # torchvision's layout first; the four files loose in ROOT (as published) work too.
+        stem = self.STEMS[part]
         for folder in (base / self.tv_class / "raw", base):
-            images = find_idx(folder, "train-images-idx3-ubyte")
-            labels = find_idx(folder, "train-labels-idx1-ubyte")
+            images = find_idx(folder, f"{stem}-images-idx3-ubyte")
+            labels = find_idx(folder, f"{stem}-labels-idx1-ubyte")
             if images and labels:
                 return images, labels
         return None
@@ -94,6 +110,11 @@ class _IDXSet(Fetched):
     def _read(self, found: tuple[Path, Path]) -> tuple[Tensor, Tensor, tuple[str, ...]]:
         x, y = read_pair(*found)
         return torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y), self.class_names
+
+
+def _idx_layouts(folder: str) -> dict[str, str]:
+    return {part: f"{folder}/raw/{stem}-images-idx3-ubyte[.gz] and {stem}-labels-idx1-ubyte[.gz]"
+            for part, stem in _IDXSet.STEMS.items()}
 
 
 class MNIST(_IDXSet):
@@ -104,14 +125,21 @@ class MNIST(_IDXSet):
     Without ``root`` the cache folder is $GANZOO_DATA if set, else
     ~/.cache/ganzoo/data. Missing files are downloaded there when ``download``
     is on; offline, use mnist-10k, which ships with ganzoo. ``image_size``
-    resizes (None keeps 28).
+    resizes (None keeps 28). ``split``: "train" (the default, 60,000),
+    "heldout" (MNIST's official 10,000-image test split: t10k-* under ROOT, else
+    the copy that ships with ganzoo), or "all".
     """
 
     name, tv_class, class_names = "mnist", "MNIST", DIGITS
-    layout = "MNIST/raw/train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]"
+    layouts = _idx_layouts("MNIST")
 
-    def __init__(self, root: str | None = None, image_size: int | None = None, download: bool = True):
-        self._load(root, image_size, download)
+    def __init__(self, root: str | None = None, image_size: int | None = None, download: bool = True,
+                 split: str = "train"):
+        self._load(root, image_size, download, split)
+
+    def _find(self, base: Path, part: str) -> tuple[Path, Path] | None:
+        # The test split is the very file pair mnist-10k ships (same md5), so it needs no download.
+        return super()._find(base, part) or (super()._find(DATA, part) if part == "test" else None)
 
 
 class FashionMNIST(_IDXSet):
@@ -121,13 +149,15 @@ class FashionMNIST(_IDXSet):
     ROOT/FashionMNIST/raw/train-{images-idx3,labels-idx1}-ubyte[.gz], or loose in
     ROOT. Without ``root`` the cache folder is $GANZOO_DATA if set, else
     ~/.cache/ganzoo/data. Missing files are downloaded there when ``download``
-    is on. ``image_size`` resizes (None keeps 28).
+    is on. ``image_size`` resizes (None keeps 28). ``split``: "train" (the
+    default, 60,000), "heldout" (the official 10,000-image test split, t10k-*), or "all".
     """
 
     name, tv_class = "fashion-mnist", "FashionMNIST"
-    layout = "FashionMNIST/raw/train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]"
+    layouts = _idx_layouts("FashionMNIST")
     class_names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
-    def __init__(self, root: str | None = None, image_size: int | None = None, download: bool = True):
-        self._load(root, image_size, download)
+    def __init__(self, root: str | None = None, image_size: int | None = None, download: bool = True,
+                 split: str = "train"):
+        self._load(root, image_size, download, split)

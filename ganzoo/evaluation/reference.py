@@ -1,0 +1,161 @@
+"""The real data samples are measured against: a dataset's held-out part, its train part, and its extras.
+
+A dataset that declares a ``split`` parameter ("train" / "heldout" / "all",
+see plugins/datasets/splits.py) is read twice: the ``train`` part, which a
+run trains on by default, and the ``heldout`` part, which it never sees.
+Distances are measured against the held-out part; their floor compares the
+train part with it; the memorization check asks whether samples sit closer
+to the train part than held-out images do. A dataset without a split is
+measured against its own (training) images, with a note saying that a
+generator that memorizes can then beat the floor.
+
+What else evaluation may use (shipped classifier weights, a mode metric) is
+read from the dataset's registration (``ComponentSpec.evaluation``) and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from ..errors import DataError
+from ..interfaces import Dataset
+from ..specs import ComponentSpec, DataInfo, DatasetEvaluation
+
+SPLIT_PARAM = "split"
+
+
+@dataclass
+class Reference:
+    """One dataset's real data, read once; ``heldout_x`` is None when the dataset declares no split."""
+
+    name: str
+    params: dict[str, Any]  # the dataset's parameters without ``split``
+    dataset: Dataset  # the train part as built (mode metrics read it)
+    train_x: Tensor
+    train_y: Tensor | None
+    heldout_x: Tensor | None = None
+    heldout_y: Tensor | None = None
+    extras: DatasetEvaluation | None = None
+    run_split: str | None = None  # the part the samples' run trained on, when known
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def info(self) -> DataInfo:
+        return self.dataset.info
+
+    @property
+    def has_heldout(self) -> bool:
+        return self.heldout_x is not None
+
+    @property
+    def real_x(self) -> Tensor:
+        """What samples are measured against: the held-out part, else the training images."""
+        return self.heldout_x if self.heldout_x is not None else self.train_x
+
+    @property
+    def real_y(self) -> Tensor | None:
+        return self.heldout_y if self.heldout_x is not None else self.train_y
+
+    def class_prior(self) -> Tensor | None:
+        """Class frequencies (K,) of the images samples are measured against; None without labels."""
+        y, k = self.real_y, self.info.num_classes
+        if y is None or not k:
+            return None
+        counts = torch.bincount(y.long(), minlength=k).double()
+        return counts / counts.sum()
+
+    def describe(self) -> dict[str, Any]:
+        """The ``reference`` entry of a result: which split and how many images."""
+        d: dict[str, Any] = {"dataset": self.name, "split": "heldout" if self.has_heldout else None,
+                             "images": len(self.real_x), "train_images": len(self.train_x)}
+        if self.run_split is not None:
+            d["run_split"] = self.run_split
+        return d
+
+
+def _spec(name: str) -> ComponentSpec | None:
+    from ..plugin_manager import get_registry
+
+    registry = get_registry()
+    return registry.get("dataset", name) if registry.has("dataset", name) else None
+
+
+def _tensors(dataset: Dataset, name: str) -> tuple[Tensor, Tensor | None]:
+    if getattr(dataset, "streaming", False):
+        raise DataError(f"evaluation needs an in-memory dataset; {name!r} streams its data",
+                        "raise the dataset's in-memory limit, or score against a smaller copy")
+    return dataset.tensors()
+
+
+def declared_split(spec: ComponentSpec | None) -> str | None:
+    """The default of the dataset's ``split`` parameter, or None when it declares none."""
+    if spec is None:
+        return None
+    for p in spec.params:
+        if p.name == SPLIT_PARAM:
+            return str(p.default) if p.default is not None else "train"
+    return None
+
+
+_CACHE: dict[tuple[Any, ...], Reference] = {}  # a run's periodic evaluation reads its data once
+
+
+def reference(name: str, params: dict[str, Any] | None = None, dataset: Dataset | None = None) -> Reference:
+    """The real data for samples of dataset ``name`` built with ``params`` (a run's [dataset] table).
+
+    ``dataset``: the already built dataset (the trainer's), reused when it is the train part.
+    """
+    params = dict(params or {})
+    key = (name, json.dumps(params, sort_keys=True, default=str), id(dataset))
+    cached = _CACHE.get(key)
+    if cached is not None and (dataset is None or cached.dataset is dataset):
+        return cached
+    spec = _spec(name)
+    default_split = declared_split(spec)
+    run_split = params.pop(SPLIT_PARAM, default_split)
+    extras = spec.evaluation if spec is not None else None
+    notes: list[str] = []
+    if default_split is None:
+        if dataset is None:
+            from ..build import build_dataset
+
+            dataset = build_dataset(name, params)
+        x, y = _tensors(dataset, name)
+        ref = Reference(name, params, dataset, x, y, extras=extras, notes=[
+            f"{name} declares no held-out split: samples are measured against its training images, "
+            f"so a generator that memorizes them can beat the floor; memorization is not checked"])
+    else:
+        from ..build import build_dataset
+
+        if dataset is None or dataset.info.split != "train":
+            dataset = build_dataset(name, {**params, SPLIT_PARAM: "train"})
+        x, y = _tensors(dataset, name)
+        hx, hy = _tensors(build_dataset(name, {**params, SPLIT_PARAM: "heldout"}), name)
+        if run_split != "train":
+            notes.append(f"the run trained on split {run_split!r} of {name}, not 'train': the held-out images "
+                         f"may be in its training data, so the floor and the memorization check do not hold")
+        ref = Reference(name, params, dataset, x, y, hx, hy, extras, run_split, notes)
+    if len(_CACHE) >= 2:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = ref
+    return ref
+
+
+def mode_metric(ref: Reference) -> Callable[[Tensor], dict[str, Any]] | None:
+    """The dataset's own mode-coverage function (declared at registration) bound to its data, or None."""
+    if ref.extras is None or not ref.extras.modes:
+        return None
+    import importlib
+
+    module, _, attr = ref.extras.modes.partition(":")
+    fn: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        fn = getattr(fn, part)
+    dataset = ref.dataset
+    return lambda samples: dict(fn(samples, dataset))
