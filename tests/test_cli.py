@@ -65,6 +65,11 @@ def test_info_recipe_shows_composition():
     assert entry["config"]["gen"]["name"] == "dcgan"
 
 
+def test_info_weighted_single_term_is_a_spec():
+    entry = json.loads(run_cli("info", "2*lsgan", "--json").stdout)
+    assert entry["kind"] == "loss-spec" and [(t["name"], t["weight"]) for t in entry["terms"]] == [("lsgan", 2.0)]
+
+
 def test_info_composed_loss_spec():
     entry = json.loads(run_cli("info", "bce + 0.5*l1", "--json").stdout)
     assert [(t["name"], t["weight"], t["role"]) for t in entry["terms"]] == [
@@ -78,6 +83,11 @@ def test_info_composed_loss_spec():
     (["info", "l1+l2"], "no adversarial term"),
     (["info", "bce+hinge"], "two adversarial terms"),
     (["info", "bce+x*l1"], "malformed weight 'x'"),
+    (["info", "bce+1_0*l1"], "malformed weight '1_0'"),
+    (["info", "DCGAN"], "unknown component or recipe 'DCGAN' (did you mean dcgan?)"),
+    (["info", "bce+BCE"], "names are lowercase: did you mean bce?"),
+    (["info", "dcgan", "--kind", "loss"], "'dcgan' is a generator and a discriminator, not a loss"),
+    (["info", "bce", "--kind", "generator"], "'bce' is a loss, not a generator"),
     (["lsit"], "did you mean list?"),
 ])
 def test_user_errors_are_one_line_exit_2(args, needle):

@@ -9,7 +9,7 @@ import pytest
 
 from ganzoo.config import (TRAIN_DEFAULTS, RunConfig, config_toml, dumps_toml, finalize, merge, parse_sets,
                            parse_value, read_run_config, resolve)
-from ganzoo.errors import ConfigError, UnknownNameError
+from ganzoo.errors import ConfigError, UnknownNameError, UsageError
 from ganzoo.registry import Registry
 from ganzoo.specs import RecipeSpec
 
@@ -199,3 +199,75 @@ def test_cli_bad_set_is_one_line_exit_2(cli, tmp_path):
     assert r.returncode == 2, r.stderr
     assert "did you mean train" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+# -- no [eval] table; resolve takes its recipes and merges each layer once -----------------------
+
+def test_eval_table_is_refused_with_where_it_lives(tmp_path, registry):
+    f = tmp_path / "c.toml"
+    f.write_text("[eval]\nnum = 5\n")
+    with pytest.raises(ConfigError, match=r"'eval' is not a run config table.*train\.eval_every"):
+        resolve(config_file=f, recipes=registry)
+    with pytest.raises(ConfigError, match="'eval' is not a run config table"):
+        parse_sets(["eval.num=5"])
+    with pytest.raises(ConfigError, match="'eval' is not a run config table"):
+        finalize({"gen": {"name": "g"}, "loss": {"name": "l"}, "dataset": {"name": "d"}, "eval": {}})
+    assert "eval" not in finalize({"gen": {"name": "g"}, "loss": {"name": "l"}, "dataset": {"name": "d"}}).to_dict()
+
+
+def test_resolve_does_not_load_plugins(monkeypatch, registry):
+    import ganzoo.plugin_manager
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("config.resolve called up into the plugin system")
+
+    monkeypatch.setattr(ganzoo.plugin_manager, "get_registry", refuse)
+    monkeypatch.setattr(ganzoo.plugin_manager, "get_plugins", refuse)
+    assert resolve("other", recipes=registry).gen == {"name": "vanilla"}
+    assert resolve(recipes=registry).recipe == "base"  # the default recipe comes from what is passed in
+    with pytest.raises(ConfigError, match="no default recipe"):
+        resolve(flags={"gen": {"name": "g"}})
+
+
+def test_each_layer_is_merged_once(monkeypatch, registry, tmp_path):
+    import ganzoo.config as config_module
+
+    merged: list[dict] = []
+    real = config_module.merge
+
+    def counting(acc, layer):
+        merged.append(layer)
+        return real(acc, layer)
+
+    monkeypatch.setattr(config_module, "merge", counting)
+    f = tmp_path / "c.toml"
+    f.write_text("[train]\nseed = 3\n")
+    cfg = resolve("base", config_file=f, flags={"train": {"lr": 1e-3}}, sets=["train.batch_size=8"], recipes=registry)
+    assert (cfg.train["seed"], cfg.train["lr"], cfg.train["batch_size"], cfg.train["epochs"]) == (3, 1e-3, 8, 5)
+    assert len(merged) == 3  # file over... flags, --set over those, and the result over the recipe
+
+
+def test_empty_recipe_argument_is_a_usage_error(registry):
+    with pytest.raises(ConfigError, match="RECIPE argument is empty") as err:
+        resolve("", recipes=registry)
+    assert err.value.exit_code == 2
+    with pytest.raises(ConfigError, match="RECIPE argument is empty"):
+        resolve("  ", recipes=registry)
+
+
+def test_config_file_that_is_not_utf8_is_one_line(tmp_path, registry):
+    f = tmp_path / "c.toml"
+    f.write_bytes(b"[train]\nseed = 3 # caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"c\.toml is not UTF-8 text"):
+        resolve(config_file=f, recipes=registry)
+    run_config = tmp_path / "config.toml"
+    run_config.write_bytes(b'[gen]\nname = "\xff"\n')
+    with pytest.raises(ConfigError, match="cannot read run config"):
+        read_run_config(run_config)
+
+
+def test_loss_spec_is_parsed_into_the_config(registry):
+    cfg = resolve(flags={"loss": {"name": "hinge + 10*r1"}}, recipes=registry)
+    assert cfg.loss_spec.terms == ((1.0, "hinge"), (10.0, "r1")) and cfg.loss["name"] == "hinge + 10*r1"
+    with pytest.raises(UsageError, match="malformed weight '1_0'"):
+        resolve(flags={"loss": {"name": "hinge+1_0*r1"}}, recipes=registry)

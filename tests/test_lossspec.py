@@ -118,3 +118,41 @@ def test_composite_loss_weights_each_side():
     d_total, _ = loss.d_loss(inp)
     assert d_total.item() == pytest.approx(hinge.d_loss(inp).item() + 10 * r1.d_loss(inp).item(), rel=1e-6)
     assert loss.g_loss(inp)[0].item() == pytest.approx(hinge.g_loss(inp).item())
+
+
+# -- the one parser: registry-free, ASCII weights ------------------------------------------------
+
+def test_parse_needs_no_registry():
+    from ganzoo.lossspec import LossSpec
+
+    spec = LossSpec.parse(" hinge + 10*r1 + 1e-3 * not-registered ")
+    assert spec.terms == ((1.0, "hinge"), (10.0, "r1"), (0.001, "not-registered"))
+    assert spec.names == ("hinge", "r1", "not-registered") and spec.text == " hinge + 10*r1 + 1e-3 * not-registered "
+    assert spec.composed and LossSpec.parse("2*bce").composed and not LossSpec.parse("bce").composed
+
+
+@pytest.mark.parametrize("weight", ["\u0660.\u0665", "1_0", "\uff11", "0x1", "1e", ".", "1.5.2", "1 0", "½",
+                                    "inf", "nan", "-0.5", "1e5_0"])
+def test_weights_are_plain_ascii_decimals(weight):
+    # float() accepts the first three ("٠.٥" = 0.5, "1_0" = 10, a full-width 1) and inf, nan and -0.5
+    assert f"malformed weight {weight!r}" in str(reject(f"bce+{weight}*l1"))
+
+
+@pytest.mark.parametrize("weight, value", [("0.5", 0.5), ("10", 10.0), ("1e-3", 1e-3), ("2E2", 200.0), (".25", 0.25),
+                                           ("3.", 3.0), ("007", 7.0)])
+def test_ascii_weights_read_as_decimals(weight, value):
+    assert parse(f"bce+{weight}*l1") == [(1.0, "bce"), (value, "l1")]
+
+
+def test_zero_and_overflowing_weights():
+    assert "positive finite" in str(reject("bce+0*l1")) and "positive finite" in str(reject("bce+1e999*l1"))
+
+
+@pytest.mark.parametrize("text, suggestion", [("BCE", "bce"), ("bce+L1", "l1"), ("Wgan-GP", "wgan-gp")])
+def test_capitals_get_the_lowercase_name(text, suggestion):
+    assert f"did you mean {suggestion}?" in str(reject(text))
+
+
+def test_a_generator_name_as_a_term_says_what_it_is():
+    message = str(reject("dcgan"))
+    assert "'dcgan' is a generator and a discriminator, not a loss" in message and "lsgan" not in message

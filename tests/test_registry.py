@@ -150,3 +150,25 @@ def test_malformed_user_registry_names_file_and_line(tmp_path, monkeypatch, text
     with pytest.raises(ConfigError) as err:
         registry.recipe("dcgan-mnist")
     assert f"{path}:{line}:" in str(err.value) and what in str(err.value)
+
+
+@pytest.mark.parametrize("table, what", [
+    ('eval = { num = 5 }', "'eval' is not a run config table"),
+    ('train = { epochs = 1, steps = 2 }', "set train.epochs or train.steps, not both"),
+    ('train = { batchsize = 1 }', "did you mean batch_size?"),
+])
+def test_a_recipe_is_checked_like_any_config_layer(tmp_path, monkeypatch, table, what):
+    path = tmp_path / "r.toml"
+    path.write_text(f'[recipes.x]\ngen = {{ name = "vanilla" }}\nloss = {{ name = "bce" }}\n'
+                    f'dataset = {{ name = "gaussians" }}\n{table}\n')
+    monkeypatch.setenv("GANZOO_REGISTRY", str(path))
+    with pytest.raises(ConfigError) as err:
+        gp.get_registry().recipe("x")
+    assert what in str(err.value) and str(path) in str(err.value)
+
+
+def test_unknown_recipe_that_is_a_component_says_so():
+    with pytest.raises(UnknownNameError, match="'vanilla' is a generator and a discriminator, not a recipe"):
+        gp.get_registry().recipe("vanilla")
+    with pytest.raises(UnknownNameError, match="'gaussians' is a dataset, not a generator"):
+        gp.get_registry().get("generator", "gaussians")

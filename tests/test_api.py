@@ -1,0 +1,93 @@
+"""The public Python API: ganzoo.create(kind, name, *, data=None, **params) and ganzoo.list_components (docs/api.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo.errors import ParamError, UnknownNameError, UsageError
+from ganzoo.losses import CompositeLoss
+from ganzoo.specs import DataInfo
+
+POINTS = DataInfo((2,), size=100, modality="points")
+
+
+def test_create_a_dataset():
+    ds = ganzoo.create("dataset", "gaussians", n=64, seed=1)
+    assert ds.info.shape == (2,) and ds.info.size == 64
+    x, _ = ds.tensors()
+    assert x.shape == (64, 2)
+
+
+def test_create_a_generator_from_a_datainfo_or_a_dataset():
+    g = ganzoo.create("generator", "vanilla", data=POINTS, latent_dim=3, hidden=(8, 8))
+    assert isinstance(g, torch.nn.Module)
+    assert g(torch.randn(5, 3)).shape == (5, 2)
+    hidden = [m.out_features for m in g.modules() if isinstance(m, torch.nn.Linear)]
+    assert hidden == [8, 8, 2]  # the params reached the factory
+    ds = ganzoo.create("dataset", "gaussians", n=32)
+    g = ganzoo.create("generator", "vanilla", data=ds, hidden=(4,))
+    assert g(torch.randn(3, 100)).shape == (3, 2)  # latent_dim defaults to 100, as train.latent_dim does
+
+
+def test_create_a_discriminator():
+    d = ganzoo.create("discriminator", "vanilla", data=POINTS, hidden=(4,))
+    assert d(torch.zeros(6, 2)).shape == (6,)
+
+
+def test_create_a_loss_with_a_terms_parameters():
+    """ganzoo.create("loss", "wgan-gp", gp_weight=5) raised before: the params went to the spec, not the term."""
+    loss = ganzoo.create("loss", "wgan-gp", gp_weight=5)
+    assert isinstance(loss, CompositeLoss)
+    [(term, impl)] = loss.terms
+    assert term.name == "wgan-gp" and impl.gp_weight == 5.0 and loss.n_critic == 5
+    loss = ganzoo.create("loss", "wgan-gp+0.5*l1", **{"wgan-gp": {"n_critic": 2}})
+    assert [(t.name, t.weight) for t, _ in loss.terms] == [("wgan-gp", 1.0), ("l1", 0.5)] and loss.n_critic == 2
+    assert [t.name for t, _ in ganzoo.create("loss", "hinge + 10*r1").terms] == ["hinge", "r1"]
+
+
+@pytest.mark.parametrize("call, error, needle", [
+    (lambda: ganzoo.create("generator", "vanilla"), UsageError, "pass data="),
+    (lambda: ganzoo.create("discriminator", "vanilla", data="gaussians"), UsageError, "pass data="),
+    (lambda: ganzoo.create("dataset", "gaussians", data=POINTS), UsageError, "takes no data"),
+    (lambda: ganzoo.create("loss", "wgan-gp", gp_wieght=5), ParamError, "did you mean gp_weight"),
+    (lambda: ganzoo.create("loss", "bce+l1", l2={}), UsageError, "do not match a term"),
+    (lambda: ganzoo.create("loss", "bce+1_0*l1"), UsageError, "malformed weight"),
+    (lambda: ganzoo.create("generator", "bce", data=POINTS), UnknownNameError, "'bce' is a loss"),
+    (lambda: ganzoo.create("gen", "vanilla", data=POINTS), UsageError, "unknown kind 'gen'"),
+    (lambda: ganzoo.create("recipe", "dcgan-mnist"), UsageError, "ganzoo run RECIPE"),
+    (lambda: ganzoo.create("generator", "vanilla", data=POINTS, hidden="x"), ParamError, "hidden must be"),
+])
+def test_create_mistakes_are_one_line_errors(call, error, needle):
+    with pytest.raises(error) as info:
+        call()
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_list_components():
+    every = ganzoo.list_components()
+    assert every == sorted(set(every))  # a name that is both a generator and a discriminator once
+    assert {"dcgan", "vanilla", "bce", "wgan-gp", "gaussians"} <= set(every)
+    assert "dcgan-mnist" not in every  # recipes only when asked for
+    assert ganzoo.list_components("loss", "wgan*") == ["wgan-gp"]
+    assert set(ganzoo.list_components("generator")) >= {"dcgan", "vanilla", "cgan"}
+    assert "bce" not in ganzoo.list_components("generator")
+    assert "dcgan-mnist" in ganzoo.list_components("recipe", "*-mnist")
+    assert ganzoo.list_components("dataset", "nothing-*") == []
+    with pytest.raises(UsageError, match="unknown kind"):
+        ganzoo.list_components("models")
+    for kind in ("generator", "discriminator", "loss", "dataset"):  # every name lists is one create takes
+        assert ganzoo.list_components(kind)
+
+
+def test_list_components_is_torch_free():
+    code = ("import sys, json, ganzoo; names = ganzoo.list_components('loss'); "
+            "print(json.dumps([names, 'torch' in sys.modules]))")
+    names, torch_loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                                    check=True).stdout)
+    assert "bce" in names and not torch_loaded
