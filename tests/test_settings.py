@@ -61,7 +61,7 @@ def test_device_is_checked_the_same_everywhere():
         assert check_device(ok) == ok
         assert finalize({**NAMES, "train": {"device": ok}}).train["device"] == ok
     for bad in ("tpu", "cuda:", "cuda:x", "cuda:\u0661", "CPU", "cpu ", 1):  # \u0661: an Arabic-Indic 1
-        with pytest.raises(ConfigError, match="train.device must be auto, cpu, cuda, cuda:N or mps"):
+        with pytest.raises(ConfigError, match=r"train\.device must be auto, cpu, cuda, cuda:N or mps"):
             check_device(bad)
     # `ganzoo run --device cuda:1` gets past the flag (click.Choice refused it) into the config
     assert resolve(flags=parse_run("--device", "cuda:1", "--gen", "g", "--loss", "l", "--dataset", "d")
