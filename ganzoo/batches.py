@@ -64,7 +64,18 @@ class _Feeder:
         return batch
 
     def position(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "pos": self.pos}
+        return {"epoch": self.epoch, "pos": self.pos, "world": self.world, "batch_size": self.batch_size}
+
+    def _resumed_pos(self, position: dict[str, Any]) -> int:
+        """This feeder's batches that a saved position amounts to, whatever world size and batch saved it.
+
+        Every rank slices the epoch's one permutation ``rank::world``, so ``pos`` batches on each of the
+        ``world`` ranks are exactly its first ``pos * batch_size * world`` samples: resuming at that sample
+        (rounded down) goes on with the rest of the epoch, none skipped, even with another number of processes.
+        """
+        pos = int(position.get("pos", 0))
+        seen = pos * int(position.get("batch_size", self.batch_size)) * int(position.get("world", self.world))
+        return min(seen // (self.batch_size * self.world), self.usable)
 
     @property
     def data_state(self) -> Tensor | None:
@@ -123,7 +134,7 @@ class InMemoryBatches(_Feeder):
         return self._epoch_state
 
     def restore(self, position: dict[str, Any], data_state: Tensor | None) -> None:
-        epoch, pos = int(position.get("epoch", -1)), int(position.get("pos", 0))
+        epoch, pos = int(position.get("epoch", -1)), self._resumed_pos(position)
         if epoch < 0:
             return
         if data_state is not None:
@@ -173,7 +184,7 @@ class StreamingBatches(_Feeder):
         return self._finish(x, y)
 
     def restore(self, position: dict[str, Any], data_state: Tensor | None) -> None:
-        epoch, pos = int(position.get("epoch", -1)), int(position.get("pos", 0))
+        epoch, pos = int(position.get("epoch", -1)), self._resumed_pos(position)
         if epoch < 0:
             return
         self.epoch = epoch - 1

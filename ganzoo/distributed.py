@@ -121,6 +121,11 @@ def mean(t: torch.Tensor, env: DistEnv) -> torch.Tensor:
     return t / env.world_size
 
 
+#: steps between two checks of the stop flag under DDP: each check is a gloo all-reduce that holds every
+#: rank's host thread until all arrive (0.6-1.3 ms on 2 CPU processes, docs/scaling.md), so not every step
+STOP_CHECK_EVERY = 10
+
+
 def any_flag(flag: bool | int, env: DistEnv) -> int:
     """The largest flag over all ranks (host-side, over gloo: no device sync)."""
     if not env.enabled:

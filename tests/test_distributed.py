@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import install_toy, toy_env
 
 pytestmark = pytest.mark.slow
@@ -97,3 +98,102 @@ def test_ranks_stay_in_sync(tmp_path):
         keys = set(f.keys())
     assert not any("module." in k for k in keys)  # unwrapped state: loads with any world size
     assert "ema.net.0.weight" in keys
+
+
+# -- randomness per rank, and resume ----------------------------------------------------------------
+
+# Trains (or resumes) in-process under torchrun; rank 0 reports each rank's draw from the global RNG after setup.
+RESUME_DRIVER = '''
+import json, sys, torch, torch.distributed as dist
+from ganzoo.trainer import Trainer
+dist.init_process_group("gloo")
+cfg, resume = json.loads(sys.argv[1]), sys.argv[2] == "resume"
+Trainer(cfg, progress="quiet", resume=resume).fit()
+draw = torch.rand(4)  # after training: where each rank's global stream (dropout, wgan-gp's eps) stands
+out = [torch.zeros(4) for _ in range(dist.get_world_size())]
+dist.all_gather(out, draw)
+if dist.get_rank() == 0:
+    with open(sys.argv[3], "w") as fh:
+        json.dump([o.tolist() for o in out], fh)
+dist.barrier()
+dist.destroy_process_group()
+'''
+
+# vanilla's D has dropout, and wgan-gp draws an ε per sample: both from the global RNG, which must differ by rank
+DROPOUT_GP = {"gen": {"name": "vanilla", "hidden": [16, 16]}, "disc": {"name": "vanilla", "hidden": [16, 16]},
+              "loss": {"name": "wgan-gp", "wgan-gp": {"n_critic": 2}}, "dataset": {"name": "gaussians"},
+              "train": {"steps": 6, "batch_size": 16, "latent_dim": 4, "ema": 0.9, "device": "cpu", "log_every": 1,
+                        "checkpoint_every": 3, "sample_every": 0}}
+
+
+@pytest.mark.skipif(not _has_builtins(), reason="built-in vanilla/wgan-gp/gaussians not available")
+def test_two_process_resume_is_exact_and_ranks_draw_their_own_noise(tmp_path):
+    from safetensors.torch import load_file
+
+    (tmp_path / "driver.py").write_text(RESUME_DRIVER)
+
+    def launch(out: str, steps: int, resume: bool, report: str) -> list[list[float]]:
+        cfg = {**DROPOUT_GP, "out": out, "train": {**DROPOUT_GP["train"], "steps": steps}}
+        r = torchrun("driver.py", json.dumps(cfg), "resume" if resume else "new", report, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr[-3000:]
+        return json.loads((tmp_path / report).read_text())
+
+    whole = launch("a", 6, False, "a.json")
+    launch("b", 3, False, "b3.json")
+    resumed = launch("b", 6, True, "b.json")
+    assert whole == resumed  # every rank's stream continues where it stood, not only rank 0's
+    assert whole[0] != whole[1]  # and the ranks' streams differ
+    ta = load_file(str(tmp_path / "a" / "checkpoints" / "latest.safetensors"))
+    tb = load_file(str(tmp_path / "b" / "checkpoints" / "latest.safetensors"))
+    assert ta.keys() == tb.keys() and "rng.rank1.torch" in ta and "rng.rank1.noise" in ta
+    for k in ta:
+        assert torch.equal(ta[k], tb[k]), k
+    assert not torch.equal(ta["rng.torch"], ta["rng.rank1.torch"])
+
+    def losses(run: str) -> list[tuple]:
+        rows = [json.loads(line) for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+        return [(r["step"], r["d_loss"], r["g_loss"], r["d/wgan-gp"]) for r in rows if "eval" not in r]
+
+    assert losses("a") == losses("b") and len(losses("a")) == 6
+
+
+class _Indexed:
+    """n points whose value is their index, so a batch says which samples it holds."""
+
+    def __init__(self, n: int):
+        from ganzoo.specs import DataInfo
+
+        self.info = DataInfo((1,), size=n, modality="points")
+        self.n = n
+
+    def tensors(self):
+        return torch.arange(self.n, dtype=torch.float32)[:, None], None
+
+
+def _feeder(world: int, rank: int, batch_size: int = 4):
+    from ganzoo.batches import make_feeder
+
+    return make_feeder(_Indexed(64), "indexed", batch_size=batch_size, n_critic=1, seed=3, rank=rank, world=world,
+                       device=torch.device("cpu"), channels_last=False, need_labels=False)
+
+
+@pytest.mark.parametrize("world, new_world, new_batch, taken", [
+    (2, 1, 4, 3), (1, 2, 4, 4), (2, 2, 2, 3), (2, 4, 4, 4),  # whole batches of the new layout
+    (1, 2, 4, 3)])                                           # 12 samples seen, resumed at 8: 4 come twice
+def test_resume_with_another_world_size_goes_on_with_the_rest_of_the_epoch(world, new_world, new_batch, taken):
+    """Resumed, the epoch goes on from the sample it had reached, with any world size or batch: no sample skipped."""
+    seen = []
+    feeders = [_feeder(world, r) for r in range(world)]
+    for _ in range(taken):
+        for f in feeders:
+            seen += f.next()[0].view(-1).int().tolist()
+    done = len(seen)
+    position, state = feeders[0].position(), feeders[0].data_state
+    resumed = [_feeder(new_world, r, new_batch) for r in range(new_world)]
+    for f in resumed:
+        f.restore(position, state)
+        while not f.epoch_done:
+            seen += f.next()[0].view(-1).int().tolist()
+    usable = 64 - 64 % (new_batch * new_world)
+    assert set(seen) >= set(seen[done:]) and len(set(seen)) == usable  # the whole epoch, no gap
+    assert len(seen) - len(set(seen)) == done % (new_batch * new_world)  # repeats only from rounding down
