@@ -102,6 +102,12 @@ class Trainer:
     def _request_stop(self, signum: int) -> None:
         self._stop = signum
 
+    def _stopping(self) -> int:
+        """The signal any rank got; under DDP asked every `dist.STOP_CHECK_EVERY` steps (a host all-reduce)."""
+        if self.env.enabled and self.step % dist.STOP_CHECK_EVERY:
+            return 0
+        return dist.any_flag(self._stop or 0, self.env)
+
     # -- setup: nothing here writes to disk ------------------------------------------------------
     def _build(self) -> None:
         from .plugin_manager import get_registry
@@ -137,7 +143,7 @@ class Trainer:
         if env.is_main:  # one line each, whatever the progress mode: they are about the results
             for line in self.parts.warnings:
                 err_console.print(line, highlight=False, soft_wrap=True)
-        while self.step < self.total and not dist.any_flag(self._stop or 0, env):
+        while self.step < self.total and not self._stopping():
             step = self.step = self.step + 1
             if self.before_step is not None:
                 self.before_step(step)
