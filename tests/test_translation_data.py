@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -60,6 +62,13 @@ def test_mnist_sets_build_through_ganzoo_and_pass_the_contract():
     # build_dataset checks info and tensors against ganzoo's Dataset contract
     assert build_dataset("mnist-edges", {"split": "heldout", "image_size": 16}).info.shape == (1, 16, 16)
     assert build_dataset("mnist-strokes", {"split": "heldout", "image_size": 16}).info.size == 1000
+
+
+def test_registration_module_does_not_import_torch():
+    code = ("import sys, ganzoo_plugins.translation; "
+            "bad = [m for m in ('torch', 'torchvision', 'numpy') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_mnist_data_is_credited():

@@ -12,7 +12,12 @@ wait for a component kind of their own (see ``NETWORKS``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ganzoo import hookimpl
+
+if TYPE_CHECKING:
+    from ganzoo.registry import ComponentRegistrar
 
 _HERE = __name__
 
@@ -32,6 +37,6 @@ NETWORKS = {
 
 
 @hookimpl
-def ganzoo_register_components(register) -> None:
+def ganzoo_register_components(register: ComponentRegistrar) -> None:
     for name, target in DATASETS.items():
         register.dataset(name, f"{_HERE}.{target}")
