@@ -200,9 +200,11 @@ def check_table(table: Mapping[str, Any], where: str) -> None:
                           "--epochs N counts passes over the data, --steps N generator steps")
 
 
-def check_device(value: Any) -> str:
-    """A device name as every command takes it; ConfigError otherwise."""
-    text: str = BY_NAME["device"].check(value)
+def check_device(value: Any, what: str = "train.device") -> str:
+    """A device name as every command takes it (``what`` names where it came from); ConfigError otherwise."""
+    if _device(BY_NAME["device"], value) is _BAD:
+        raise ConfigError(f"{what} must be {DEVICES}, not {value!r}")
+    text: str = value
     return text
 
 

@@ -128,3 +128,15 @@ def test_train_table_is_read_only():
     with pytest.raises(TypeError):
         cfg.train["lr"] = 1.0  # type: ignore[index]
     assert cfg.train["lr"] == cfg.settings.lr == 2e-4
+
+
+@pytest.mark.parametrize("command", ["sample", "eval"])
+def test_sample_and_eval_take_devices_as_run_does(command, tmp_path):
+    import importlib
+
+    cmd = getattr(importlib.import_module(f"ganzoo.commands.{command}_cmd"), f"{command}_cmd")
+    run = str(tmp_path)  # parsing only: nothing is sampled or evaluated
+    assert cmd.make_context(command, [run, "--device", "cuda:1"]).params["device"] == "cuda:1"
+    assert cmd.make_context(command, [run]).params["device"] == "cpu"
+    with pytest.raises(ConfigError, match="--device must be auto, cpu, cuda, cuda:N or mps, not 'tpu'"):
+        cmd.make_context(command, [run, "--device", "tpu"])

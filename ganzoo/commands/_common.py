@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
+from ..settings import DEVICES, check_device
 from ..specs import ALL_KINDS
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 kind_option = click.option(
     "--kind", type=click.Choice(ALL_KINDS), default=None, help="Only this kind of component."
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output for scripts.")
+
+
+def _check_device(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    return check_device(value, "--device")  # the one check of a device name, shared with train.device
+
+
+def device_option(default: str, help: str) -> Callable[[F], F]:
+    """``--device`` for a command that is not `run` (whose flag comes from train.device)."""
+    return click.option("--device", default=default, show_default=True, metavar="DEVICE", callback=_check_device,
+                        help=f"{help} {DEVICES}.")
 
 
 def print_json(data: Any) -> None:

@@ -8,34 +8,39 @@ from __future__ import annotations
 
 import click
 
-from ._common import json_option, print_json
+from ._common import device_option, json_option, print_json
 
 
 @click.command("eval")
 @click.argument("path", type=click.Path(path_type=str))
 @click.option("--num", "-n", type=click.IntRange(min=10), default=None,
-              help="Samples to score. Default: 5000 drawn from a run or checkpoint; all of a samples file.")
+              help="Samples to score (at most 100,000). Default: 5000 drawn from a run or checkpoint; all of a "
+                   "samples file.")
 @click.option("--dataset", default=None,
               help="Dataset the samples imitate. Default: the run's; for a samples file, the one its metadata "
-                   "names, else mnist-10k for 1x28x28 images.")
+                   "names (else this option is required).")
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="Seeds the latent codes, the real-data halves and KID's subsets.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N, mps or auto.")
+              help="Seeds the latent codes, the real images compared and KID's subsets.")
+@device_option("cpu", "Where to generate and extract features:")
 @click.option("--inception/--no-inception", default=True, show_default=True,
               help="Standard FID when Inception-v3 weights are on disk ($GANZOO_INCEPTION_WEIGHTS or torch hub's "
                    "checkpoints folder); never downloads. Slow on a CPU.")
 @json_option
 def eval_cmd(path: str, num: int | None, dataset: str | None, seed: int, device: str, inception: bool,
              as_json: bool) -> None:
-    """Score generated samples: FD, KID, precision/recall, coverage, each beside a real-vs-real floor.
+    """Score generated samples: FD, KID, precision/recall, coverage, memorization, each beside a real-vs-real floor.
 
     \b
     PATH is a run folder (its latest checkpoint), a checkpoint file, or a
     .safetensors of samples from `ganzoo sample --out x.safetensors`.
-    Distances use a classifier trained by ganzoo on the real data (shipped for
-    mnist-10k, trained and cached on first use for other labelled datasets);
-    they are not Inception FID. Gaussians runs report modes covered and the
-    high-quality share.
+    Samples are measured against the dataset's held-out split, which the run
+    never trained on; the floor is the train split against the held-out split
+    at the same counts, and "memorized" is the share of samples nearer a
+    training image than held-out images are. Distances use a classifier
+    trained by ganzoo on the train split (shipped for mnist-10k, trained and
+    cached on first use for other labelled datasets); they are not Inception
+    FID. Gaussians runs report modes covered and the high-quality share.
+    --json prints null, with a note, for a number that is not finite.
 
     \b
     ganzoo eval runs/<run>

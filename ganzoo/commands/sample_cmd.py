@@ -18,6 +18,7 @@ import click
 
 from ..errors import UsageError
 from ..rundir import RunDir
+from ._common import device_option
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -148,8 +149,7 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
                    "Default: RUN_DIR/samples/sample-SEED.png (or sample-SEED-2.png, ... when that exists)")
 @click.option("--force", is_flag=True, help="Replace --out when it exists (never a file of a run).")
 @click.option("--no-ema", is_flag=True, help="Use the raw generator even when the run kept an EMA.")
-@click.option("--device", default="cpu", show_default=True, type=click.Choice(["auto", "cpu", "cuda", "mps"]),
-              help="Where to run the generator.")
+@device_option("cpu", "Where to run the generator:")
 def sample_cmd(target: str, num: int | None, label: int | None, seed: int, out: str | None, force: bool,
                no_ema: bool, device: str) -> None:
     """Sample a trained generator: a PNG grid (one row per class for conditional models) or tensors."""
