@@ -222,7 +222,7 @@ class Plugins:
                 registry.set_default(default, str(path))
         return registry
 
-    def call(self, record: PluginRecord, func: Callable[..., None], **kwargs: object) -> bool:
+    def call(self, record: PluginRecord, func: Callable[..., object], **kwargs: object) -> bool:
         """Call one plugin's hook; False (and the plugin marked failed) on any exception, SystemExit too."""
         try:
             func(**kwargs)

@@ -75,6 +75,11 @@ class RunDir:
     def kept(self, step: int) -> Path:
         return self.checkpoints / f"step-{step:06d}.safetensors"
 
+    @staticmethod
+    def grid_name(*, step: int | None = None, epoch: int | None = None) -> str:
+        """A grid's file name in samples/: step-NNNNNN.png, or epoch-NNN.png when grids follow epochs."""
+        return f"step-{step:06d}.png" if step is not None else f"epoch-{epoch:03d}.png"
+
     def sample_file(self, seed: int) -> Path:
         """`ganzoo sample`'s default output: samples/sample-SEED.png, or -2, -3, ... when that exists."""
         path, n = self.samples / f"sample-{seed}.png", 2

@@ -155,7 +155,7 @@ class Trainer:
                 self._log(step, epoch)
             every = t["sample_every"]
             if (every and step % every == 0) or (not every and epoch_done):
-                self._grid(f"step-{step:06d}.png" if every else f"epoch-{epoch:03d}.png")
+                self._grid(self.run.grid_name(step=step) if every else self.run.grid_name(epoch=epoch))
             if t["eval_every"] and step % t["eval_every"] == 0:
                 self._evaluate(epoch)
             every = t["checkpoint_every"]
@@ -166,7 +166,7 @@ class Trainer:
         if self.final.get("step") != self.step and self.step > start:
             self._log(self.step, self.parts.feed.epoch + 1)
         if self.grid_step != self.step and not stopped:
-            self._grid(f"step-{self.step:06d}.png")
+            self._grid(self.run.grid_name(step=self.step))
         if t["eval_every"] and self.eval_step != self.step and not stopped:
             self._evaluate(self.parts.feed.epoch + 1)
         if self.ckpt_step != self.step:
