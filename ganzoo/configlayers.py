@@ -132,7 +132,11 @@ def _loss_text(name: Any) -> Any:
 
 
 def merge(acc: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
-    """Apply one layer on top of ``acc`` (both partial configs) following the module's rules."""
+    """Apply one layer on top of ``acc`` (both partial configs) following the module's rules.
+
+    A loss spec that renames the loss is parsed here (its term names decide which
+    term tables stay) and kept as its `LossSpec`, which `finalize` takes as is.
+    """
     acc = copy.deepcopy(acc)
     layer = copy.deepcopy(layer)
     layer.pop("meta", None)

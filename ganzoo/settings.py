@@ -221,6 +221,9 @@ def markdown() -> str:
         "win (see `ganzoo.config`). Setting `steps` in one layer clears `epochs` from the layers",
         "below it, and back.",
         "",
+        "There is no `[eval]` table: evaluation during a run is `eval_every` and `eval_num` below,",
+        "and `ganzoo eval` takes its options as flags. A config that has one is refused with that hint.",
+        "",
         "| key | accepts | default | flag | meaning |",
         "|---|---|---|---|---|",
     ]
