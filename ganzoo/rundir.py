@@ -163,6 +163,9 @@ class RunDir:
         check_target(self.root, resume=True, overwrite=False)
         metadata = ck.read_metadata(self.latest)
         base = {k: v for k, v in ck.metadata_json(metadata, "config", self.latest).items() if k != "out"}
+        if not base:
+            raise CheckpointError(f"cannot resume: {self.latest} records no run config",
+                                  "it was not written by `ganzoo run`")
         recipe = ck.metadata_json(metadata, "meta", self.latest).get("recipe")
         if base.get("recipe") is None and isinstance(recipe, str):
             base["recipe"] = recipe

@@ -98,15 +98,13 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
     if resume:
         if recipe:
             raise UsageError("pass a RECIPE or --resume, not both")
-        if opts.get("out") and Path(opts["out"]).resolve() != Path(resume).resolve():
-            raise UsageError("--resume continues the run in place; --out cannot point elsewhere")
         if overwrite:
             raise UsageError("pass --resume or --overwrite, not both")
         run = RunDir(Path(resume))
-        flags["out"] = str(run.root)  # the latest checkpoint's own config is the base (see ganzoo.rundir)
+        flags.setdefault("out", str(run.root))  # the latest checkpoint's own config is the base (see ganzoo.rundir)
         config = resolve(config_file=config_file, flags=flags, sets=sets, base=run.resume_base())
-        if config.out is None or Path(config.out).resolve() != run.root.resolve():
-            raise UsageError(f"--resume continues {run.root} in place; the config cannot set out = {config.out!r}")
+        if config.out is None or Path(config.out).resolve() != run.root.resolve():  # --out, --set out=, --config
+            raise UsageError(f"--resume continues {run.root} in place; --out cannot be {config.out!r}")
     else:
         config = resolve(recipe=recipe, config_file=config_file, flags=flags, sets=sets, recipes=registry)
     composition = lookup(config, registry)  # every name and parameter, before torch: a typo fails at once
