@@ -8,6 +8,7 @@ to tell from a bug in ganzoo.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -16,6 +17,7 @@ from torch import nn
 from .contract import info_problem, item_problem, model_output_problem, tensors_problem
 from .errors import ComponentError, GanzooError, ParamError, UnsupportedDataError, UsageError
 from .interfaces import Dataset, LossTerm
+from .introspect import describe
 from .losses import CompositeLoss
 from .lossspec import LossSpec, Term, format_terms, resolve_terms, term_params
 from .params import check_params
@@ -30,16 +32,17 @@ def _who(spec: ComponentSpec) -> str:
 
 def _call(spec: ComponentSpec, *args: object, **params: object) -> Any:
     """``params`` checked against the component's declaration, then its factory called."""
-    return _construct(spec, args, check_params(spec, params), {})
+    return _construct(spec, args, params, {})
 
 
 def _construct(spec: ComponentSpec, args: tuple[object, ...], params: dict[str, object],
                context: dict[str, object]) -> Any:
-    """Call the factory with checked ``params`` and what the builder itself passes (``context``)."""
+    """Check ``params``, then call the factory with them and what the builder itself passes (``context``)."""
     try:
         factory = spec.load()
     except Exception as exc:
         raise ComponentError(f"{spec.who} cannot be imported ({spec.target}): {type(exc).__name__}: {exc}") from exc
+    params = check_params(_declared(spec, factory), params)
     try:
         return factory(*args, **context, **params)
     except (ParamError, UnsupportedDataError) as exc:
@@ -52,6 +55,14 @@ def _construct(spec: ComponentSpec, args: tuple[object, ...], params: dict[str, 
         raise
     except Exception as exc:
         raise ComponentError(f"{spec.who} failed to build: {type(exc).__name__}: {exc}") from exc
+
+
+def _declared(spec: ComponentSpec, factory: object) -> ComponentSpec:
+    """``spec``, or where its source could not be read (an extension module, say) the live signature's reading."""
+    if not (spec.open_params and not spec.params) or not callable(factory):
+        return spec
+    live = describe(factory)
+    return replace(spec, params=live.params, open_params=live.open)
 
 
 def _require_labels(spec: ComponentSpec, data: DataInfo, dataset_name: str | None = None) -> None:
@@ -70,7 +81,7 @@ def build_generator(name: str, data: DataInfo, latent_dim: int = 100, params: di
     """Build a generator; with ``check``, hold a probe batch's output to `ganzoo.contract` (as the suite does)."""
     spec = (registry or get_registry()).get("generator", name)
     _require_labels(spec, data)
-    model = _construct(spec, (data,), check_params(spec, params or {}), {"latent_dim": latent_dim})
+    model = _construct(spec, (data,), params or {}, {"latent_dim": latent_dim})
     if not isinstance(model, nn.Module):
         raise ComponentError(f"{spec.who} returned {type(model).__name__}, not a torch.nn.Module")
     if check:

@@ -339,3 +339,41 @@ def test_checked_without_torch(tmp_path):
 
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert r.stdout.split() == ["ParamError", "False"], r.stderr
+
+
+SOURCELESS = textwrap.dedent('''
+    from torch import nn
+
+    from ganzoo.interfaces import Generator
+
+
+    class Gen(Generator):
+        def __init__(self, data, latent_dim=100, width: int = 8):
+            super().__init__(data, latent_dim)
+            self.net = nn.Linear(latent_dim, data.numel)
+
+        def forward(self, z, labels=None):
+            return self.net(z)
+''')
+
+
+def test_a_factory_without_source_is_checked_by_its_live_signature(dist_site):
+    import py_compile
+
+    make_dist(dist_site, "ganzoo-sourceless", "0.0.1", {
+        "slplug.py": "from ganzoo import hookimpl\n\n@hookimpl\ndef ganzoo_register_components(register):\n"
+                     "    register.generator('sl', 'slgen:Gen')\n",
+        "slgen_src.py": SOURCELESS}, {"sl": "slplug"})
+    # only a .pyc next to nothing: Python imports it, and there is no source for `ganzoo info` to read
+    py_compile.compile(str(dist_site / "slgen_src.py"), cfile=str(dist_site / "slgen.pyc"), doraise=True)
+    (dist_site / "slgen_src.py").unlink()
+    spec = gp.get_registry().get("generator", "sl")
+    assert spec.open_params and spec.params == ()
+    from ganzoo.build import build_generator
+    from ganzoo.testing import POINTS
+
+    with pytest.raises(ParamError, match="width must be an int, not 'abc'"):
+        build_generator("sl", POINTS, latent_dim=4, params={"width": "abc"})
+    with pytest.raises(ParamError, match=r"no parameter 'wdith' \(did you mean width\?\)"):
+        build_generator("sl", POINTS, latent_dim=4, params={"wdith": 3})
+    assert build_generator("sl", POINTS, latent_dim=4, params={"width": 3})
