@@ -12,7 +12,9 @@ or one check at a time: ``check_generator(name, data_infos=..., device="cpu")``,
 ``check_discriminator``, ``check_loss``, ``check_dataset``, ``check_recipe``.
 Each returns a `Report` (the data shapes supported, the checks passed) and
 raises `ConformanceError`, an AssertionError whose message names the
-component, its plugin and the data, when the contract is broken.
+component, its plugin and the data, when the contract is broken. The output
+and data checks are `ganzoo.contract`'s, the ones `ganzoo.build` makes before
+training: what passes here is what the trainer accepts.
 
 Importing this package imports torch; ganzoo itself never imports it
 outside tests, so ``ganzoo list`` stays fast.
