@@ -102,8 +102,9 @@ class BigGANGenerator(Generator):
     projected to a 4x4 map. Residual up-sampling blocks as in SNGAN, one
     self-attention block, BN-ReLU-conv3-Tanh out; spectral normalization on
     every layer and orthogonal initialisation. BigGAN's channel plans
-    (BigGAN-PyTorch G_arch) for 32, 64 and 128 px; 32 px is scaled down
-    (three blocks of 4*ngf channels). Train with the hinge loss, separate G/D
+    (BigGAN-PyTorch G_arch) for 32, 64 and 128 px, scaled down by default:
+    ngf=32 gives three blocks of 128 channels at 32 px (BigGAN-PyTorch's
+    CIFAR-10 model has ngf=64; the ImageNet 128 px model ngf=96). Train with the hinge loss, separate G/D
     learning rates and the orthogonal regularization of `orthogonal_weights`.
 
     ngf: channel multiplier (32 px: 4*ngf per block; 64/128 px: 16*ngf down to 2*ngf / ngf).
@@ -113,7 +114,7 @@ class BigGANGenerator(Generator):
 
     conditional = True
 
-    def __init__(self, data: DataInfo, latent_dim: int = 128, ngf: Annotated[int, Range(1, 1024)] = 64,
+    def __init__(self, data: DataInfo, latent_dim: int = 128, ngf: Annotated[int, Range(1, 1024)] = 32,
                  shared_dim: Annotated[int, Range(1, 4096)] = 128,
                  attention: Literal[0, 8, 16, 32, 64, 128] = 16):
         super().__init__(data, latent_dim)
@@ -166,7 +167,8 @@ class BigGANDiscriminator(Discriminator):
     width), one self-attention block, ReLU, global sum pooling, then a linear
     score plus the projection <embed(y), features>; spectral normalization on
     every layer, embedding included. BigGAN-PyTorch's D_arch for 32, 64 and
-    128 px (32 px: four blocks of 4*ndf channels, two of them halving).
+    128 px, scaled down by default (32 px: four blocks of 4*ndf = 128
+    channels, two of them halving; the paper's ImageNet model has ndf=96).
     Returns raw scores (N,); needs class labels.
 
     ndf: channel multiplier (32 px: 4*ndf per block; 64/128 px: ndf up to 16*ndf).
@@ -175,7 +177,7 @@ class BigGANDiscriminator(Discriminator):
 
     conditional = True
 
-    def __init__(self, data: DataInfo, ndf: Annotated[int, Range(1, 1024)] = 64,
+    def __init__(self, data: DataInfo, ndf: Annotated[int, Range(1, 1024)] = 32,
                  attention: Literal[0, 8, 16, 32, 64, 128] = 16):
         super().__init__(data)
         side = image_side(data, "biggan", D_BLOCKS)
