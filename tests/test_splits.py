@@ -77,7 +77,10 @@ def test_shipped_classifier_was_trained_on_the_current_train_split():
     assert meta["split"]["images"] == len(train_y) == 8000 and meta["trained_on"] == 8000
     assert meta["split"]["labels_digest"] == labels_digest(train_y)
     assert meta["split"]["heldout_images"] == meta["heldout"] == len(held_y) == 2000
-    assert meta["accuracy"] > 0.98
+    assert meta["accuracy"] > 0.98 and meta["train_accuracy"] > 0.98
+    readme = (mnist_mod.DATA / "README.md").read_text()  # the data README states what the metadata records
+    assert f"| train | 8,000 | {meta['train_accuracy']:.2%} |" in readme
+    assert f"| held-out | 2,000 | {meta['accuracy']:.2%} |" in readme
     clf = get_classifier(reference("mnist-10k"), train=False)
     assert clf is not None and clf.source == "shipped" and matches(clf, reference("mnist-10k")) == ""
     # the same weights offered for another train part are refused (retrained on first use, never silently used)
