@@ -212,8 +212,8 @@ class Plugins:
             try:
                 specs, default = load_recipe_file(path)
             except GanzooError as exc:
-                # Only what needs recipes fails on it (Registry.recipe); `sample` and `eval` of a run do not.
-                warn(f"recipes in {path} are not available: {exc}")
+                # Only what reads recipes fails on it, with this one line (Registry.recipe, default_recipe);
+                # `sample` and `eval` of a run never look at recipes, so they neither fail nor warn.
                 registry.recipe_file_errors.append(exc)
                 continue
             for spec in specs:

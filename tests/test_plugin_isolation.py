@@ -118,7 +118,7 @@ def test_broken_user_recipe_file_fails_recipe_lookups_only(tmp_path, monkeypatch
     bad.write_bytes(b"[recipes.mine\n")
     monkeypatch.chdir(tmp_path)
     registry = gp.get_registry()
-    assert "registry.toml" in capsys.readouterr().err
+    assert capsys.readouterr().err == ""  # nothing to say until a recipe is read
     assert registry.get("generator", "dcgan").name == "dcgan"  # sampling a run needs only components
     with pytest.raises(ConfigError, match="registry.toml"):
         registry.recipe("dcgan-mnist")
