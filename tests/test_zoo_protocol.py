@@ -1,0 +1,40 @@
+"""benchmarks/zoo.py under the held-out protocol: new rows in the table, training-image rows kept as labelled history."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ZOO = Path(__file__).resolve().parents[1] / "benchmarks" / "zoo.py"
+
+
+def load_zoo():
+    spec = importlib.util.spec_from_file_location("bench_zoo_protocol", ZOO)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_old_protocol_rows_are_history_and_new_rows_the_table():
+    zoo = load_zoo()
+    old = {"recipe": "a", "measured": "day 1", "wall_time_s": 60, "images_per_sec": 10,
+           "metrics": {"fd": 5.9, "fd_floor": 0.044, "precision": 0.7, "recall": 0.02,
+                       "classes_covered": 10, "num_classes": 10}}
+    new = {**old, "protocol": zoo.PROTOCOL, "measured": "day 2",
+           "metrics": {"fd": 7.25, "fd_floor": 0.096, "precision": 0.6, "recall": 0.1, "classes_covered": 9,
+                       "num_classes": 10, "memorized": 0.01, "memorized_floor": 0.05}}
+    untouched = {**old, "recipe": "b", "metrics": {**old["metrics"], "fd": 3.3}}
+    results = {"a": zoo.with_history(new, old), "b": untouched}
+    page = zoo.render(results, {})
+    table, history = page.split("## History: measured against the training images")
+    assert "| `a` | " in table and "7.25 (0.096)" in table and "0.01 (0.05)" in table
+    assert "5.9" not in table and "3.3" not in table and "| `b` |" not in table
+    assert "| `a` | 5.9 (0.044) |" in history and "| `b` | 3.3 (0.044) |" in history
+    assert "measured against the training images" in zoo.describe_earlier(results["a"])
+
+
+def test_nothing_measured_under_the_new_protocol_yet_says_so():
+    zoo = load_zoo()
+    page = zoo.render({"a": {"recipe": "a", "measured": "day 1", "metrics": {"fd": 1.0}}}, {})
+    assert "No recipe has been measured against the held-out split yet" in page
+    assert "## History" in page
