@@ -119,6 +119,9 @@ def main(argv: list[str] | None = None, prog_name: str = "ganzoo") -> None:
     _degrade_streams()
     try:
         _run(argv, prog_name)
+    except KeyboardInterrupt:  # a Ctrl-C while an error or the summary was being printed
+        os.write(2, b"error: interrupted\n")
+        sys.exit(130)
     finally:  # the process exits next (argv None: the console script, not a caller in Python)
         if argv is None and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, _interrupted_at_exit)
@@ -131,7 +134,7 @@ def _run(argv: list[str] | None, prog_name: str) -> None:
         _error(str(exc))
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
-        _error("aborted")
+        _error("interrupted")  # click turns a KeyboardInterrupt (a second Ctrl-C) into Abort
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
