@@ -212,3 +212,18 @@ def test_ctrl_c_while_python_exits_is_one_line(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130 and err.strip().splitlines() == ["error: interrupted"], err
+
+
+def test_a_second_ctrl_c_during_the_final_checkpoint_is_one_line(toy, monkeypatch, capsys):
+    """The trainer's handler raises KeyboardInterrupt on a second Ctrl-C; click turns it into Abort."""
+    from ganzoo.cli import main
+    from ganzoo.trainer import Trainer
+
+    def second_ctrl_c(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "fit", second_ctrl_c)
+    with pytest.raises(SystemExit) as code:
+        main(["run", "--gen", "toy-mlp", "--loss", "toy-bce", "--dataset", "toy-blobs", "--steps", "1", "--quiet"])
+    assert code.value.code == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["error: interrupted"]
