@@ -138,7 +138,7 @@ def resolve(recipe: str | None = None, config_file: str | Path | None = None,
     replaces the recipe layer (``--resume`` starts from the run's own config).
     """
     if recipe is not None and not recipe.strip():
-        raise ConfigError("the RECIPE argument is empty", "name a recipe (`ganzoo list --kind recipe`) or leave it out")
+        raise ConfigError("the RECIPE argument is empty", "name a recipe that `ganzoo list --kind recipe` shows, or leave it out")
     file_meta: dict[str, Any] = {}
     file_layer = load_toml(config_file, file_meta) if config_file else {}
     file_recipe = file_layer.pop("recipe", None)
