@@ -369,3 +369,160 @@ def test_registration_modules_do_not_import_torch():
     code = ("import sys, ganzoo_plugins.losses.adversarial, ganzoo_plugins.losses.norms, "
             "ganzoo_plugins.losses.penalties; assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- errors inside a term, the component that cut the graph, and the data a term supports ------------
+
+class Broken(LossTerm):
+    """Raises inside the discriminator step."""
+
+    def d_loss(self, inputs):
+        raise ValueError("boom\nsecond line")
+
+
+class BrokenG(LossTerm):
+    """Raises inside the generator step, for a reason that has nothing to do with d_real."""
+
+    def g_loss(self, inputs):
+        raise RuntimeError("no")
+
+
+class ReadsRealScores(LossTerm):
+    """Reads d_real in the generator step without asking for it."""
+
+    def g_loss(self, inputs):
+        return (inputs.d_fake - inputs.d_real.mean()).pow(2).mean()
+
+
+class ImagesOnly(LossTerm):
+    """A term that means something on images only (and says so)."""
+
+    modalities = ("image",)
+
+    def g_loss(self, inputs):
+        return inputs.fake.float().diff(dim=-1).abs().mean()
+
+
+class SilentOnPoints(ImagesOnly):
+    """The same term without the declaration: None on points."""
+
+    modalities = ("image", "points")
+
+    def g_loss(self, inputs):
+        return None if inputs.fake.dim() == 2 else super().g_loss(inputs)
+
+
+class DetachingD(nn.Module):
+    """Scores its input detached: the generator gets no gradient through it."""
+
+    def __init__(self, data, hidden=8):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(data.numel, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
+
+    def forward(self, x, labels=None):
+        return self.net(x.detach()).view(-1)
+
+
+class ErrorsPlugin:
+    @ganzoo.hookimpl
+    def ganzoo_register_components(self, register):
+        register.loss("broken", Broken, role="regularizer")
+        register.loss("reads-real", ReadsRealScores, role="regularizer")
+        register.loss("broken-g", BrokenG, role="regularizer")
+        register.loss("images-only", ImagesOnly, role="regularizer")
+        register.loss("silent-on-points", SilentOnPoints, role="regularizer")
+        register.discriminator("detaching", DetachingD)
+
+
+@pytest.fixture
+def errors_plugin(toy, add_plugin):
+    return add_plugin(ErrorsPlugin(), "errors-plugin", dist="errors-dist", version="1.2")
+
+
+def _fit(loss: str, disc: str = "toy-mlp", dataset: str = "toy-blobs", **train):
+    from conftest import fit, tiny
+
+    cfg = tiny(**{"steps": 2, **train})
+    cfg["loss"], cfg["disc"], cfg["dataset"] = {"name": loss}, {"name": disc}, {"name": dataset}
+    return fit(cfg)
+
+
+def test_a_term_that_raises_is_one_line_naming_its_plugin(errors_plugin):
+    from ganzoo.errors import ComponentError
+
+    with pytest.raises(ComponentError) as info:
+        _fit("toy-bce+broken")
+    text = str(info.value)
+    assert "\n" not in text
+    assert text == ("loss 'broken' from plugin 'errors-plugin' (errors-dist 1.2) failed in d_loss: "
+                    "ValueError: boom")
+
+
+def test_a_g_loss_reading_d_real_unasked_is_told_what_to_set(errors_plugin):
+    from ganzoo.errors import ComponentError
+
+    with pytest.raises(ComponentError, match=r"failed in g_loss: (AttributeError|TypeError).*"
+                                             r"\(its g_loss reads d_real: set needs_real_scores_for_g = True"):
+        _fit("toy-bce+reads-real")
+
+
+def test_a_discriminator_that_detaches_its_input_is_blamed_not_the_loss(errors_plugin):
+    from ganzoo.errors import ComponentError
+
+    with pytest.raises(ComponentError) as info:
+        _fit("bce", disc="detaching")
+    assert str(info.value).startswith("discriminator 'detaching' from plugin 'errors-plugin' (errors-dist 1.2) "
+                                      "gives the generator nothing to learn from")
+    assert "loss 'bce'" not in str(info.value)
+
+
+def test_a_term_refuses_the_data_it_does_not_declare_before_writing(errors_plugin):
+    from pathlib import Path
+
+    from ganzoo.errors import UnsupportedDataError
+
+    with pytest.raises(UnsupportedDataError, match="loss 'images-only' works on image data; dataset 'toy-blobs' "
+                                                   "holds points data"):
+        _fit("toy-bce+images-only")
+    assert not Path("run").exists()
+    assert _fit("toy-bce+images-only", dataset="toy-digits").step == 2
+
+
+def test_check_loss_honours_modalities(errors_plugin):
+    from ganzoo.testing import ConformanceError, check_loss
+
+    report = check_loss("images-only")
+    assert report.supported == [(1, 28, 28)] and (2,) in report.unsupported
+    with pytest.raises(ConformanceError, match=r"g_loss returns a value on image data but None on points data; "
+                                               r"declare modalities = \('image',\)"):
+        check_loss("silent-on-points")
+    with pytest.raises(ConformanceError, match="needs_real_scores_for_g"):
+        check_loss("reads-real")
+    for name in ("broken", "broken-g"):
+        with pytest.raises(ConformanceError) as info:
+            check_loss(name)
+        assert "needs_real_scores_for_g" not in str(info.value)  # no hint where it does not apply
+
+
+# -- what a run says at its start, and what it logs --------------------------------------------------
+
+@pytest.mark.parametrize("loss, disc, expected", [
+    ("toy-bce+l1", "toy-mlp", ["loss 'l1' compares each fake with an unrelated real sample of 'toy-blobs'"]),
+    ("wgan-gp", "toy-mlp", ["discriminator 'toy-mlp' uses BatchNorm"]),
+    ("toy-bce+r1", "vanilla", ["discriminator 'vanilla' uses dropout"]),
+    ("toy-bce", "toy-mlp", []),
+])
+def test_run_start_warnings(errors_plugin, capsys, loss, disc, expected):
+    _fit(loss, disc=disc, steps=1, batch_size=16)
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == len(expected)
+    for line, text in zip(warnings, expected):
+        assert text in line
+
+
+@pytest.mark.parametrize("loss, probabilities", [("bce", True), ("minimax", True), ("lsgan", False),
+                                                  ("hinge", False), ("wgan-gp", False)])
+def test_probabilities_are_logged_only_for_logit_scores(errors_plugin, loss, probabilities):
+    row = _fit(loss, steps=1, batch_size=16).final
+    assert ("d_real_prob" in row and "d_fake_prob" in row) is probabilities
+    assert "d_real" in row and "d_fake" in row  # the raw scores, whatever they mean, are always there

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from collections.abc import Iterable
 
@@ -47,6 +48,13 @@ def _instantiate(spec: ComponentSpec, params: dict[str, Any]) -> Any:
         raise fail(spec, f"n_critic must be a positive int, got {n_critic!r}")
     if not isinstance(getattr(term, "needs_real_scores_for_g", False), bool):
         raise fail(spec, "needs_real_scores_for_g must be True or False")
+    modalities = getattr(term, "modalities", ("image", "points"))
+    if (not isinstance(modalities, tuple) or not modalities
+            or any(m not in ("image", "points") for m in modalities)):
+        raise fail(spec, f"modalities must be a non-empty tuple of 'image' and 'points', got {modalities!r}")
+    for flag in ("scores_are_logits", "penalizes_input_gradients", "pairs_by_index"):
+        if not isinstance(getattr(term, flag, False), bool):
+            raise fail(spec, f"{flag} must be True or False")
     if spec.role not in ("adversarial", "regularizer"):
         raise fail(spec, f"role must be 'adversarial' or 'regularizer', got {spec.role!r}")
     return term
@@ -59,8 +67,8 @@ def _side(spec: ComponentSpec, term: Any, side: str, inputs: LossInputs, data: D
         raise
     except Exception as exc:
         hint = ""
-        if side == "g_loss" and inputs.d_real is None:
-            hint = " (a g_loss that reads d_real must set needs_real_scores_for_g = True)"
+        if side == "g_loss" and inputs.d_real is None and _works_with_real_scores(term, inputs):
+            hint = " (it reads d_real: a g_loss that does must set needs_real_scores_for_g = True)"
         raise fail(spec, f"{side} raised {error_text(exc)}{hint}", data) from exc
     if value is None:
         return None
@@ -70,6 +78,16 @@ def _side(spec: ComponentSpec, term: Any, side: str, inputs: LossInputs, data: D
     if not torch.isfinite(value):
         raise fail(spec, f"{side} returned {value.item()}", data)
     return value
+
+
+def _works_with_real_scores(term: Any, inputs: LossInputs) -> bool:
+    disc = inputs.discriminator
+    try:
+        with torch.no_grad():
+            term.g_loss(replace(inputs, d_real=disc(inputs.real, inputs.labels)))
+    except Exception:
+        return False
+    return True
 
 
 def _sample(data: DataInfo, n: int, seed: int, device: Any) -> Tensor:
@@ -85,10 +103,13 @@ def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params:
     The term is built from the registry with ``params`` and must have
     ``d_loss``/``g_loss``, a positive integer ``n_critic`` and a boolean
     ``needs_real_scores_for_g``. On each data shape (default: points and 28 px
-    images), with and without class labels, it is given the inputs a trainer
+    images) whose modality the term declares in ``modalities`` (the others are
+    reported unsupported), with and without class labels, it is given the inputs a trainer
     gives it (a small critic's scores; ``d_real`` in the generator step only
     when it asks for them) and each side must return a finite scalar or None;
-    an adversarial term must act on both sides, a regularizer on at least one.
+    an adversarial term must act on both sides, a regularizer on at least one,
+    and a side that returns a value on one modality must not return None on
+    another (declare ``modalities`` instead).
     ``d_loss`` must reach the discriminator's parameters and ``g_loss`` the
     fake samples (so the generator gets a gradient). Raises ``ConformanceError``.
     """
@@ -96,8 +117,15 @@ def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params:
     report = new_report(spec)
     term = _instantiate(spec, dict(params or {}))
     needs_real = bool(getattr(term, "needs_real_scores_for_g", False))
+    modalities = getattr(term, "modalities", ("image", "points"))
     acted = {"d_loss": False, "g_loss": False}
+    acted_on: dict[str, list[str]] = {"d_loss": [], "g_loss": []}  # the data each side returned a value on
+    tried: list[DataInfo] = []
     for data in data_infos:
+        if data.modality not in modalities:
+            report.unsupported[data.shape] = f"the term declares modalities {modalities!r}"
+            continue
+        tried.append(data)
         for labelled in (False, True):
             torch.manual_seed(seed)
             disc = ToyDiscriminator(data).to(device)
@@ -110,6 +138,7 @@ def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params:
             value = _side(spec, term, "d_loss", inputs, data)
             if value is not None:
                 acted["d_loss"] = True
+                acted_on["d_loss"].append(data.modality)
                 if value.requires_grad:
                     value.backward()
                 if not any(p.grad is not None and p.grad.abs().sum() > 0 for p in disc.parameters()):
@@ -122,12 +151,21 @@ def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params:
             value = _side(spec, term, "g_loss", inputs, data)
             if value is not None:
                 acted["g_loss"] = True
+                acted_on["g_loss"].append(data.modality)
                 if value.requires_grad:
                     value.backward()
                 if fake.grad is None or not fake.grad.abs().sum() > 0:
                     raise fail(spec, "g_loss does not depend on the fake samples, so it cannot train a generator",
                                data)
         report.supported.append(data.shape)
+    if not tried:
+        raise fail(spec, f"declares modalities {modalities!r}, and none of the data it was checked on "
+                   f"({', '.join(sorted({d.modality for d in data_infos}))}) is of them")
+    for side, where in acted_on.items():
+        silent = sorted({d.modality for d in tried} - set(where))
+        if where and silent:  # a value on some data, None on others: a term that silently does nothing there
+            raise fail(spec, f"{side} returns a value on {where[0]} data but None on {silent[0]} data; "
+                       f"declare modalities = {tuple(sorted(set(where)))!r} if it only works on those")
     report.passed("finite scalars or None")
     report.passed("gradients")
     if spec.role == "adversarial" and not all(acted.values()):
