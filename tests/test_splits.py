@@ -148,3 +148,17 @@ def test_gaussians_heldout_points_are_fresh_draws():
 def test_gaussians_refuse_a_std_that_is_not_positive(std):
     with pytest.raises(UsageError, match="std must be a positive number"):
         build_dataset("gaussians", {"std": std})
+
+
+def test_eval_without_the_heldout_files_says_so_and_measures_the_training_images(tmp_path, monkeypatch):
+    from ganzoo.evaluation import evaluate_samples
+
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANZOO_INCEPTION_WEIGHTS", str(tmp_path / "none.pth"))
+    write_mnist_raw(tmp_path, "FashionMNIST", n=40)  # train files only, and no download
+    params = {"root": str(tmp_path), "download": False}
+    x, _ = build_dataset("fashion-mnist", params).tensors()
+    result = evaluate_samples(x[:20], None, "fashion-mnist", dataset_params=params, inception=False)
+    assert result["reference"]["split"] is None and result["num_compared"] == 20
+    assert any("held-out split of fashion-mnist is not available" in n for n in result["notes"])
+    assert "memorized" not in result

@@ -166,6 +166,7 @@ def nearest_sqdist(query: Tensor, ref: Tensor, chunk: int = 1024) -> Tensor:
     """
     q, r = _f64(query), _f64(ref)
     out = torch.empty(len(q), dtype=torch.float64)
+    chunk = max(1, min(chunk, 20_000_000 // max(len(r), 1)))  # one (chunk, M) float64 block stays near 160 MB
     for i in range(0, len(q), chunk):
         out[i:i + chunk] = _sqdist(q[i:i + chunk], r).min(dim=1).values
     return out
