@@ -16,11 +16,10 @@ def plugins_cmd(as_json: bool) -> None:
 
     get_registry()  # registering is where many plugin errors surface
     records = sorted(get_plugins().records.values(), key=lambda r: (r.dist or "", r.name))
-    data = [{"name": r.name, "distribution": r.dist, "version": r.version, "module": r.module,
-             "hooks": r.hooks, "components": r.components, "recipes": r.recipes,
-             "status": "ok" if r.ok else "failed", "error": r.error} for r in records]
     if as_json:
-        print_json(data)
+        print_json([{"name": r.name, "distribution": r.dist, "version": r.version, "module": r.module,
+                     "hooks": r.hooks, "components": r.components, "recipes": r.recipes,
+                     "status": "ok" if r.ok else "failed", "error": r.error} for r in records])
         return
     from rich.table import Table
 
@@ -29,9 +28,9 @@ def plugins_cmd(as_json: bool) -> None:
     table = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("plugin", "distribution", "hooks", "status"):
         table.add_column(col, overflow="fold")
-    for row in data:
-        status = (f"[green]ok[/] ({row['components']} components, {row['recipes']} recipes)" if row["status"] == "ok"
-                  else f"[red]failed:[/] {row['error']}")
-        dist = f"{row['distribution']} {row['version']}" if row["distribution"] else "-"
-        table.add_row(row["name"], dist, ", ".join(h.removeprefix("ganzoo_") for h in row["hooks"]), status)
+    for r in records:
+        status = (f"[green]ok[/] ({r.components} components, {r.recipes} recipes)" if r.ok
+                  else f"[red]failed:[/] {r.error}")
+        dist = f"{r.dist} {r.version}" if r.dist else "-"
+        table.add_row(r.name, dist, ", ".join(h.removeprefix("ganzoo_") for h in r.hooks), status)
     console.print(table)
