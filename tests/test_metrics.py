@@ -157,7 +157,7 @@ def test_mode_metrics_absent_for_datasets_that_declare_none():
 def test_nearest_sqdist_against_brute_force():
     a, b = torch.randn(50, 7, generator=gen(0)), torch.randn(80, 7, generator=gen(1))
     brute = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1).min(dim=1).values
-    assert torch.allclose(M.nearest_sqdist(a, b, chunk=16), brute, atol=1e-5)
+    assert torch.allclose(M.nearest_sqdist(a, b, chunk=16), brute.double(), atol=1e-5)
     assert M.nearest_sqdist(b[:10], b).max() < 1e-5  # members of the set are at distance 0
 
 
