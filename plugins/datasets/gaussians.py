@@ -48,7 +48,7 @@ class Gaussians(InMemory):
         if std is not None and (isinstance(std, bool) or not isinstance(std, (int, float))
                                 or not math.isfinite(std) or std <= 0):
             raise UsageError(f"gaussians: std must be a positive number, not {std!r}",
-                             f"leave it out for the layout's own ({LAYOUTS[layout]})")
+                             f"leave it out for the layout's own, {LAYOUTS[layout]}")
         check_split(split, "gaussians")
         self.layout = layout
         self.centers = ring_centers() if layout == "ring" else grid_centers()
