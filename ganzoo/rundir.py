@@ -113,13 +113,11 @@ class RunDir:
         parts = rel.parts
         if parts == ("config.toml",):
             return self.has_config()
-        if len(parts) == 1 and _TEMP.match(parts[0]):
-            return True
-        if len(parts) != 2 and len(parts) != 1:
+        if len(parts) not in (1, 2):
             return False
         folder, name = ("", parts[0]) if len(parts) == 1 else parts
         pattern = _OWNED.get(folder)
-        return bool(pattern and (pattern.match(name) or (folder and _TEMP.match(name))))
+        return bool(pattern and (pattern.match(name) or _TEMP.match(name)))
 
     def is_run(self) -> bool:
         """ganzoo started a run here (its config.toml or a checkpoint is there)."""
