@@ -47,11 +47,15 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def _unit(result: dict[str, Any]) -> str:
+    return "points" if result.get("feature_space") == "points" else "images"
+
+
 def render(result: dict[str, Any]) -> Any:
     from rich.table import Table
 
     ref = result.get("reference") or {}
-    against = (f"the held-out split of {result['dataset']} ({ref['images']:,} images)" if ref.get("split")
+    against = (f"the held-out split of {result['dataset']} ({ref['images']:,} {_unit(result)})" if ref.get("split")
                else f"{result['dataset']}")
     title = f"{result.get('source', 'samples')}: {result['num']} samples vs {against}"
     table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
@@ -69,9 +73,10 @@ def footer(result: dict[str, Any]) -> list[str]:
     ref = result.get("reference") or {}
     m = result["num_compared"]
     if ref.get("split"):
-        lines = [f"real vs real: {m} images of the train split ({ref['train_images']:,} images, what the GAN "
+        unit = _unit(result)
+        lines = [f"real vs real: {m} {unit} of the train split ({ref['train_images']:,} {unit}, what the GAN "
                  f"trains on) against {m} of the held-out split ({ref['images']:,}, never trained on), the "
-                 f"same counts as the samples; for one-set metrics, what the held-out images score"]
+                 f"same counts as the samples; for one-set metrics, what the held-out {unit} score"]
     else:
         lines = [f"real vs real: the same metric between two disjoint halves of the real data "
                  f"({m} samples each); for one-set metrics, what the real data scores"]
