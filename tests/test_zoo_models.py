@@ -12,6 +12,7 @@ spectral and orthogonal regularization, DiffAugment) against closed forms.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import pytest
 import torch
@@ -71,10 +72,10 @@ def test_sngan_64px_counts_match_the_official_model():
         return conv_params(a, a, 3) + conv_params(a, b, 3) + conv_params(a, b, 1)
 
     w = [1024, 512, 256, 128, 64]
-    g = 128 * 16 * 1024 + 16 * 1024 + sum(g_block(a, b) for a, b in zip(w, w[1:])) + 2 * 64 + conv_params(64, 3, 3)
+    g = 128 * 16 * 1024 + 16 * 1024 + sum(g_block(a, b) for a, b in pairwise(w)) + 2 * 64 + conv_params(64, 3, 3)
     v = [64, 128, 256, 512, 1024]
     d = conv_params(3, 64, 3) + conv_params(64, 64, 3) + conv_params(3, 64, 1) + \
-        sum(d_block(a, b) for a, b in zip(v, v[1:])) + 1024 + 1
+        sum(d_block(a, b) for a, b in pairwise(v)) + 1024 + 1
     assert count(ResNetGenerator(image(64), latent_dim=128)) == g
     assert count(ResNetDiscriminator(image(64))) == d - 1
 
@@ -93,7 +94,7 @@ def _biggan_counts(res: int, ch: int, dim_z: int, shared: int, classes: int, att
 
     g = classes * shared + (chunk * 16 * w[0] + 16 * w[0])
     side = 4
-    for a, b in zip(w, w[1:]):
+    for a, b in pairwise(w):
         side *= 2
         g += 2 * (shared + chunk) * (a + b) + conv_params(a, b, 3) + conv_params(b, b, 3) + conv_params(a, b, 1)
         g += attention(b) if side == attn else 0
@@ -174,7 +175,7 @@ def test_greyscale_32px_round_trip(gen, disc, classes):
 @pytest.mark.parametrize(("gen", "disc", "classes"), MODELS, ids=lambda v: getattr(v, "__name__", str(v)))
 def test_28px_mnist_is_refused_with_a_hint(gen, disc, classes):
     for factory in (gen, disc):
-        with pytest.raises(UnsupportedDataError, match="32x32.*got 28x28"):
+        with pytest.raises(UnsupportedDataError, match=r"32x32.*got 28x28"):
             factory(image(28, channels=1, classes=classes))
 
 
@@ -221,6 +222,28 @@ def test_style_mixing_switches_latents_at_the_crossover_layer():
     assert torch.equal(g(z1, noise_mode="const", mix_z=z2, crossover=g.num_ws), pure1)
     assert torch.equal(g(z1, noise_mode="const", mix_z=z2, crossover=0), pure2)
     assert not torch.allclose(mixed, pure1) and not torch.allclose(mixed, pure2)
+
+
+def test_each_layer_reads_its_own_w():
+    # The official layer order: every convolution takes the next w; a block's ToRGB shares the w of the next
+    # block's first convolution (so the last ToRGB reads the extra, num_ws-th w).
+    g = small_stylegan().eval()
+    z1, z2 = torch.randn(2, 8), torch.randn(2, 8)
+    w1, w2 = g.mapping(z1), g.mapping(z2)
+    seen: list[tuple[str, torch.Tensor]] = []
+    hooks = [m.register_forward_pre_hook(lambda mod, args, name=name: seen.append((name, args[1])))
+             for name, m in g.named_modules() if isinstance(m, ModulatedConv2d)]
+    cut = 4
+    g(z1, noise_mode="const", mix_z=z2, crossover=cut)
+    for h in hooks:
+        h.remove()
+    index, expected = 0, []
+    for block in g.blocks:
+        expected += list(range(index, index + len(block.convs))) + [index + len(block.convs)]
+        index += len(block.convs)
+    assert len(seen) == len(expected) and max(expected) == g.num_ws - 1
+    for (name, w), i in zip(seen, expected):
+        assert torch.equal(w, w1 if i < cut else w2), f"{name} should read w {i}"
 
 
 def test_training_mixes_styles_with_the_given_probability():
@@ -368,12 +391,18 @@ def test_conditional_batchnorm_depends_on_the_label():
 def test_self_attention_is_residual_and_starts_as_the_identity():
     torch.manual_seed(0)
     attention = SelfAttention(16)
-    assert float(attention.gamma) == 0.0
+    assert float(attention.gamma.detach()) == 0.0
     x = torch.randn(2, 16, 4, 4)
     assert torch.equal(attention(x), x)
     with torch.no_grad():
-        attention.gamma.fill_(1.0)
-    assert not torch.allclose(attention(x), x)
+        attention.gamma.fill_(0.5)
+        # SAGAN: queries at every position, keys and values max-pooled 2x, softmax over the keys
+        q = attention.theta(x).flatten(2)
+        k = F.max_pool2d(attention.phi(x), 2).flatten(2)
+        v = F.max_pool2d(attention.g(x), 2).flatten(2)
+        attended = torch.einsum("ncj,nij->nci", v, torch.softmax(torch.einsum("nci,ncj->nij", q, k), -1))
+        expected = x + 0.5 * attention.o(attended.reshape(2, 8, 4, 4))
+        assert torch.allclose(attention(x), expected, atol=1e-5)
 
 
 def test_biggan_hierarchical_latent_reaches_every_block():
@@ -394,6 +423,9 @@ def test_biggan_hierarchical_latent_reaches_every_block():
 def test_spectral_norm_keeps_each_d_weight_near_unit_spectral_norm(make):
     torch.manual_seed(0)
     d = make().train()
+    with torch.no_grad():  # raw weights three times larger (orthogonal init alone has unit spectral norm)
+        for p in d.parameters():
+            p.mul_(3 if p.ndim >= 2 else 1)
     x, labels = torch.randn(2, 3, 32, 32), torch.tensor([0, 1])
     for _ in range(5):  # one power iteration per training forward
         d(x, labels) if d.conditional else d(x)
@@ -473,3 +505,21 @@ def test_cutout_zeros_one_square_of_half_the_side():
             assert len(rows) == 8
         if 0 < cols[0] and cols[-1] < 15:
             assert len(cols) == 8
+
+
+def test_color_changes_brightness_saturation_and_contrast_within_the_papers_ranges():
+    from ganzoo_plugins.augment.diffaugment import brightness, contrast, saturation
+
+    x = torch.rand(64, 3, 4, 4) * 2 - 1
+    shift = brightness(x, torch.Generator().manual_seed(0)) - x
+    per_sample = shift.flatten(1)
+    assert torch.allclose(per_sample, per_sample[:, :1].expand_as(per_sample), atol=1e-6)
+    assert per_sample.min() >= -0.5 and per_sample.max() < 0.5 and per_sample.std() > 0.1
+    grey = x[:, :1].expand(-1, 3, -1, -1)
+    assert torch.allclose(saturation(grey, torch.Generator().manual_seed(0)), grey, atol=1e-6)
+    assert not torch.allclose(saturation(x, torch.Generator().manual_seed(0)), x)
+    c = contrast(x, torch.Generator().manual_seed(0))
+    assert torch.allclose(c.mean((1, 2, 3)), x.mean((1, 2, 3)), atol=1e-5)
+    ratio = (c - c.mean((1, 2, 3), keepdim=True)).flatten(1).norm(dim=1) / \
+        (x - x.mean((1, 2, 3), keepdim=True)).flatten(1).norm(dim=1)
+    assert ratio.min() >= 0.5 - 1e-4 and ratio.max() < 1.5

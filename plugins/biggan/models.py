@@ -10,6 +10,7 @@ and the orthogonal regularization of G's weights (`orthogonal_regularization`).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import pairwise
 from typing import Annotated, Literal
 
 import torch
@@ -82,9 +83,11 @@ def _ortho_init(module: nn.Module) -> None:
     # BigGAN's default "ortho" init of every conv, linear and embedding weight; biases stay 0
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear, nn.Embedding)):
-            weight = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
-            with torch.no_grad():
-                nn.init.orthogonal_(weight)
+            # a spectrally normalized layer keeps its raw weight as parametrizations.weight.original
+            for name, weight in m.named_parameters():
+                if name in ("weight", "parametrizations.weight.original"):
+                    with torch.no_grad():
+                        nn.init.orthogonal_(weight)
 
 
 def _attention_check(attention: int, sides: Iterable[int], who: str) -> None:
@@ -131,7 +134,7 @@ class BigGANGenerator(Generator):
         self.shared = nn.Embedding(classes, shared_dim)
         self.linear = sn(nn.Linear(self.chunks[0], 16 * widths[0]))
         self.blocks = nn.ModuleList()
-        for (cin, cout), chunk, s in zip(zip(widths, widths[1:]), self.chunks[1:], sides):
+        for (cin, cout), chunk, s in zip(pairwise(widths), self.chunks[1:], sides):
             norm = (lambda c, d=shared_dim + chunk: ConditionalBatchNorm2d(c, d))
             stage = nn.ModuleList([GBlock(cin, cout, norm=norm, spectral=True)])
             if s == attention:
@@ -155,6 +158,7 @@ class BigGANGenerator(Generator):
         h = self.linear(zs[0]).view(len(z), -1, 4, 4)
         for stage, chunk in zip(self.blocks, zs[1:]):
             cond = torch.cat([y, chunk], 1)
+            assert isinstance(stage, nn.ModuleList)
             for layer in stage:
                 h = layer(h, cond)
         return torch.tanh(self.out_conv(F.relu(self.out_bn(h))))

@@ -127,7 +127,9 @@ class ProGANGenerator(_Growing, Generator):
     def _features(self, h: Tensor, level: int) -> Tensor:
         if level > 0:
             h = F.interpolate(h, scale_factor=2, mode="nearest")
-        for conv in self.convs[level]:
+        convs = self.convs[level]
+        assert isinstance(convs, nn.ModuleList)
+        for conv in convs:
             h = self.norm(lrelu(conv(h)))
         return h
 
@@ -197,7 +199,9 @@ class ProGANDiscriminator(_Growing, Discriminator):
         img = self.current_view(x)
         h = lrelu(self.fromrgb[self.level](img))
         for level in range(self.level, 0, -1):
-            for conv in self.convs[level]:
+            convs = self.convs[level]
+            assert isinstance(convs, nn.ModuleList)
+            for conv in convs:
                 h = lrelu(conv(h))
             h = F.avg_pool2d(h, 2)
             img = F.avg_pool2d(img, 2)

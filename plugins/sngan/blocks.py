@@ -45,8 +45,9 @@ def _glorot(module: nn.Module, gain: float) -> nn.Module:
     weight = module.weight
     assert isinstance(weight, Tensor)
     nn.init.xavier_uniform_(weight, gain)
-    if isinstance(getattr(module, "bias", None), Tensor):
-        nn.init.zeros_(module.bias)
+    bias = getattr(module, "bias", None)
+    if isinstance(bias, Tensor):
+        nn.init.zeros_(bias)
     return module
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Annotated
 
 import torch
@@ -40,7 +41,7 @@ class ResNetGenerator(Generator):
         side = image_side(data, "resnet", G_WIDTHS)
         widths = [m * ngf for m in G_WIDTHS[side]]
         self.linear = linear(latent_dim, 16 * widths[0], spectral=False)
-        self.blocks = nn.ModuleList(GBlock(a, b) for a, b in zip(widths, widths[1:]))
+        self.blocks = nn.ModuleList(GBlock(a, b) for a, b in pairwise(widths))
         self.out_bn = nn.BatchNorm2d(widths[-1])
         self.out_conv = conv(widths[-1], data.shape[0], 3, spectral=False, gain=1.0)
 

@@ -9,7 +9,7 @@ image passes a final Tanh (ganzoo's images live in [-1, 1]).
 from __future__ import annotations
 
 import math
-import random
+from itertools import pairwise
 from typing import Annotated, Literal
 
 import torch
@@ -78,6 +78,8 @@ class ModulatedConv2d(nn.Module):
 class SynthesisLayer(nn.Module):
     """Modulated 3x3 convolution, per-pixel noise scaled by a learned strength, bias, LeakyReLU * sqrt(2)."""
 
+    noise_const: Tensor
+
     def __init__(self, cin: int, cout: int, w_dim: int, resolution: int, *, up: bool = False):
         super().__init__()
         self.conv = ModulatedConv2d(cin, cout, 3, w_dim, up=up)
@@ -113,11 +115,13 @@ class MappingNetwork(nn.Module):
     for the truncation trick.
     """
 
+    w_avg: Tensor
+
     def __init__(self, z_dim: int, w_dim: int, layers: int, lr_multiplier: float = 0.01, w_avg_beta: float = 0.995):
         super().__init__()
         dims = [z_dim] + [w_dim] * layers
         self.fcs = nn.ModuleList(EqualizedLinear(a, b, gain=1.0, lr_multiplier=lr_multiplier)
-                                 for a, b in zip(dims, dims[1:]))
+                                 for a, b in pairwise(dims))
         self.w_avg_beta = w_avg_beta
         self.register_buffer("w_avg", torch.zeros(w_dim))
 
@@ -194,15 +198,15 @@ class StyleGAN2Generator(Generator):
         side = image_side(data, "stylegan2", RESOLUTIONS)
         self.mapping = MappingNetwork(latent_dim, w_dim, mapping_layers)
         self.mixing_prob = mixing_prob
-        blocks, cin = [], 0
-        res = 4
+        blocks: list[SynthesisBlock] = []
+        cin, res = 0, 4
         while res <= side:
             cout = _channels(res, channel_base, channel_max)
             blocks.append(SynthesisBlock(cin, cout, w_dim, res, data.shape[0]))
             cin, res = cout, res * 2
         self.blocks = nn.ModuleList(blocks)
         #: ws the synthesis network reads: one per convolution, plus the last ToRGB's
-        self.num_ws = sum(b.num_ws for b in self.blocks) + 1
+        self.num_ws = sum(b.num_ws for b in blocks) + 1
 
     def ws(self, z: Tensor, truncation_psi: float = 1.0, mix_z: Tensor | None = None,
            crossover: int | None = None) -> Tensor:
@@ -223,6 +227,7 @@ class StyleGAN2Generator(Generator):
         x = img = None
         i = 0
         for block in self.blocks:
+            assert isinstance(block, SynthesisBlock)
             x, img = block(x, img, ws[:, i:i + block.num_ws + 1], noise_mode)
             i += block.num_ws
         assert img is not None
