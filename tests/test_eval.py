@@ -12,7 +12,7 @@ from safetensors.torch import save_file
 
 from ganzoo.build import build_dataset
 from ganzoo.cli import main
-from ganzoo.evaluation import evaluate, evaluate_generator, evaluate_samples
+from ganzoo.evaluation import evaluate, evaluate_generator, evaluate_samples, load_samples
 from ganzoo.evaluation.classifier import get_classifier, shipped_path
 from ganzoo.evaluation.inception import SKIP_NOTE, find_weights
 from ganzoo.evaluation.reference import Reference, reference
@@ -230,7 +230,17 @@ def test_conditional_generators_are_asked_for_the_data_prior(mnist):
     assert (torch.bincount(labels, minlength=10).double() - expected).abs().max() <= 1
     result = evaluate_generator(g, mnist, num=300, seed=1)
     assert (torch.bincount(torch.cat(g.seen[-2:])[-300:], minlength=10).double() - prior * 300).abs().max() <= 1
-    assert "conditional_accuracy" in result
+    assert "conditional_accuracy" in result and any(n.startswith("conditional: classes") for n in result["notes"])
+
+
+def test_a_conditional_run_is_scored_with_the_data_prior(tmp_path, cli):
+    run = tmp_path / "run"
+    res = cli("run", "cgan-mnist", "--steps", "2", "--out", str(run), "--device", "cpu", "--quiet")
+    assert res.returncode == 0, res.stderr
+    samples = load_samples(run, num=1000)
+    prior = reference("mnist-10k").class_prior()
+    assert (torch.bincount(samples.labels, minlength=10).double() - prior * 1000).abs().max() <= 1
+    assert any(n.startswith("conditional: classes") for n in samples.notes)
 
 
 # -- runs and Inception ------------------------------------------------------------------------

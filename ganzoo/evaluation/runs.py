@@ -14,6 +14,7 @@ from .sources import Samples
 
 DEFAULT_NUM = 5000
 _CHUNK = 2048  # samples generated (and converted to uint8) at a time
+PRIOR_NOTE = "conditional: classes asked for in the proportions of the images they are measured against"
 
 
 def run_dataset(config: Any) -> tuple[str, dict[str, Any]]:
@@ -34,6 +35,8 @@ def sample_run(path: Path, num: int | None, seed: int, dataset: str | None, devi
         notes.append(f"dataset: {dataset} instead of the run's {name} (the run's dataset parameters dropped)")
         name, params = dataset, {}
     prior = reference(name, params).class_prior() if loaded.conditional else None
+    if prior is not None:
+        notes.append(PRIOR_NOTE)
     x, labels = sample_generator(loaded.model, num or DEFAULT_NUM, loaded.data.num_classes, loaded.conditional,
                                  seed, loaded.latent_dim, prior=prior)
     return Samples(x, labels, name, params, "run" if Path(path).is_dir() else "checkpoint", notes)

@@ -227,7 +227,7 @@ def evaluate_generator(generator: torch.nn.Module, dataset: Any, data_info: Any 
     for classes in the data's own proportions. Standard FID is off by default
     here (``inception=True`` turns it on): on a CPU it would dwarf training.
     """
-    from .runs import dataset_name_of, sample_generator
+    from .runs import PRIOR_NOTE, dataset_name_of, sample_generator
 
     from torch.nn.parallel import DistributedDataParallel
 
@@ -241,7 +241,11 @@ def evaluate_generator(generator: torch.nn.Module, dataset: Any, data_info: Any 
         conditional = bool(getattr(generator, "conditional", False))
     name = dataset_name or dataset_name_of(dataset)
     ref = reference(name, dataset_params, dataset)
+    prior = ref.class_prior() if conditional else None
     x, labels = sample_generator(generator, check_num(num, info.numel), info.num_classes, conditional, seed,
-                                 latent_dim, prior=ref.class_prior())
-    return evaluate_samples(x, labels, name, dataset=dataset, dataset_params=dataset_params, seed=seed,
-                            device=device, inception=inception, log=log)
+                                 latent_dim, prior=prior)
+    out = evaluate_samples(x, labels, name, dataset=dataset, dataset_params=dataset_params, seed=seed,
+                           device=device, inception=inception, log=log)
+    if prior is not None:
+        out["notes"].append(PRIOR_NOTE)
+    return out
