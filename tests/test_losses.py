@@ -526,3 +526,18 @@ def test_probabilities_are_logged_only_for_logit_scores(errors_plugin, loss, pro
     row = _fit(loss, steps=1, batch_size=16).final
     assert ("d_real_prob" in row and "d_fake_prob" in row) is probabilities
     assert "d_real" in row and "d_fake" in row  # the raw scores, whatever they mean, are always there
+
+
+@pytest.mark.parametrize("name, centre", [("l1", lambda x: x.median(0).values), ("l2", lambda x: x.mean(0))])
+def test_l1_l2_on_unpaired_data_favour_one_average_sample(name, centre):
+    """With fakes unrelated to the reals, one constant output (median for l1, mean for l2) beats every real sample."""
+    real = torch.rand(257, 6, generator=torch.Generator().manual_seed(0)) ** 3  # skewed: median != mean
+    t = term(name)
+
+    def value(sample):  # every fake the same sample, against every real
+        fake = sample.expand_as(real)
+        return t.g_loss(scores_inputs([0.0] * len(real), [0.0] * len(real), real=real, fake=fake)).item()
+
+    best = value(centre(real))
+    assert all(best < value(real[i]) for i in range(len(real)))
+    assert best < value(real.mean(0) if name == "l1" else real.median(0).values)  # the other average loses

@@ -28,7 +28,7 @@ class L1Loss(LossTerm):
     sample, unrelated to z_i, so the term is E_z E_x |G(z) − x|, whose
     minimum over G is the per-pixel *median* of the data, the same output
     for every z: it rewards collapse toward one blurry average (on mnist-10k
-    the median image scores 0.25, a real digit 0.33). A run that uses it on
+    the median image scores 0.25, a real digit 0.34 on average). A run that uses it on
     such data warns at the start; keep the weight small, or use it only with
     paired data, where x_i is the target for the input of G(z_i) (pix2pix).
     In conditional training each pair at least shares its class. Works on
@@ -49,7 +49,8 @@ class L2Loss(LossTerm):
 
     Pairing is by batch position, as for l1. On unpaired data (every dataset
     ganzoo ships) its minimum over G is the per-pixel *mean* of the data for
-    every z, which rewards collapse (a run warns at the start); squared
+    every z, which rewards collapse (on mnist-10k the mean image scores 0.27,
+    a real digit 0.54 on average; a run warns at the start); squared
     errors favour blurry averages more than l1 does. Keep the weight small.
     """
 
