@@ -191,7 +191,8 @@ def assemble(config: RunConfig, registry: Any, env: dist.DistEnv, device: torch.
     return Parts(dataset=dataset, info=info, G=G, D=D, loss=loss, g_cond=g_cond, d_cond=d_cond, ema=ema,
                  opt_g=opt_g, opt_d=opt_d, noise=noise, feed=feed, channels_last=channels_last, meta=meta,
                  blame={k: s.who for k, s in names.specs.items()},
-                 warnings=run_warnings(loss, D, cfg.disc["name"], cfg.dataset["name"]))
+                 warnings=run_warnings(loss, D, cfg.disc["name"], cfg.dataset["name"],
+                                       tuple(p.name for p in names.specs["discriminator"].params)))
 
 
 def _check_modalities(loss: CompositeLoss, info: DataInfo, dataset: str) -> None:
@@ -204,19 +205,24 @@ def _check_modalities(loss: CompositeLoss, info: DataInfo, dataset: str) -> None
                 f"{info.modality} data", "drop the term, or train on a dataset it supports")
 
 
-def run_warnings(loss: CompositeLoss, D: torch.nn.Module, disc: str, dataset: str) -> list[str]:
-    """Combinations that train, but not as one would expect: one line each, printed at the run's start."""
+def run_warnings(loss: CompositeLoss, D: torch.nn.Module, disc: str, dataset: str,
+                 disc_params: tuple[str, ...] = ()) -> list[str]:
+    """Combinations that train, but not as one would expect: one line each, printed at the run's start.
+
+    ``disc_params``: the discriminator's parameter names, so a warning can name the switch where there is one.
+    """
     out = []
     penalties = [t.name for t, impl in loss.terms if getattr(impl, "penalizes_input_gradients", False)]
     if penalties:
         which = " and ".join(repr(n) for n in penalties)
         if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in D.modules()):
+            fix = "--set disc.norm=layer" if "norm" in disc_params else "a discriminator without it"
             out.append(f"warning: discriminator {disc!r} uses BatchNorm, which couples the samples whose input "
-                       f"gradients {which} penalizes one by one; a discriminator without it (for dcgan: "
-                       f"--set disc.norm=layer) is what the penalty assumes")
+                       f"gradients {which} penalizes one by one ({fix} gives the penalty what it assumes)")
         if any(isinstance(m, torch.nn.modules.dropout._DropoutNd) for m in D.modules()):
+            fix = "--set disc.dropout=0" if "dropout" in disc_params else "a discriminator without it"
             out.append(f"warning: discriminator {disc!r} uses dropout, so the input gradient {which} penalizes "
-                       f"is that of a randomly thinned network; penalties are meant for a deterministic D")
+                       f"is that of a randomly thinned network ({fix} makes it deterministic)")
     for term, impl in loss.terms:
         if getattr(impl, "pairs_by_index", False):
             out.append(f"warning: loss {term.name!r} compares each fake with an unrelated real sample of "

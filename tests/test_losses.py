@@ -506,16 +506,20 @@ def test_check_loss_honours_modalities(errors_plugin):
 
 # -- what a run says at its start, and what it logs --------------------------------------------------
 
-@pytest.mark.parametrize("loss, disc, expected", [
-    ("toy-bce+l1", "toy-mlp", ["loss 'l1' compares each fake with an unrelated real sample of 'toy-blobs'"]),
-    ("wgan-gp", "toy-mlp", ["discriminator 'toy-mlp' uses BatchNorm"]),
-    ("toy-bce+r1", "vanilla", ["discriminator 'vanilla' uses dropout"]),
-    ("toy-bce", "toy-mlp", []),
+@pytest.mark.parametrize("loss, disc, dataset, expected", [
+    ("toy-bce+l1", "toy-mlp", "toy-blobs", ["loss 'l1' compares each fake with an unrelated real sample of 'toy-blobs'"]),
+    ("wgan-gp", "toy-mlp", "toy-blobs", ["discriminator 'toy-mlp' uses BatchNorm, which couples the samples whose "
+                                         "input gradients 'wgan-gp' penalizes one by one (a discriminator without"]),
+    ("toy-bce+r1", "vanilla", "toy-blobs", ["discriminator 'vanilla' uses dropout, so the input gradient 'r1' "
+                                            "penalizes is that of a randomly thinned network (--set disc.dropout=0"]),
+    ("hinge+r1", "dcgan", "mnist-10k", ["discriminator 'dcgan' uses BatchNorm, which couples the samples whose "
+                                        "input gradients 'r1' penalizes one by one (--set disc.norm=layer gives"]),
+    ("toy-bce", "toy-mlp", "toy-blobs", []),
 ])
-def test_run_start_warnings(errors_plugin, capsys, loss, disc, expected):
-    _fit(loss, disc=disc, steps=1, batch_size=16)
+def test_run_start_warnings(errors_plugin, capsys, loss, disc, dataset, expected):
+    _fit(loss, disc=disc, dataset=dataset, steps=1, batch_size=16)
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == len(expected)
+    assert len(warnings) == len(expected), warnings
     for line, text in zip(warnings, expected):
         assert text in line
 
