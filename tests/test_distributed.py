@@ -197,3 +197,24 @@ def test_resume_with_another_world_size_goes_on_with_the_rest_of_the_epoch(world
     usable = 64 - 64 % (new_batch * new_world)
     assert set(seen) >= set(seen[done:]) and len(set(seen)) == usable  # the whole epoch, no gap
     assert len(seen) - len(set(seen)) == done % (new_batch * new_world)  # repeats only from rounding down
+
+
+def test_the_stop_flag_is_agreed_every_few_steps_not_every_step(monkeypatch):
+    """Each agreement is a host all-reduce that waits for every rank; one process asks every step (it is free)."""
+    from ganzoo import distributed
+    from ganzoo.trainer import Trainer
+
+    calls = []
+    monkeypatch.setattr(distributed, "any_flag", lambda flag, env: calls.append(flag) or flag)
+    trainer = Trainer({"gen": {"name": "vanilla"}, "loss": {"name": "bce"}, "dataset": {"name": "gaussians"}})
+    trainer._stop = 15
+    for world in (2, 1):
+        trainer.env = distributed.DistEnv(world_size=world)
+        calls.clear()
+        stops = []
+        for step in range(30):
+            trainer.step = step
+            stops.append(trainer._stopping())
+        every = distributed.STOP_CHECK_EVERY if world > 1 else 1
+        assert len(calls) == 30 // every
+        assert stops == [15 if step % every == 0 else 0 for step in range(30)]  # every rank decides at one step
