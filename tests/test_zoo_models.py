@@ -436,11 +436,22 @@ def test_spectral_norm_keeps_each_d_weight_near_unit_spectral_norm(make):
         assert abs(sigma - 1) < 0.1, f"{name}: largest singular value {sigma:.3f}"
 
 
+def test_biggan_starts_from_orthogonal_weights():
+    # BigGAN's default init ("ortho"): every conv, linear and embedding weight (raw, before spectral
+    # normalization) has orthonormal rows, or columns where it has more rows than columns
+    g = BigGANGenerator(image(32, classes=10), latent_dim=16, ngf=4)
+    weights = [p.detach().flatten(1) for p in g.parameters() if p.ndim >= 2]
+    assert len(weights) > 10
+    for w in weights:
+        gram = w @ w.t() if w.shape[0] <= w.shape[1] else w.t() @ w
+        assert torch.allclose(gram, torch.eye(len(gram)), atol=1e-4)
+
+
 def test_orthogonal_regularization_closed_form():
     w = torch.tensor([[1.0, 1.0], [1.0, 0.0]], requires_grad=True)
     r = orthogonal_regularization([w, torch.zeros(3, requires_grad=True)])
     # W Wᵀ = [[2, 1], [1, 1]]: off-diagonal 1 and 1, so R = 2; gradient 4 (W Wᵀ ⊙ (1 − I)) W
-    assert float(r) == pytest.approx(2.0)
+    assert float(r.detach()) == pytest.approx(2.0)
     r.backward()
     off = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
     assert torch.allclose(w.grad, 4 * off @ w.detach())
@@ -449,7 +460,7 @@ def test_orthogonal_regularization_closed_form():
     g = BigGANGenerator(image(32, classes=10), latent_dim=16, ngf=4)
     weights = g.orthogonal_weights()
     assert all(w.ndim >= 2 for w in weights) and all(w is not g.shared.weight for w in weights)
-    assert float(orthogonal_regularization(weights)) > 0
+    assert float(orthogonal_regularization(weights).detach()) > 0
 
 
 # -- DiffAugment -------------------------------------------------------------------------------------------
@@ -523,3 +534,42 @@ def test_color_changes_brightness_saturation_and_contrast_within_the_papers_rang
     ratio = (c - c.mean((1, 2, 3), keepdim=True)).flatten(1).norm(dim=1) / \
         (x - x.mean((1, 2, 3), keepdim=True)).flatten(1).norm(dim=1)
     assert ratio.min() >= 0.5 - 1e-4 and ratio.max() < 1.5
+
+
+# -- a couple of training steps --------------------------------------------------------------------------
+
+SMALL = [
+    (lambda d: ResNetGenerator(d, latent_dim=8, ngf=4), lambda d: ResNetDiscriminator(d, ndf=4), None),
+    (lambda d: BigGANGenerator(d, latent_dim=8, ngf=4, attention=16),
+     lambda d: BigGANDiscriminator(d, ndf=4, attention=16), 10),
+    (lambda d: StyleGAN2Generator(d, latent_dim=8, w_dim=8, channel_base=256, channel_max=8),
+     lambda d: StyleGAN2Discriminator(d, channel_base=256, channel_max=8), None),
+    (lambda d: ProGANGenerator(d, latent_dim=8, channel_base=256, channel_max=8),
+     lambda d: ProGANDiscriminator(d, channel_base=256, channel_max=8), None),
+]
+
+
+@pytest.mark.parametrize(("gen", "disc", "classes"), SMALL, ids=["resnet", "biggan", "stylegan2", "progan"])
+def test_two_hinge_steps_with_r1_train_without_nan(gen, disc, classes):
+    torch.manual_seed(0)
+    data = image(32, classes=classes)
+    g, d = gen(data), disc(data)
+    opt_g, opt_d = (torch.optim.Adam(m.parameters(), 1e-3, betas=(0.0, 0.99)) for m in (g, d))
+    real = torch.rand(8, 3, 32, 32) * 2 - 1
+    labels = torch.arange(8) % 10 if classes else None
+    before = [p.detach().clone() for p in g.parameters()]
+    for step in range(2):
+        for model in (g, d):
+            if hasattr(model, "on_progress"):
+                model.on_progress(step, 2)
+        x = real.clone().requires_grad_(True)
+        d_real = d(x, labels)
+        # R1 differentiates D's input gradient once more: no in-place op may break double backward
+        (grad,) = torch.autograd.grad(d_real.sum(), x, create_graph=True)
+        d_loss = F.relu(1 - d_real).mean() + F.relu(1 + d(g(torch.randn(8, 8), labels).detach(), labels)).mean() \
+            + grad.square().sum((1, 2, 3)).mean()
+        opt_d.zero_grad(), d_loss.backward(), opt_d.step()
+        g_loss = -d(g(torch.randn(8, 8), labels), labels).mean()
+        opt_g.zero_grad(), g_loss.backward(), opt_g.step()
+        assert torch.isfinite(d_loss) and torch.isfinite(g_loss)
+    assert any(not torch.equal(a, b) for a, b in zip(before, g.parameters()))

@@ -110,7 +110,7 @@ class BigGANGenerator(Generator):
     CIFAR-10 model has ngf=64; the ImageNet 128 px model ngf=96). Train with the hinge loss, separate G/D
     learning rates and the orthogonal regularization of `orthogonal_weights`.
 
-    ngf: channel multiplier (32 px: 4*ngf per block; 64/128 px: 16*ngf down to 2*ngf / ngf).
+    ngf: channel multiplier (32 px: 4×ngf per block; 64/128 px: 16×ngf down to 2×ngf / ngf).
     shared_dim: size of the class embedding shared by all conditional BatchNorms.
     attention: side of the feature map that gets the self-attention block (0: none).
     """
@@ -171,11 +171,11 @@ class BigGANDiscriminator(Discriminator):
     width), one self-attention block, ReLU, global sum pooling, then a linear
     score plus the projection <embed(y), features>; spectral normalization on
     every layer, embedding included. BigGAN-PyTorch's D_arch for 32, 64 and
-    128 px, scaled down by default (32 px: four blocks of 4*ndf = 128
+    128 px, scaled down by default (32 px: four blocks of 4×ndf = 128
     channels, two of them halving; the paper's ImageNet model has ndf=96).
     Returns raw scores (N,); needs class labels.
 
-    ndf: channel multiplier (32 px: 4*ndf per block; 64/128 px: ndf up to 16*ndf).
+    ndf: channel multiplier (32 px: 4×ndf per block; 64/128 px: ndf up to 16×ndf).
     attention: side of the feature map that gets the self-attention block (0: none).
     """
 

@@ -109,7 +109,7 @@ class ProGANGenerator(_Growing, Generator):
     growth: share of training spent growing (0: train at full resolution throughout); give D the same value.
     """
 
-    def __init__(self, data: DataInfo, latent_dim: int = 512, channel_base: Annotated[int, Range(1, 1 << 20)] = 4096,
+    def __init__(self, data: DataInfo, latent_dim: int = 512, channel_base: Annotated[int, Range(1, 1048576)] = 4096,
                  channel_max: Annotated[int, Range(1, 4096)] = 128, growth: Annotated[float, Range(0, 1)] = 0.5):
         super().__init__(data, latent_dim)
         side = image_side(data, "progan", RESOLUTIONS)
@@ -168,7 +168,7 @@ class ProGANDiscriminator(_Growing, Discriminator):
     mbstd_group: samples per minibatch-standard-deviation group.
     """
 
-    def __init__(self, data: DataInfo, channel_base: Annotated[int, Range(1, 1 << 20)] = 4096,
+    def __init__(self, data: DataInfo, channel_base: Annotated[int, Range(1, 1048576)] = 4096,
                  channel_max: Annotated[int, Range(1, 4096)] = 128, growth: Annotated[float, Range(0, 1)] = 0.5,
                  mbstd_group: Annotated[int, Range(1, 256)] = 4):
         super().__init__(data)

@@ -27,13 +27,13 @@ class ResNetGenerator(Generator):
 
     z -> linear to a 4x4 map -> residual up-sampling blocks (BN-ReLU-upsample-
     conv3-BN-ReLU-conv3, with a 1x1 shortcut) -> BN-ReLU-conv3-Tanh. 32 px is
-    the CIFAR-10 model (three blocks of 4*ngf = 256 channels, about 4.3 M
+    the CIFAR-10 model (three blocks of 4×ngf = 256 channels, about 4.3 M
     parameters with a 128-d latent); 64 px is the 64 px model of the official
-    code (16*ngf -> 8*ngf -> 4*ngf -> 2*ngf -> ngf). Any number of channels.
+    code (16×ngf -> 8×ngf -> 4×ngf -> 2×ngf -> ngf). Any number of channels.
     The paper trains it with the hinge loss, Adam(2e-4, 0, 0.9) and five D
     steps per G step.
 
-    ngf: channel multiplier (32 px: 4*ngf in every block; 64 px: 16*ngf down to ngf).
+    ngf: channel multiplier (32 px: 4×ngf in every block; 64 px: 16×ngf down to ngf).
     """
 
     def __init__(self, data: DataInfo, latent_dim: int = 128, ngf: Annotated[int, Range(1, 1024)] = 64):
@@ -57,14 +57,14 @@ class ResNetDiscriminator(Discriminator):
 
     An "optimized" first block (conv3-ReLU-conv3-avgpool, pooled 1x1
     shortcut), then pre-activation residual blocks, ReLU, global sum pooling and
-    a linear score without bias. 32 px is the CIFAR-10 model (2*ndf = 128
+    a linear score without bias. 32 px is the CIFAR-10 model (2×ndf = 128
     channels throughout, two blocks halve the map; about 1.05 M parameters);
-    64 px doubles the width each block from ndf to 16*ndf. Spectral
+    64 px doubles the width each block from ndf to 16×ndf. Spectral
     normalization (one power iteration per training forward) keeps each
     layer's largest singular value near 1, so D is about 1-Lipschitz. Returns
     raw scores (N,). No BatchNorm, so gradient penalties (r1, wgan-gp) apply.
 
-    ndf: channel multiplier (32 px: 2*ndf in every block; 64 px: ndf up to 16*ndf).
+    ndf: channel multiplier (32 px: 2×ndf in every block; 64 px: ndf up to 16×ndf).
     spectral: spectral normalization of every weight (turn off only for ablations).
     """
 

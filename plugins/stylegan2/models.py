@@ -191,7 +191,7 @@ class StyleGAN2Generator(Generator):
 
     def __init__(self, data: DataInfo, latent_dim: int = 512, w_dim: Annotated[int, Range(1, 4096)] = 128,
                  mapping_layers: Annotated[int, Range(1, 16)] = 2,
-                 channel_base: Annotated[int, Range(1, 1 << 20)] = 4096,
+                 channel_base: Annotated[int, Range(1, 1048576)] = 4096,
                  channel_max: Annotated[int, Range(1, 4096)] = 128,
                  mixing_prob: Annotated[float, Range(0, 1)] = 0.9):
         super().__init__(data, latent_dim)
@@ -276,7 +276,7 @@ class StyleGAN2Discriminator(Discriminator):
     mbstd_group: samples per minibatch-standard-deviation group (4 in the paper; 32 for CIFAR-10).
     """
 
-    def __init__(self, data: DataInfo, channel_base: Annotated[int, Range(1, 1 << 20)] = 4096,
+    def __init__(self, data: DataInfo, channel_base: Annotated[int, Range(1, 1048576)] = 4096,
                  channel_max: Annotated[int, Range(1, 4096)] = 128, mbstd_group: Annotated[int, Range(1, 256)] = 4):
         super().__init__(data)
         side = image_side(data, "stylegan2", RESOLUTIONS)
