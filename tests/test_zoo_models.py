@@ -573,3 +573,18 @@ def test_two_hinge_steps_with_r1_train_without_nan(gen, disc, classes):
         opt_g.zero_grad(), g_loss.backward(), opt_g.step()
         assert torch.isfinite(d_loss) and torch.isfinite(g_loss)
     assert any(not torch.equal(a, b) for a, b in zip(before, g.parameters()))
+
+
+def test_progan_compiles_once_per_resolution_not_once_per_fade_step():
+    # alpha is a tensor, so torch.compile does not specialise on it; only the level (an int) changes the graph
+    from torch._dynamo.testing import CompileCounter
+
+    torch._dynamo.reset()
+    counter = CompileCounter()
+    g, _ = small_progan()
+    compiled = torch.compile(g, backend=counter)
+    z = torch.randn(2, 8)
+    for step in range(0, 700, 25):
+        g.on_progress(step, 700)
+        compiled(z)
+    assert counter.frame_count == g.levels

@@ -54,18 +54,29 @@ def _channels(res: int, channel_base: int, channel_max: int) -> int:
     return max(1, min(channel_base // res, channel_max))
 
 
-class _Growing:
-    """The growth state G and D share: ``level`` (0 = 4 px) and the fade-in ``alpha`` of that level."""
+class _Growing(nn.Module):
+    """The growth state G and D share: ``level`` (0 = 4 px) and the fade-in ``alpha`` of that level.
+
+    alpha lives in a (non-persistent) tensor so that torch.compile does not
+    specialise on it and recompile at every step of a fade-in; the level, an
+    int, changes once per resolution.
+    """
 
     levels: int
     level: int
-    alpha: float
     growth: float
+    _alpha: Tensor
 
     def _init_growth(self, side: int, growth: float) -> None:
         self.levels = int(math.log2(side)) - 1
         self.growth = growth
-        self.level, self.alpha = self.levels - 1, 1.0
+        self.level = self.levels - 1
+        self.register_buffer("_alpha", torch.ones(()), persistent=False)
+
+    @property
+    def alpha(self) -> float:
+        """The weight of the current level's own output: 0 -> 1 during its fade-in, then 1."""
+        return float(self._alpha)
 
     @property
     def resolution(self) -> int:
@@ -76,15 +87,17 @@ class _Growing:
         """Work at ``level`` (0: 4 px; levels - 1: the data size), fading it in with weight ``alpha``."""
         if not 0 <= level < self.levels or not 0.0 <= alpha <= 1.0:
             raise ValueError(f"level must be in [0, {self.levels - 1}] and alpha in [0, 1], got {level}, {alpha}")
-        self.level, self.alpha = level, (1.0 if level == 0 else float(alpha))
+        self.level = level
+        self._alpha.fill_(1.0 if level == 0 else float(alpha))
 
     def on_progress(self, step: int, total: int) -> None:
         """Follow training progress: the trainer calls this before each step (see `growth_schedule`)."""
         self.set_growth(*growth_schedule(step, total, self.levels, self.growth))
 
-    def _weight(self, level: int) -> float:
-        # how much of `level`'s own output the blend keeps at that level (1: fully grown; alpha: fading in)
-        return self.alpha if level == self.level else 1.0
+    def _weight(self, level: int, like: Tensor) -> Tensor | float:
+        # how much of `level`'s own output the blend keeps at that level (1: fully grown; alpha: fading in),
+        # in the dtype of the blended tensors (autocast may run them in bf16)
+        return self._alpha.to(like.dtype) if level == self.level else 1.0
 
 
 class ProGANGenerator(_Growing, Generator):
@@ -141,7 +154,7 @@ class ProGANGenerator(_Growing, Generator):
         for level in range(1, self.level + 1):
             h = self._features(h, level)
             img = torch.lerp(F.interpolate(img, scale_factor=2, mode="nearest"), self.torgb[level](h),
-                             self._weight(level))
+                             self._weight(level, h))
         scale = 2 ** (self.levels - 1 - self.level)
         if scale > 1:
             img = F.interpolate(img, scale_factor=scale, mode="nearest")
@@ -189,9 +202,9 @@ class ProGANDiscriminator(_Growing, Discriminator):
         scale = 2 ** (self.levels - 1 - self.level)
         if scale > 1:
             x = F.avg_pool2d(x, scale)
-        if self.alpha < 1:
+        if self.level > 0:  # no branch on alpha (a tensor): at alpha 1 the blend returns x exactly
             blurred = F.interpolate(F.avg_pool2d(x, 2), scale_factor=2, mode="nearest")
-            x = torch.lerp(blurred, x, self.alpha)
+            x = torch.lerp(blurred, x, self._alpha.to(x.dtype))
         return x
 
     def features(self, x: Tensor) -> Tensor:
@@ -205,7 +218,7 @@ class ProGANDiscriminator(_Growing, Discriminator):
                 h = lrelu(conv(h))
             h = F.avg_pool2d(h, 2)
             img = F.avg_pool2d(img, 2)
-            h = torch.lerp(lrelu(self.fromrgb[level - 1](img)), h, self._weight(level))
+            h = torch.lerp(lrelu(self.fromrgb[level - 1](img)), h, self._weight(level, h))
         h = lrelu(self.conv(self.mbstd(h)))
         return lrelu(self.fc(h.flatten(1)))
 

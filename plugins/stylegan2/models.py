@@ -209,15 +209,16 @@ class StyleGAN2Generator(Generator):
         self.num_ws = sum(b.num_ws for b in blocks) + 1
 
     def ws(self, z: Tensor, truncation_psi: float = 1.0, mix_z: Tensor | None = None,
-           crossover: int | None = None) -> Tensor:
+           crossover: int | Tensor | None = None) -> Tensor:
         """The per-layer styles (N, num_ws, w_dim): layers before ``crossover`` read ``z``, the rest ``mix_z``."""
-        w = self.mapping(z)
-        ws = w.unsqueeze(1).repeat(1, self.num_ws, 1)
+        ws = self.mapping(z).unsqueeze(1).repeat(1, self.num_ws, 1)
         if mix_z is not None:
             cut = self.num_ws if crossover is None else crossover
-            if not 0 <= cut <= self.num_ws:
+            if isinstance(cut, int) and not 0 <= cut <= self.num_ws:
                 raise ParamError(f"stylegan2: crossover must be in [0, {self.num_ws}], got {crossover}")
-            ws[:, cut:] = self.mapping(mix_z, update_w_avg=False).unsqueeze(1)
+            # a comparison, not a slice, so that a drawn (tensor) crossover needs no sync with the device
+            later = (torch.arange(self.num_ws, device=z.device) >= cut).view(1, -1, 1)
+            ws = torch.where(later, self.mapping(mix_z, update_w_avg=False).unsqueeze(1), ws)
         if truncation_psi != 1:
             ws = self.mapping.w_avg.lerp(ws, truncation_psi)
         return ws
@@ -235,12 +236,14 @@ class StyleGAN2Generator(Generator):
 
     def forward(self, z: Tensor, labels: Tensor | None = None, truncation_psi: float = 1.0,
                 noise_mode: NoiseMode = "random", mix_z: Tensor | None = None,
-                crossover: int | None = None) -> Tensor:
+                crossover: int | Tensor | None = None) -> Tensor:
         if mix_z is None and self.training and self.mixing_prob > 0:
-            # style mixing regularization: the draws come from torch's generator, so seeded runs repeat
-            if float(torch.rand(())) < self.mixing_prob:
-                mix_z = torch.randn_like(z)
-                crossover = int(torch.randint(1, self.num_ws, ()))
+            # style mixing regularization, drawn on the device (no host sync, no graph break under
+            # torch.compile); a crossover of num_ws means no mixing this batch
+            mix_z = torch.randn_like(z)
+            drawn = torch.randint(1, self.num_ws, (), device=z.device)
+            mixes = torch.rand((), device=z.device) < self.mixing_prob
+            crossover = torch.where(mixes, drawn, torch.full_like(drawn, self.num_ws))
         return self.synthesis(self.ws(z, truncation_psi, mix_z, crossover), noise_mode)
 
 
