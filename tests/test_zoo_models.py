@@ -588,3 +588,23 @@ def test_progan_compiles_once_per_resolution_not_once_per_fade_step():
         g.on_progress(step, 700)
         compiled(z)
     assert counter.frame_count == g.levels
+
+
+@pytest.mark.parametrize(("gen", "disc", "classes"), SMALL, ids=["resnet", "biggan", "stylegan2", "progan"])
+def test_runs_under_bf16_autocast_mid_fade_and_truncated(gen, disc, classes):
+    # --bf16 runs the models under autocast: buffers (w_avg, alpha) must meet bf16 activations
+    from ganzoo_plugins.augment.diffaugment import diff_augment
+
+    torch.manual_seed(0)
+    data = image(32, classes=classes)
+    g, d = gen(data), disc(data)
+    for model in (g, d):
+        if hasattr(model, "set_growth"):
+            model.set_growth(2, 0.3)
+    labels = torch.arange(4) % 10 if classes else None
+    extra = {"truncation_psi": 0.7} if isinstance(g, StyleGAN2Generator) else {}
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        x = g(torch.randn(4, 8), labels, **extra)
+        score = d(diff_augment(x), labels)
+    score.float().sum().backward()
+    assert torch.isfinite(score.float()).all() and score.shape == (4,)

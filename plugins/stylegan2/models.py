@@ -131,7 +131,7 @@ class MappingNetwork(nn.Module):
             x = lrelu(fc(x)) * SQRT2
         if self.training and update_w_avg:
             with torch.no_grad():
-                self.w_avg.copy_(x.detach().mean(0).lerp(self.w_avg, self.w_avg_beta))
+                self.w_avg.copy_(x.detach().mean(0).to(self.w_avg.dtype).lerp(self.w_avg, self.w_avg_beta))
         return x
 
 
@@ -220,7 +220,7 @@ class StyleGAN2Generator(Generator):
             later = (torch.arange(self.num_ws, device=z.device) >= cut).view(1, -1, 1)
             ws = torch.where(later, self.mapping(mix_z, update_w_avg=False).unsqueeze(1), ws)
         if truncation_psi != 1:
-            ws = self.mapping.w_avg.lerp(ws, truncation_psi)
+            ws = self.mapping.w_avg.to(ws.dtype).lerp(ws, truncation_psi)
         return ws
 
     def synthesis(self, ws: Tensor, noise_mode: NoiseMode = "random") -> Tensor:
