@@ -120,7 +120,7 @@ def test_broken_user_recipe_file_fails_recipe_lookups_only(tmp_path, monkeypatch
     registry = gp.get_registry()
     assert capsys.readouterr().err == ""  # nothing to say until a recipe is read
     assert registry.get("generator", "dcgan").name == "dcgan"  # sampling a run needs only components
-    with pytest.raises(ConfigError, match="registry.toml"):
+    with pytest.raises(ConfigError, match=r"registry\.toml"):
         registry.recipe("dcgan-mnist")
     with pytest.raises(ConfigError):
         _ = registry.default_recipe
