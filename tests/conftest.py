@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import hashlib
 import importlib.util
 import types
 from pathlib import Path
@@ -179,6 +180,19 @@ def install(src: Path, site: Path) -> Path:
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return copy
+
+
+def digest(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` and its sha256: compare two digests to prove nothing was touched."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def one_line(err: pytest.ExceptionInfo) -> str:
+    """The message of a raised GanzooError, checked to be the single line a user would see."""
+    msg = str(err.value)
+    assert "\n" not in msg
+    return msg
 
 
 def pythonpath(site: Path) -> dict[str, str]:

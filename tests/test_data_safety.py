@@ -6,7 +6,6 @@ byte for byte (``digest``) before and after the refused command.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import struct
 import subprocess
@@ -15,23 +14,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import fit, tiny, tiny_images
+from conftest import digest, fit, one_line, tiny, tiny_images
 from safetensors.torch import load_file, save
 
 from ganzoo import checkpoint
 from ganzoo.commands.sample_cmd import sample_to_file
 from ganzoo.errors import CheckpointError, TrainingError, UsageError
-
-
-def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def one_line(err: pytest.ExceptionInfo) -> str:
-    msg = str(err.value)
-    assert "\n" not in msg
-    return msg
 
 
 # -- `ganzoo sample --out` ------------------------------------------------------------------------

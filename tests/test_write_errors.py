@@ -9,7 +9,6 @@ simulated, so that the mapping is tested everywhere.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import signal
 import subprocess
@@ -18,22 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import fit, install_toy, tiny, tiny_images, toy_env
+from conftest import digest, fit, install_toy, one_line, tiny, tiny_images, toy_env
 
 from ganzoo import checkpoint
 from ganzoo.commands.sample_cmd import sample_to_file
 from ganzoo.errors import ConfigError, WriteError
-
-
-def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def one_line(err: pytest.ExceptionInfo) -> str:
-    msg = str(err.value)
-    assert "\n" not in msg
-    return msg
 
 
 @pytest.fixture
