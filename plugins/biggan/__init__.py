@@ -6,9 +6,10 @@ Registration only: torch is imported from `models` when one is built.
 from __future__ import annotations
 
 from ganzoo import hookimpl
+from ganzoo.registry import ComponentRegistrar
 
 
 @hookimpl
-def ganzoo_register_components(register):
+def ganzoo_register_components(register: ComponentRegistrar) -> None:
     register.generator("biggan", "ganzoo_plugins.biggan.models:BigGANGenerator", conditional=True)
     register.discriminator("biggan", "ganzoo_plugins.biggan.models:BigGANDiscriminator", conditional=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ganzoo import hookimpl
+from ganzoo.registry import ComponentRegistrar
 from ganzoo.specs import DatasetEvaluation
 
 _HERE = __name__
@@ -33,6 +34,6 @@ EVALUATION = {
 
 
 @hookimpl
-def ganzoo_register_components(register) -> None:
+def ganzoo_register_components(register: ComponentRegistrar) -> None:
     for name, target in DATASETS.items():
         register.dataset(name, f"{_HERE}.{target}", evaluation=EVALUATION.get(name))

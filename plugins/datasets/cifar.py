@@ -54,7 +54,7 @@ class CIFAR10(Fetched):
     name, tv_class = "cifar10", "CIFAR10"
     layouts: ClassVar[dict[str, str]] = {"train": "cifar-10-batches-py/data_batch_1..5",
                                          "test": "cifar-10-batches-py/test_batch"}
-    class_names = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+    class_names: ClassVar[tuple[str, ...]] = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
     BATCHES: ClassVar[dict[str, tuple[str, ...]]] = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)),
                                                      "test": ("test_batch",)}
 
@@ -82,7 +82,7 @@ class CIFAR10(Fetched):
             ys.append(np.asarray(labels, dtype=np.int64))
         names = self.class_names
         if (folder / "batches.meta").is_file():
-            found = _unpickle(folder / "batches.meta").get("label_names")
-            if found and len(found) == len(names):
-                names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in found)
+            meta_names = _unpickle(folder / "batches.meta").get("label_names")
+            if meta_names and len(meta_names) == len(names):
+                names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in meta_names)
         return torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys)), names

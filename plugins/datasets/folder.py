@@ -141,7 +141,7 @@ class ImageFolder(InMemory):
         if not paths:
             raise DataError(f"folder: no readable images under {base} "
                             f"(looked for {', '.join(e[1:] for e in EXTENSIONS)}, in sub-folders too)")
-        labels, names = self._labels(base, paths)
+        labels, names = self._class_labels(base, paths)
         # The split is cut from the scanned file list (sorted, so it is the same every run), in memory or streamed.
         found = len(paths)
         idx = take(split, found, torch.tensor(labels) if labels is not None else None, SPLIT)
@@ -161,7 +161,7 @@ class ImageFolder(InMemory):
                                  len(paths), "image", names, split)
 
     @staticmethod
-    def _labels(base: Path, paths: list[Path]) -> tuple[list[int] | None, tuple[str, ...] | None]:
+    def _class_labels(base: Path, paths: list[Path]) -> tuple[list[int] | None, tuple[str, ...] | None]:
         tops = [p.relative_to(base).parts for p in paths]
         if any(len(parts) < 2 for parts in tops):
             return None, None
