@@ -19,16 +19,18 @@ import torch
 from . import __version__
 from . import checkpoint as ck
 from . import distributed as dist
-from .batches import make_feeder
+from .batches import FeedSettings, Feeder, make_feeder
 from .build import build_dataset, build_discriminator, build_generator, build_loss
 from .composition import Composition, lookup
 from .config import RunConfig
 from .device import adam, describe, noise_generator, use_channels_last
 from .ema import StandingStats
 from .errors import GanzooError, UnsupportedDataError, UsageError
+from .interfaces import Dataset
 from .losses import CompositeLoss
+from .registry import Registry
 from .rundir import default_name
-from .specs import DataInfo
+from .specs import ComponentSpec, DataInfo
 from .steps import GANStep
 from .trainstate import restore_training, save_training
 
@@ -42,18 +44,18 @@ class Parts:
     `restore` and `save` move all of it (weights, optimizers, RNG and data order) to and from a checkpoint.
     """
 
-    dataset: Any
-    info: Any
+    dataset: Dataset
+    info: DataInfo
     G: torch.nn.Module
     D: torch.nn.Module
-    loss: Any
+    loss: CompositeLoss
     g_cond: bool
     d_cond: bool
     ema: torch.nn.Module | None
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     noise: torch.Generator
-    feed: Any
+    feed: Feeder
     channels_last: bool
     meta: dict[str, Any] = field(default_factory=dict)
     #: each component as errors name it ("discriminator 'dcgan' from plugin 'dcgan' (ganzoo 0.1)")
@@ -130,11 +132,11 @@ def _restore_rank_rng(c: ck.Checkpoint, rank: int, noise: torch.Generator) -> bo
     return True
 
 
-def _component(spec: Any) -> dict[str, Any]:
+def _component(spec: ComponentSpec) -> dict[str, Any]:
     return {"name": spec.name, "plugin": spec.plugin.name, "dist": spec.plugin.dist, "version": spec.plugin.version}
 
 
-def run_path(config: RunConfig, registry: Any) -> Path:
+def run_path(config: RunConfig, registry: Registry) -> Path:
     """``out``, else runs/<recipe>-<time> (while the recipe's generator is used), else runs/<gen>-<time>."""
     if config.out:
         return Path(config.out)
@@ -148,7 +150,7 @@ def run_path(config: RunConfig, registry: Any) -> Path:
     return default_name(base)
 
 
-def assemble(config: RunConfig, registry: Any, env: dist.DistEnv, device: torch.device,
+def assemble(config: RunConfig, registry: Registry, env: dist.DistEnv, device: torch.device,
              names: Composition | None = None) -> Parts:
     """Build the dataset, models, loss, EMA, optimizers, noise and batch feeder, seeded by ``train.seed``."""
     names = names or lookup(config, registry)
@@ -162,8 +164,7 @@ def assemble(config: RunConfig, registry: Any, env: dist.DistEnv, device: torch.
     G = build_generator(cfg.gen["name"], info, t["latent_dim"], RunConfig.params(cfg.gen), registry)
     D = build_discriminator(cfg.disc["name"], info, RunConfig.params(cfg.disc), registry)
     loss = build_loss(names.terms, cfg.loss_params, registry)
-    g_cond = bool(names.specs["generator"].conditional or getattr(G, "conditional", False))
-    d_cond = bool(names.specs["discriminator"].conditional or getattr(D, "conditional", False))
+    g_cond, d_cond = names.specs["generator"].conditional, names.specs["discriminator"].conditional
 
     _check_modalities(loss, info, cfg.dataset["name"])
     if env.rank:  # the models start alike on every rank (DDP broadcasts them too); dropout and ε must not
@@ -177,9 +178,9 @@ def assemble(config: RunConfig, registry: Any, env: dist.DistEnv, device: torch.
     opt_g = adam(G.parameters(), t["lr"], tuple(t["betas"]))
     opt_d = adam(D.parameters(), t["lr"], tuple(t["betas"]))
     noise = noise_generator(device, _stream_seed(t["seed"], env.rank))
-    feed = make_feeder(dataset, cfg.dataset["name"], batch_size=t["batch_size"], n_critic=loss.n_critic,
-                       seed=t["seed"], rank=env.rank, world=env.world_size, device=device,
-                       channels_last=channels_last, need_labels=g_cond or d_cond)
+    feed = make_feeder(dataset, cfg.dataset["name"], FeedSettings(
+        batch_size=t["batch_size"], n_critic=loss.n_critic, seed=t["seed"], rank=env.rank, world=env.world_size,
+        device=device, channels_last=channels_last, need_labels=g_cond or d_cond))
     meta = {
         "ganzoo_version": __version__, "torch_version": torch.__version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "recipe": cfg.recipe, "world_size": env.world_size,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator, Sized
+from dataclasses import dataclass
 from typing import Any, cast
 
 import torch
@@ -21,12 +22,28 @@ from .errors import DataError
 from .interfaces import Dataset, to_model_range
 
 
-class _Feeder:
-    def __init__(self, batch_size: int, n_critic: int, seed: int, rank: int, world: int, device: torch.device,
-                 channels_last: bool, need_labels: bool):
-        self.batch_size, self.n_critic, self.seed = batch_size, max(1, n_critic), seed
-        self.rank, self.world, self.device = rank, world, device
-        self.channels_last, self.need_labels = channels_last, need_labels
+@dataclass(frozen=True)
+class FeedSettings:
+    """How a feeder batches: per-process batch size, critic batches per step, the data-order seed, the
+    process's shard (``rank`` of ``world``), where batches go and in which layout, and whether labels go with them."""
+
+    batch_size: int
+    n_critic: int
+    seed: int
+    rank: int
+    world: int
+    device: torch.device
+    channels_last: bool
+    need_labels: bool
+
+
+class Feeder:
+    """What the trainer reads real batches from (see the module doc); `make_feeder` picks the kind."""
+
+    def __init__(self, settings: FeedSettings):
+        self.batch_size, self.n_critic, self.seed = settings.batch_size, max(1, settings.n_critic), settings.seed
+        self.rank, self.world, self.device = settings.rank, settings.world, settings.device
+        self.channels_last, self.need_labels = settings.channels_last, settings.need_labels
         self.epoch = -1        # index of the epoch being read; -1 before the first
         self.pos = 0           # batches consumed in this epoch
         self.batches_per_epoch = 0
@@ -95,11 +112,11 @@ class _Feeder:
         return None
 
 
-class InMemoryBatches(_Feeder):
+class InMemoryBatches(Feeder):
     """The whole dataset held once on the device; batches are index_select of a per-epoch permutation."""
 
-    def __init__(self, dataset: Dataset, name: str, **kw: Any):
-        super().__init__(**kw)
+    def __init__(self, dataset: Dataset, name: str, settings: FeedSettings):
+        super().__init__(settings)
         x, y = dataset.tensors()
         if len(x) == 0:
             raise DataError(f"dataset {name!r} is empty")
@@ -151,11 +168,11 @@ class InMemoryBatches(_Feeder):
         return None if self._points is None else self._points[:n]
 
 
-class StreamingBatches(_Feeder):
+class StreamingBatches(Feeder):
     """A DataLoader over ``dataset.torch_dataset()`` with a seeded DistributedSampler (any world size)."""
 
-    def __init__(self, dataset: Dataset, name: str, **kw: Any):
-        super().__init__(**kw)
+    def __init__(self, dataset: Dataset, name: str, settings: FeedSettings):
+        super().__init__(settings)
         from torch.utils.data import DataLoader
         from torch.utils.data.distributed import DistributedSampler
 
@@ -200,6 +217,8 @@ def _ignore_sigint(worker_id: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def make_feeder(dataset: Dataset, name: str, **kw: Any) -> _Feeder:
-    cls = StreamingBatches if getattr(dataset, "streaming", False) else InMemoryBatches
-    return cls(dataset, name, **kw)
+def make_feeder(dataset: Dataset, name: str, settings: FeedSettings) -> Feeder:
+    # a dataset need not subclass ganzoo.interfaces.Dataset: one without the attribute is in-memory
+    streaming = getattr(dataset, "streaming", False)
+    cls: type[InMemoryBatches] | type[StreamingBatches] = StreamingBatches if streaming else InMemoryBatches
+    return cls(dataset, name, settings)

@@ -16,7 +16,7 @@ from torch import nn
 
 from .contract import info_problem, item_problem, model_output_problem, tensors_problem
 from .errors import ComponentError, GanzooError, ParamError, UnsupportedDataError, UsageError
-from .interfaces import Dataset, LossTerm
+from .interfaces import Dataset, LossTerm, forward
 from .introspect import describe
 from .losses import CompositeLoss
 from .lossspec import LossSpec, Term, format_terms, resolve_terms, term_params
@@ -113,7 +113,7 @@ def _probe(spec: ComponentSpec, model: nn.Module, x: torch.Tensor, labels: torch
     model.eval()
     try:
         with torch.no_grad():
-            return model(x, labels) if labels is not None else model(x)
+            return forward(model, x, labels)
     except Exception as exc:
         raise ComponentError(f"{spec.who} failed on a probe batch of shape {tuple(x.shape)}: "
                              f"{type(exc).__name__}: {exc}") from exc

@@ -20,7 +20,7 @@ import json
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import torch
 from safetensors.torch import load as st_load
@@ -29,6 +29,9 @@ from torch import nn
 
 from .errors import CheckpointError
 from .rundir import RunDir, write_atomic
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import RunConfig
 
 FORMAT = "ganzoo.checkpoint/1"
 
@@ -240,7 +243,7 @@ def first_nonfinite(tensors: dict[str, torch.Tensor]) -> str | None:
     return floats[int((~ok).nonzero()[0])][0]
 
 
-def check_composition(ckpt: Checkpoint, config: Any) -> None:
+def check_composition(ckpt: Checkpoint, config: RunConfig) -> None:
     """The checkpoint must come from the same generator and discriminator."""
     saved = ckpt.config
     for table, what in (("gen", "generator"), ("disc", "discriminator")):

@@ -7,7 +7,7 @@ loaded) model modules, never from the module that registers them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -15,14 +15,23 @@ from torch import Tensor, nn
 from .specs import DataInfo
 
 __all__ = ["DataInfo", "Generator", "Discriminator", "LossTerm", "LossInputs", "Dataset",
-           "to_model_range", "to_uint8"]
+           "forward", "to_model_range", "to_uint8"]
+
+
+def forward(model: Callable[..., Tensor], x: Tensor, labels: Tensor | None = None) -> Tensor:
+    """Call a generator or discriminator the one way ganzoo does: ``model(x, labels)`` when there are labels,
+    else ``model(x)``.
+
+    Whether a model takes labels is declared once, at registration
+    (``register.generator(..., conditional=True)``); whoever calls it passes
+    labels exactly when that declaration says so, and this is where they go in.
+    """
+    return model(x, labels) if labels is not None else model(x)
 
 
 class Generator(nn.Module):
     """Maps latent codes ``z`` of shape (N, latent_dim), and class labels (N,) when
-    conditional, to samples of shape (N, *data.shape); images in [-1, 1]."""
-
-    conditional: ClassVar[bool] = False
+    registered as conditional, to samples of shape (N, *data.shape); images in [-1, 1]."""
 
     def __init__(self, data: DataInfo, latent_dim: int = 100):
         super().__init__()
@@ -40,8 +49,6 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """Maps samples (N, *data.shape), and labels (N,) when conditional, to raw
     scores of shape (N,): logits, not probabilities, so every loss can use them."""
-
-    conditional: ClassVar[bool] = False
 
     def __init__(self, data: DataInfo):
         super().__init__()

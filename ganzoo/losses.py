@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from .errors import ComponentError, GanzooError
-from .interfaces import LossInputs, LossTerm
+from .interfaces import LossInputs, LossTerm, forward
 from .lossspec import Term
 
 
@@ -75,7 +75,7 @@ def _works_with_real_scores(impl: LossTerm, inputs: LossInputs) -> bool:
     try:
         with torch.no_grad():
             d = inputs.discriminator
-            d_real = (d(inputs.real, inputs.labels) if inputs.labels is not None else d(inputs.real)).reshape(-1)
+            d_real = forward(d, inputs.real, inputs.labels).reshape(-1)
             impl.g_loss(replace(inputs, d_real=d_real))
     except Exception:
         return False

@@ -16,7 +16,7 @@ written are replaced atomically or not at all.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 from collections.abc import Callable
 
 import torch
@@ -28,11 +28,15 @@ from .errors import WriteError
 from .rundir import MetricsLog, RunDir, make_parent, read_metrics, write_atomic
 from .sampling import fixed_batch, generate, write_picture
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .assemble import Parts
+    from .config import RunConfig
+
 
 class Outputs:
     """Opened at the run's first write to disk (`open`): nothing is written before."""
 
-    def __init__(self, run: RunDir, config: Any, parts: Any):
+    def __init__(self, run: RunDir, config: RunConfig, parts: Parts):
         t = config.train
         self.run, self.config, self.parts = run, config, parts
         self.metrics = MetricsLog(run.metrics)  # the file is opened at its first line

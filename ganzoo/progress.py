@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import Progress, TaskID
 from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
+    import torch
+
+    from .assemble import Parts
+    from .config import RunConfig
+    from .distributed import DistEnv
+    from .results import TrainResult
 
 
 
@@ -58,7 +68,8 @@ def describe_eval(row: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def header(config: Any, parts: Any, root: Any, total: int, resumed_at: int | None, env: Any, device: Any) -> str:
+def header(config: RunConfig, parts: Parts, root: Path, total: int, resumed_at: int | None, env: DistEnv,
+           device: torch.device) -> str:
     """The two lines a run starts with: what trains on what, where to, and how."""
     from .device import describe
 
@@ -132,7 +143,7 @@ class Reporter:
             self._bar = None
 
 
-def print_summary(result: Any, console: Console | None = None, rich_output: bool | None = None) -> None:
+def print_summary(result: TrainResult, console: Console | None = None, rich_output: bool | None = None) -> None:
     """Where everything is, the final losses, speed and how to sample."""
     from .console import console as default_console
 

@@ -7,11 +7,14 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 from collections.abc import Callable, Iterator
 
 from .errors import GanzooError
 from .rundir import read_metrics
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import RunConfig
 
 
 @dataclass
@@ -30,7 +33,7 @@ class TrainResult:
     wall_time: float = 0.0
     interrupted: str | None = None  # "SIGINT" / "SIGTERM"
     world_size: int = 1
-    config: Any = None
+    config: RunConfig | None = None
     evaluation: dict[str, Any] | None = None  # the last evaluation line of metrics.jsonl (``train.eval_every``)
 
     @property

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from .images import class_rows, save_grid, scatter
+from .interfaces import forward
 from .specs import DataInfo
 
 
@@ -48,11 +49,8 @@ def generate(model: nn.Module, z: Tensor, labels: Tensor | None, batch: int = 25
     out = []
     try:
         for i in range(0, len(z), batch):
-            zi = z[i:i + batch].to(device)
-            if labels is not None:
-                out.append(model(zi, labels[i:i + batch].to(device)).float().cpu())
-            else:
-                out.append(model(zi).float().cpu())
+            yi = labels[i:i + batch].to(device) if labels is not None else None
+            out.append(forward(model, z[i:i + batch].to(device), yi).float().cpu())
     finally:
         model.train(was)
     return torch.cat(out) if out else torch.empty(0)

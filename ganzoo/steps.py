@@ -19,7 +19,7 @@ from . import distributed as dist
 from . import ema as ema_mod
 from .device import autocast
 from .errors import ComponentError, TrainingError
-from .interfaces import LossInputs
+from .interfaces import LossInputs, forward
 from .losses import CompositeLoss
 from .sampling import latent
 
@@ -68,10 +68,10 @@ class GANStep:
         return latent(self.G, n, self.latent_dim, self.noise, self.device)
 
     def _gen(self, model: Callable[..., Tensor], z: Tensor, y: Tensor | None) -> Tensor:
-        return model(z, y) if self.g_cond else model(z)
+        return forward(model, z, y if self.g_cond else None)
 
     def _disc(self, model: Callable[..., Tensor], x: Tensor, y: Tensor | None) -> Tensor:
-        return (model(x, y) if self.d_cond else model(x)).reshape(-1)
+        return forward(model, x, y if self.d_cond else None).reshape(-1)
 
     def _update(self, opt: torch.optim.Optimizer, total: Tensor, side: str, inputs: LossInputs) -> None:
         if not total.requires_grad:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -19,6 +19,9 @@ from .config import RunConfig, finalize
 from .errors import CheckpointError, ComponentError, GanzooError
 from .rundir import RunDir
 from .specs import DataInfo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .registry import Registry
 
 
 @dataclass
@@ -63,7 +66,7 @@ def _plugin_line(entry: dict[str, Any] | None) -> str:
 
 
 def load_generator(target: str | Path, use_ema: bool = True, device: str | torch.device = "cpu",
-                   registry: Any = None) -> LoadedGenerator:
+                   registry: Registry | None = None) -> LoadedGenerator:
     """Rebuild a run's generator from its checkpoint (CheckpointError/ComponentError, one line, when it cannot)."""
     from .build import build_generator
     from .plugin_manager import get_registry
@@ -95,6 +98,6 @@ def load_generator(target: str | Path, use_ema: bool = True, device: str | torch
     ema = use_ema and bool(ck.section("ema"))
     ckpt_mod.load_model(ck, "ema" if ema else "generator", model, f"generator {name!r}")
     model.to(device).eval()
-    conditional = bool(spec.conditional or getattr(model, "conditional", False))
+    conditional = spec.conditional
     return LoadedGenerator(model=model, data=data, config=config, meta=meta, run_dir=run_dir, checkpoint=path,
                            step=ck.step, ema=ema, conditional=conditional)

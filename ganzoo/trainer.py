@@ -24,7 +24,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import torch
 
@@ -43,6 +43,11 @@ from .rundir import RunDir, check_out, check_target
 from .steps import LossTracker
 from .trainstate import first_nonfinite
 
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
+    from .registry import Registry
+
 __all__ = ["Trainer", "TrainResult", "TrainingInterrupted"]
 
 
@@ -59,7 +64,8 @@ class Trainer:
     """
 
     def __init__(self, config: RunConfig | Composition | dict[str, Any], *, resume: bool = False, overwrite: bool = False,
-                 progress: str = "auto", registry: Any = None, handle_signals: bool = True, console: Any = None,
+                 progress: str = "auto", registry: Registry | None = None, handle_signals: bool = True,
+                 console: Console | None = None,
                  before_step: Callable[[int], None] | None = None):
         # a Composition has its names looked up already (`ganzoo run` does it before importing torch)
         self.composition = config if isinstance(config, Composition) else None

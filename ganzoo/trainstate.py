@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -19,9 +19,13 @@ from . import checkpoint as ck
 from .checkpoint import Checkpoint
 from .errors import CheckpointError, WriteError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .batches import Feeder
+    from .config import RunConfig
+
 
 def save_training(path: Path, *, G: nn.Module, D: nn.Module, ema: nn.Module | None, opt_g: torch.optim.Optimizer,
-                  opt_d: torch.optim.Optimizer, feed: Any, noise: torch.Generator, step: int, config_json: str,
+                  opt_d: torch.optim.Optimizer, feed: Feeder, noise: torch.Generator, step: int, config_json: str,
                   meta: dict[str, Any], keep: Path | None = None,
                   extra: dict[str, torch.Tensor] | None = None) -> Path:
     """Write ``path`` atomically; with ``keep``, also keep this checkpoint under that name (a hard link)."""
@@ -66,8 +70,8 @@ def first_nonfinite(G: nn.Module, D: nn.Module, ema: nn.Module | None, opt_g: to
     return ck.first_nonfinite(tensors)
 
 
-def restore_training(c: Checkpoint, config: Any, *, G: nn.Module, D: nn.Module, ema: nn.Module | None,
-                     opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, feed: Any,
+def restore_training(c: Checkpoint, config: RunConfig, *, G: nn.Module, D: nn.Module, ema: nn.Module | None,
+                     opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, feed: Feeder,
                      noise: torch.Generator | None) -> int:
     """Load everything into the run's objects (CheckpointError on any mismatch); returns the step.
 

@@ -171,10 +171,11 @@ class _Indexed:
 
 
 def _feeder(world: int, rank: int, batch_size: int = 4):
-    from ganzoo.batches import make_feeder
+    from ganzoo.batches import FeedSettings, make_feeder
 
-    return make_feeder(_Indexed(64), "indexed", batch_size=batch_size, n_critic=1, seed=3, rank=rank, world=world,
-                       device=torch.device("cpu"), channels_last=False, need_labels=False)
+    return make_feeder(_Indexed(64), "indexed", FeedSettings(batch_size=batch_size, n_critic=1, seed=3, rank=rank,
+                                                             world=world, device=torch.device("cpu"),
+                                                             channels_last=False, need_labels=False))
 
 
 @pytest.mark.parametrize("world, new_world, new_batch, taken", [

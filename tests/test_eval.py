@@ -15,6 +15,7 @@ from ganzoo.cli import main
 from ganzoo.evaluation import evaluate, evaluate_generator, evaluate_samples, load_samples
 from ganzoo.evaluation.classifier import get_classifier, shipped_path
 from ganzoo.evaluation.inception import SKIP_NOTE, find_weights
+from ganzoo.plugin_manager import get_registry
 from ganzoo.evaluation.reference import Reference, reference
 from ganzoo.evaluation.runs import class_labels, sample_generator
 
@@ -164,11 +165,12 @@ def test_evaluate_generator(mnist, name):
     g = build_generator(name, mnist.info, latent_dim=16)
     g.train()
     state = torch.get_rng_state()
-    first = evaluate_generator(g, mnist, num=300, seed=1)
+    conditional = get_registry().get("generator", name).conditional
+    first = evaluate_generator(g, mnist, num=300, seed=1, conditional=conditional)
     assert g.training and torch.equal(torch.get_rng_state(), state)
     assert first["dataset"] == "mnist-10k" and first["num"] == 300
     assert ("conditional_accuracy" in first) == (name == "cgan")
-    assert evaluate_generator(g, mnist, num=300, seed=1)["fd"] == first["fd"]
+    assert evaluate_generator(g, mnist, num=300, seed=1, conditional=conditional)["fd"] == first["fd"]
 
 
 # -- classifiers for other labelled datasets ----------------------------------------------------
@@ -228,7 +230,7 @@ def test_conditional_generators_are_asked_for_the_data_prior(mnist):
     assert torch.equal(torch.cat(g.seen), labels)
     expected = prior * 2000  # 980/10000 of 2000 zeros, 1135/10000 ones, ...
     assert (torch.bincount(labels, minlength=10).double() - expected).abs().max() <= 1
-    result = evaluate_generator(g, mnist, num=300, seed=1)
+    result = evaluate_generator(g, mnist, num=300, seed=1, conditional=True)
     assert (torch.bincount(torch.cat(g.seen[-2:])[-300:], minlength=10).double() - prior * 300).abs().max() <= 1
     assert "conditional_accuracy" in result and any(n.startswith("conditional: classes") for n in result["notes"])
 

@@ -8,7 +8,7 @@ weights are already on disk (see ``ganzoo.evaluation.inception``). Each number
 comes with a real-vs-real floor: the train split against the held-out split.
 Entry points (imported lazily: this package root does not import torch):
 
-``evaluate_generator(generator, dataset, data_info=None, *, num=5000, device=None, conditional=None, seed=0,
+``evaluate_generator(generator, dataset, data_info=None, *, num=5000, device=None, conditional=False, seed=0,
 dataset_name=None, dataset_params=None, latent_dim=None, inception=False, log=None) -> dict``
     sample an in-memory generator and score it (used by the trainer's periodic evaluation).
 ``evaluate_samples(samples, labels, dataset_name, *, dataset=None, dataset_params=None, seed=0, device="cpu",

@@ -8,7 +8,7 @@ all-reduce.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TYPE_CHECKING
 from collections.abc import Callable
 
 import torch
@@ -16,11 +16,14 @@ import torch
 from ..config import RunConfig
 from .scoring import evaluate_generator
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..assemble import Parts
+
 # ints and floats the line leaves out: how it was drawn, not how it scored
 _SETTINGS = ("seed", "num")
 
 
-def eval_row(config: Any, parts: Any, device: torch.device, step: int, epoch: int,
+def eval_row(config: RunConfig, parts: Parts, device: torch.device, step: int, epoch: int,
              log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Score the EMA generator (else G): ``{"step", "epoch", "eval": {metric: number}, "feature_space",
     "eval_seconds"}``."""

@@ -214,7 +214,7 @@ def evaluate_samples(samples: Tensor, labels: Tensor | None, dataset_name: str, 
 
 
 def evaluate_generator(generator: torch.nn.Module, dataset: Any, data_info: Any = None, *, num: int = DEFAULT_NUM,
-                       device: Any = None, conditional: bool | None = None, seed: int = 0,
+                       device: Any = None, conditional: bool = False, seed: int = 0,
                        dataset_name: str | None = None, dataset_params: dict[str, Any] | None = None,
                        latent_dim: int | None = None, inception: bool = False,
                        log: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -224,7 +224,8 @@ def evaluate_generator(generator: torch.nn.Module, dataset: Any, data_info: Any 
     mode and restored, sampling uses its own seeded RNG (the training RNG is
     untouched), and real-data features are cached between calls. DDP and
     torch.compile wrappers are looked through. A conditional generator is asked
-    for classes in the data's own proportions. Standard FID is off by default
+    for classes in the data's own proportions (``conditional``: as its
+    registration declares it; the caller knows the spec). Standard FID is off by default
     here (``inception=True`` turns it on): on a CPU it would dwarf training.
     """
     from .runs import PRIOR_NOTE, dataset_name_of, sample_generator
@@ -237,8 +238,6 @@ def evaluate_generator(generator: torch.nn.Module, dataset: Any, data_info: Any 
     info = data_info or dataset.info
     if device is None:
         device = next(generator.parameters()).device
-    if conditional is None:
-        conditional = bool(getattr(generator, "conditional", False))
     name = dataset_name or dataset_name_of(dataset)
     ref = reference(name, dataset_params, dataset)
     prior = ref.class_prior() if conditional else None

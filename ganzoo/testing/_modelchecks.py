@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from ..contract import model_output_problem
+from ..interfaces import forward
 from ..specs import ComponentSpec, DataInfo
 from ._common import NUM_CLASSES, Report, error_text, fail
 
@@ -24,8 +25,7 @@ class ProbeD(nn.Module):
 
 
 def call_model(model: nn.Module, x: Tensor, labels: Tensor | None) -> Any:
-    # Unconditional models are called with one argument, as trainers and gradient penalties do.
-    return model(x, labels) if labels is not None else model(x)
+    return forward(model, x, labels)  # as the trainer calls it
 
 
 def run_forward(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor | None, data: DataInfo,
@@ -70,10 +70,6 @@ def check_labels(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tenso
         torch.manual_seed(seed)
         return model(*args, **kwargs)
 
-    declared = getattr(model, "conditional", None)
-    if declared is not None and bool(declared) != spec.conditional:
-        raise fail(spec, f"is registered with conditional={spec.conditional} but its class says "
-                   f"conditional={bool(declared)}", data)
     with torch.no_grad():
         if spec.conditional:
             assert labels is not None and data.num_classes

@@ -115,8 +115,6 @@ class BigGANGenerator(Generator):
     attention: side of the feature map that gets the self-attention block (0: none).
     """
 
-    conditional = True
-
     def __init__(self, data: DataInfo, latent_dim: int = 128, ngf: Annotated[int, Range(1, 1024)] = 32,
                  shared_dim: Annotated[int, Range(1, 4096)] = 128,
                  attention: Literal[0, 8, 16, 32, 64, 128] = 16):
@@ -178,8 +176,6 @@ class BigGANDiscriminator(Discriminator):
     ndf: channel multiplier (32 px: 4×ndf per block; 64/128 px: ndf up to 16×ndf).
     attention: side of the feature map that gets the self-attention block (0: none).
     """
-
-    conditional = True
 
     def __init__(self, data: DataInfo, ndf: Annotated[int, Range(1, 1024)] = 32,
                  attention: Literal[0, 8, 16, 32, 64, 128] = 16):

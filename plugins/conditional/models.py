@@ -28,8 +28,6 @@ class CGANGenerator(Generator):
     batchnorm: BatchNorm after each hidden layer.
     """
 
-    conditional = True
-
     def __init__(self, data: DataInfo, latent_dim: int = 100, hidden: tuple[Annotated[int, Range(1, 16384)], ...] = (256, 512, 1024),
                  embed_dim: Annotated[int, Range(1, 4096)] | None = None, batchnorm: bool = False):
         super().__init__(data, latent_dim)
@@ -55,8 +53,6 @@ class CGANDiscriminator(Discriminator):
     dropout: dropout after each hidden layer (0 disables it).
     """
 
-    conditional = True
-
     def __init__(self, data: DataInfo, hidden: tuple[Annotated[int, Range(1, 16384)], ...] = (1024, 512, 256),
                  embed_dim: Annotated[int, Range(1, 4096)] | None = None,
                  dropout: Annotated[float, Range(0, 1)] = 0.3):
@@ -80,8 +76,6 @@ class CDCGANGenerator(Generator):
     ngf: channels of the last hidden feature map; earlier maps have ngf*2, ngf*4, ...
     embed_dim: size of the label embedding (None: the number of classes).
     """
-
-    conditional = True
 
     def __init__(self, data: DataInfo, latent_dim: int = 100, ngf: Annotated[int, Range(1, 1024)] = 64,
                  embed_dim: Annotated[int, Range(1, 4096)] | None = None):
@@ -109,8 +103,6 @@ class CDCGANDiscriminator(Discriminator):
     ndf: channels of the first feature map; later maps have ndf*2, ndf*4, ...
     norm: "batch", "layer" (GroupNorm(1, C)) or "none"; see the dcgan discriminator.
     """
-
-    conditional = True
 
     def __init__(self, data: DataInfo, ndf: Annotated[int, Range(1, 1024)] = 64,
                  norm: Literal["batch", "layer", "none"] = "batch"):

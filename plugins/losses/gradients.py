@@ -5,10 +5,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ganzoo.interfaces import forward
+
 
 def score(discriminator: nn.Module, x: Tensor, labels: Tensor | None) -> Tensor:
     """D's scores, passing labels only when training is conditional (unconditional D take one argument)."""
-    return discriminator(x, labels) if labels is not None else discriminator(x)
+    return forward(discriminator, x, labels)
 
 
 def input_gradients(discriminator: nn.Module, x: Tensor, labels: Tensor | None = None) -> Tensor:

@@ -22,8 +22,6 @@ class ToyGen(Generator):
 
 class ToyCGen(ToyGen):
     """A conditional MLP generator (label embedding added to z)."""
-    conditional = True
-
     def __init__(self, data, latent_dim=100, hidden=16):
         super().__init__(data, latent_dim, hidden)
         self.embed = nn.Embedding(data.num_classes, latent_dim)
@@ -45,8 +43,6 @@ class ToyDisc(Discriminator):
 
 class ToyCDisc(ToyDisc):
     """A conditional MLP discriminator (projection)."""
-    conditional = True
-
     def __init__(self, data, hidden=16):
         super().__init__(data, hidden)
         self.embed = nn.Embedding(data.num_classes, data.numel)
