@@ -23,7 +23,7 @@ from .batches import FeedSettings, Feeder, make_feeder
 from .build import build_dataset, build_discriminator, build_generator, build_loss
 from .composition import Composition, lookup
 from .config import RunConfig
-from .device import adam, describe, noise_generator, use_channels_last
+from .device import adam, device_label, noise_generator, use_channels_last
 from .ema import StandingStats
 from .errors import GanzooError, UnsupportedDataError, UsageError
 from .interfaces import Dataset
@@ -184,7 +184,7 @@ def assemble(config: RunConfig, registry: Registry, env: dist.DistEnv, device: t
     meta = {
         "ganzoo_version": __version__, "torch_version": torch.__version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "recipe": cfg.recipe, "world_size": env.world_size,
-        "device": describe(device), "total_batch_size": t["batch_size"] * env.world_size,
+        "device": device_label(device), "total_batch_size": t["batch_size"] * env.world_size,
         "steps_per_epoch": feed.steps_per_epoch, "n_critic": loss.n_critic, "data": info.to_dict(),
         "components": {**{k: _component(s) for k, s in names.specs.items()},
                        "loss": [{**_component(term.spec), "weight": term.weight} for term in names.terms]},

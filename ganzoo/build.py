@@ -17,7 +17,7 @@ from torch import nn
 from .contract import info_problem, item_problem, model_output_problem, tensors_problem
 from .errors import ComponentError, GanzooError, ParamError, UnsupportedDataError, UsageError
 from .interfaces import Dataset, LossTerm, forward
-from .introspect import describe
+from .introspect import read_signature
 from .losses import CompositeLoss
 from .lossspec import LossSpec, Term, format_terms, resolve_terms, term_params
 from .params import check_params
@@ -39,7 +39,7 @@ def _construct(spec: ComponentSpec, args: tuple[object, ...], params: dict[str, 
                context: dict[str, object]) -> Any:
     """Check ``params``, then call the factory with them and what the builder itself passes (``context``)."""
     try:
-        factory = spec.load()
+        factory = spec.load_factory()
     except Exception as exc:
         raise ComponentError(f"{spec.who} cannot be imported ({spec.target}): {type(exc).__name__}: {exc}") from exc
     params = check_params(_declared(spec, factory), params)
@@ -61,7 +61,7 @@ def _declared(spec: ComponentSpec, factory: object) -> ComponentSpec:
     """``spec``, or where its source could not be read (an extension module, say) the live signature's reading."""
     if not (spec.open_params and not spec.params) or not callable(factory):
         return spec
-    live = describe(factory)
+    live = read_signature(factory)
     return replace(spec, params=live.params, open_params=live.open)
 
 

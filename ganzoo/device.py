@@ -111,7 +111,7 @@ def noise_generator(device: torch.device, seed: int) -> torch.Generator:
         return torch.Generator().manual_seed(seed)
 
 
-def describe(device: torch.device) -> str:
+def device_label(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
     return str(device)

@@ -47,19 +47,19 @@ class Signature:
 UNREADABLE = Signature("", (), True)
 
 
-def describe(factory: str | Callable[..., Any]) -> Signature:
+def read_signature(factory: str | Callable[..., Any]) -> Signature:
     """The factory's `Signature`; `UNREADABLE` when it cannot be read."""
     try:
         if isinstance(factory, str):
-            return _describe_source(factory)
-        return _describe_live(factory)
+            return _read_source(factory)
+        return _read_live(factory)
     except Exception:  # an unreadable source must never break listing
         return UNREADABLE
 
 
 # -- the live reading (at build, and for callables registered directly) ---------------------------
 
-def _describe_live(obj: Callable[..., Any]) -> Signature:
+def _read_live(obj: Callable[..., Any]) -> Signature:
     doc = inspect.getdoc(obj) or ""
     try:
         sig = inspect.signature(obj)  # a class: its __init__ (inherited or not), without self
@@ -82,7 +82,7 @@ def _describe_live(obj: Callable[..., Any]) -> Signature:
 
 # -- the source reading (for `ganzoo info`, torch-free) ---------------------------------------------
 
-def _describe_source(target: str) -> Signature:
+def _read_source(target: str) -> Signature:
     module_name, _, attr = target.partition(":")
     tree = _module_tree(module_name, may_import_parents=True)
     if tree is None:

@@ -64,7 +64,7 @@ class CompositeLoss:
     def g_loss(self, inputs: LossInputs) -> tuple[Tensor, dict[str, Tensor]]:
         return self._side("g_loss", inputs)
 
-    def describe(self) -> list[dict[str, Any]]:
+    def summary(self) -> list[dict[str, Any]]:
         return [{"name": t.name, "weight": t.weight, "role": t.spec.role} for t, _ in self.terms]
 
 

@@ -71,7 +71,7 @@ def describe_eval(row: dict[str, Any]) -> str:
 def header(config: RunConfig, parts: Parts, root: Path, total: int, resumed_at: int | None, env: DistEnv,
            device: torch.device) -> str:
     """The two lines a run starts with: what trains on what, where to, and how."""
-    from .device import describe
+    from .device import device_label
 
     cfg, t = config, config.train
     world = f" x {env.world_size} processes" if env.enabled else ""
@@ -79,7 +79,7 @@ def header(config: RunConfig, parts: Parts, root: Path, total: int, resumed_at: 
     return (f"{verb}: {cfg.gen['name']} / {cfg.disc['name']} with loss {cfg.loss['name']} on "
             f"{cfg.dataset['name']} {tuple(parts.info.shape)} -> {root}\n"
             f"  {total} steps ({parts.feed.steps_per_epoch}/epoch), batch {t['batch_size']}{world}, "
-            f"n_critic {parts.loss.n_critic}, {describe(device)}"
+            f"n_critic {parts.loss.n_critic}, {device_label(device)}"
             + (", bf16 autocast" if t["amp"] and device.type == "cuda" else ""))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from collections.abc import Callable, Iterable
 
 from .errors import DuplicateNameError, GanzooError, UnknownNameError
-from .introspect import describe
+from .introspect import read_signature
 from .specs import KINDS, ComponentSpec, DatasetEvaluation, PluginInfo, RecipeSpec, check_name
 
 
@@ -142,7 +142,7 @@ class ComponentRegistrar:
 
     def _add(self, kind: str, name: str, factory: str | Callable[..., Any], doc: str | None,
              aliases: Iterable[str], **fields: Any) -> ComponentSpec:
-        found = describe(factory)
+        found = read_signature(factory)
         spec = ComponentSpec(
             kind=kind, name=name, factory=factory, plugin=self.plugin, doc=doc if doc is not None else found.doc,
             params=found.params, open_params=found.open, aliases=tuple(aliases), **fields,

@@ -2,7 +2,7 @@
 
 Everything here is torch-free on purpose: `ganzoo list`, `ganzoo info` and
 `ganzoo --help` work from these records alone, and heavy modules are imported
-only when a component is actually built (see `ComponentSpec.load`).
+only when a component is actually built (see `ComponentSpec.load_factory`).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class ComponentSpec:
             return self.factory
         return f"{getattr(self.factory, '__module__', '?')}:{getattr(self.factory, '__qualname__', '?')}"
 
-    def load(self) -> Callable[..., Any]:
+    def load_factory(self) -> Callable[..., Any]:
         """Import and return the factory (this is where torch gets imported)."""
         if not isinstance(self.factory, str):
             return self.factory

@@ -42,7 +42,7 @@ class QuadraticD(nn.Module):
 
 
 def term(name: str, **params):
-    return ganzoo.get_registry().get("loss", name).load()(**params)
+    return ganzoo.get_registry().get("loss", name).load_factory()(**params)
 
 
 def batches(shape):

@@ -82,7 +82,7 @@ def scores_inputs(d_real, d_fake, real=None, fake=None):
 
 
 def term(name: str, **params) -> LossTerm:
-    return ganzoo.get_registry().get("loss", name).load()(**params)
+    return ganzoo.get_registry().get("loss", name).load_factory()(**params)
 
 
 def batch(shape, seed):

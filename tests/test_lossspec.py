@@ -103,7 +103,7 @@ def test_composite_loss_weights_each_side():
     inp = LossInputs(real=real, fake=fake, d_real=disc(real), d_fake=disc(fake), labels=None,
                      discriminator=disc)
     registry = ganzoo.get_registry()
-    bce, l1, hinge, r1 = (registry.get("loss", n).load()() for n in ("bce", "l1", "hinge", "r1"))
+    bce, l1, hinge, r1 = (registry.get("loss", n).load_factory()() for n in ("bce", "l1", "hinge", "r1"))
 
     loss = build_loss("bce+0.5*l1")
     d_total, d_parts = loss.d_loss(inp)
@@ -111,7 +111,7 @@ def test_composite_loss_weights_each_side():
     assert d_total.item() == pytest.approx(bce.d_loss(inp).item())
     assert set(d_parts) == {"bce"} and set(g_parts) == {"bce", "l1"}
     assert g_total.item() == pytest.approx(bce.g_loss(inp).item() + 0.5 * l1.g_loss(inp).item())
-    assert loss.describe() == [{"name": "bce", "weight": 1.0, "role": "adversarial"},
+    assert loss.summary() == [{"name": "bce", "weight": 1.0, "role": "adversarial"},
                                {"name": "l1", "weight": 0.5, "role": "regularizer"}]
 
     loss = build_loss("hinge+10*r1")

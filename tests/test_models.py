@@ -115,7 +115,7 @@ def test_conditional_models_need_labels(name, data):
         spec = reg.get(kind, name)
         assert spec.conditional  # declared once, at registration
         with pytest.raises(ValueError, match="class labels"):
-            spec.load()(unlabelled)
+            spec.load_factory()(unlabelled)
     with pytest.raises(UsageError, match="no class labels"):
         build_generator(name, unlabelled)
 

@@ -17,7 +17,7 @@ import pytest
 import ganzoo.plugin_manager as gp
 from conftest import ROOT, make_dist, run_cli
 from ganzoo.errors import ParamError
-from ganzoo.introspect import _describe_live, describe
+from ganzoo.introspect import _read_live, read_signature
 from ganzoo.params import check_params, parse_annotation, type_label
 from ganzoo.specs import ComponentSpec, Param, PluginInfo
 
@@ -226,16 +226,16 @@ def _same(a_sig, b_sig) -> None:
 def test_source_and_live_readings_agree_across_inheritance(inh, attr):
     target = attr if ":" in attr else f"inh.child:{attr}"
     module, _, name = target.partition(":")
-    source = describe(target)
+    source = read_signature(target)
     assert module not in sys.modules  # read from source, not imported
     names, is_open = EXPECTED[attr]
     assert tuple(p.name for p in source.params) == names and source.open is is_open
-    live = describe(getattr(importlib.import_module(module), name))
+    live = read_signature(getattr(importlib.import_module(module), name))
     _same(source, live)
 
 
 def test_inherited_bounds_are_enforced(inh):
-    s = ComponentSpec("generator", "same", "inh.child:Same", PLUGIN, params=describe("inh.child:Same").params)
+    s = ComponentSpec("generator", "same", "inh.child:Same", PLUGIN, params=read_signature("inh.child:Same").params)
     with pytest.raises(ParamError, match=r"width must be an int in \[1, 9\], not 10"):
         check_params(s, {"width": 10})
     with pytest.raises(ParamError, match=r"mode must be one of 'a', 'b', not 'c'"):
@@ -256,12 +256,12 @@ def test_every_registered_component_reads_the_same_both_ways(target, monkeypatch
     if target.startswith("ganzoo_example.") and importlib.util.find_spec("ganzoo_example") is None:
         monkeypatch.syspath_prepend(str(EXAMPLE_SRC))
         importlib.invalidate_caches()
-    source = describe(target)
+    source = read_signature(target)
     module, _, attr = target.partition(":")
     obj = importlib.import_module(module)
     for part in attr.split("."):
         obj = getattr(obj, part)
-    live = _describe_live(obj)
+    live = _read_live(obj)
     _same(source, live)
     assert not source.open, "a built-in factory declares its parameters (no **kwargs)"
 

@@ -70,7 +70,7 @@ class Reference:
         counts = torch.bincount(y.long(), minlength=k).double()
         return counts / counts.sum()
 
-    def describe(self) -> dict[str, Any]:
+    def record(self) -> dict[str, Any]:
         """The ``reference`` entry of a result: which split and how many images."""
         d: dict[str, Any] = {"dataset": self.name, "split": "heldout" if self.has_heldout else None,
                              "images": len(self.real_x), "train_images": len(self.train_x)}

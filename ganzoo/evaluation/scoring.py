@@ -199,7 +199,7 @@ def evaluate_samples(samples: Tensor, labels: Tensor | None, dataset_name: str, 
     fake_f, fake_p = space.embed(samples)
     pick = torch.randperm(len(samples), generator=torch.Generator().manual_seed(seed + 1))[:m]
     out: dict[str, Any] = {"dataset": dataset_name, "num": len(samples), "num_compared": m, "seed": seed,
-                           "feature_space": space.name, "reference": ref.describe(), "notes": list(ref.notes)}
+                           "feature_space": space.name, "reference": ref.record(), "notes": list(ref.notes)}
     if space.info:
         out["classifier" if space.name == "classifier" else "feature_info"] = space.info
     out.update(_distances(side["features_a"], fake_f[pick], seed))

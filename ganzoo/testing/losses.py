@@ -33,7 +33,7 @@ class ToyDiscriminator(nn.Module):
 
 def _instantiate(spec: ComponentSpec, params: dict[str, Any]) -> Any:
     try:
-        factory = spec.load()
+        factory = spec.load_factory()
     except Exception as exc:
         raise fail(spec, f"cannot import its factory {spec.target}: {error_text(exc)}") from exc
     try:

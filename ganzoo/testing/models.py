@@ -38,7 +38,7 @@ def check_model(kind: str, name: str, data_infos: Iterable[DataInfo] = DEFAULT_D
     spec = lookup(kind, name, registry)
     report = new_report(spec)
     try:
-        factory = spec.load()
+        factory = spec.load_factory()
     except Exception as exc:
         raise fail(spec, f"cannot import its factory {spec.target}: {error_text(exc)}") from exc
     n = batch_size

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -41,9 +40,6 @@ class SplitRule:
     def count(self, n: int) -> int:
         h = self.heldout if isinstance(self.heldout, int) else round(self.heldout * n)
         return max(0, min(int(h), n))
-
-    def describe(self) -> dict[str, Any]:
-        return {"rule": "stratified", "heldout": self.heldout, "seed": self.seed}
 
 
 def check_split(split: str, dataset: str) -> str:
