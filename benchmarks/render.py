@@ -74,7 +74,10 @@ def startup(runs: list[dict[str, Any]]) -> list[str]:
     for i, run in enumerate(runs, 1):
         times = run["results"]["times"]
         base = statistics.median(times["import torch"])
-        for name, values in times.items():
+        # the reference first, then the commands in the order the script runs them (the raw file sorts keys)
+        order = ["import torch", "ganzoo --help", "ganzoo list", "ganzoo run --steps 1"]
+        for name in sorted(times, key=lambda n: order.index(n) if n in order else len(order)):
+            values = times[name]
             med = statistics.median(values)
             lines.append(f"| {i} | `{name}` | {med:.3f} s | {med / base:.2f}× |")
         notes.append(f"- run {i}: median of {run['settings']['repeats']} interleaved runs, measured {run['time']} "

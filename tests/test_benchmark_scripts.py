@@ -59,5 +59,6 @@ def test_render_shows_each_saved_run_and_its_machine(tmp_path, monkeypatch):
     out = render.render(doc, folder=tmp_path)
     assert "typed" not in out and "old" not in out
     assert "| 1 | `ganzoo list` | 0.200 s | 0.10× |" in out  # medians 0.2 / 2.1
+    assert out.index("`import torch`") < out.index("`ganzoo list`")  # the reference row first
     assert "No run of `benchmarks/overhead.py` is saved yet." in out
     assert "CPUs" in out and "python" in out
