@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 import pluggy
 
 from . import hookspecs
-from .errors import GanzooError
+from .errors import ComponentError, GanzooError
 from .recipes import load_recipe_file, user_recipe_files
 from .registry import ComponentRegistrar, RecipeRegistrar, Registry
 from .specs import NAME_RE, PluginInfo
@@ -244,6 +244,23 @@ class Plugins:
         if dist:
             return f"install it: pip install {dist}"
         return "install the plugin that provides it"
+
+
+def unavailable(kind: str, name: str, recorded: object) -> ComponentError:
+    """The one line for a run that needs a component no loaded plugin provides.
+
+    ``recorded`` is what the run recorded about it (a checkpoint's ``meta.components`` entry: plugin,
+    dist, version); the hint says whether that plugin is blocked, disabled, failed, or not installed.
+    """
+    entry = recorded if isinstance(recorded, dict) else {}
+    plugin, dist, version = entry.get("plugin"), entry.get("dist"), entry.get("version")
+    where = f"plugin {plugin!r}" if plugin else "a plugin"
+    if dist:
+        where += f" from {dist}" + (f" {version}" if version else "")
+    said = f"the run used {where}" if entry else "the run records no plugin for it"
+    return ComponentError(f"{kind} {name!r} is not available: {said}",
+                          get_plugins().why_unavailable(plugin if isinstance(plugin, str) else None,
+                                                        dist if isinstance(dist, str) else None))
 
 
 def _describe(exc: BaseException) -> str:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import CheckpointError, UsageError, WriteError
+from .errors import CheckpointError, GanzooError, UsageError, WriteError
 
 CONFIG_HEADER = "# ganzoo run config."  # the first line `ganzoo.config.config_toml` writes
 _TEMP = re.compile(r"^\..+\.tmp-(\d+)$")
@@ -168,6 +168,21 @@ class RunDir:
         if base.get("recipe") is None and isinstance(recipe, str):
             base["recipe"] = recipe
         return base
+
+
+    def recorded_component(self, kind: str, name: str) -> dict[str, Any] | None:
+        """What the latest checkpoint recorded about the plugin behind a component (None if nothing)."""
+        from . import checkpoint as ck
+
+        try:
+            components = ck.metadata_json(ck.read_metadata(self.latest), "meta", self.latest).get("components")
+        except GanzooError:
+            return None
+        entries = components.get(kind) if isinstance(components, dict) else None
+        for entry in entries if isinstance(entries, list) else [entries]:
+            if isinstance(entry, dict) and entry.get("name") == name:
+                return entry
+        return None
 
 
 def _alive(pid: int) -> bool:

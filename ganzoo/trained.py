@@ -16,7 +16,7 @@ from torch import nn
 
 from . import checkpoint as ckpt_mod
 from .config import RunConfig, finalize
-from .errors import CheckpointError, ComponentError, GanzooError
+from .errors import CheckpointError, GanzooError
 from .rundir import RunDir
 from .specs import DataInfo
 
@@ -55,21 +55,11 @@ def locate(target: str | Path) -> tuple[Path, Path]:
     return p.parent, ckpt
 
 
-def _plugin_line(entry: dict[str, Any] | None) -> str:
-    if not entry:
-        return "no plugin is recorded for it"
-    plugin, dist, version = entry.get("plugin"), entry.get("dist"), entry.get("version")
-    where = f"plugin {plugin!r}" if plugin else "a plugin"
-    if dist:
-        where += f" from distribution {dist}" + (f" {version}" if version else "")
-    return f"the run used {where}"
-
-
 def load_generator(target: str | Path, use_ema: bool = True, device: str | torch.device = "cpu",
                    registry: Registry | None = None) -> LoadedGenerator:
     """Rebuild a run's generator from its checkpoint (CheckpointError/ComponentError, one line, when it cannot)."""
     from .build import build_generator
-    from .plugin_manager import get_registry
+    from .plugin_manager import get_registry, unavailable
 
     run_dir, path = locate(target)
     ck = ckpt_mod.load(path)
@@ -89,10 +79,7 @@ def load_generator(target: str | Path, use_ema: bool = True, device: str | torch
     registry = registry or get_registry()
     name = config.gen["name"]
     if not registry.has("generator", name):
-        entry = (meta.get("components") or {}).get("generator")
-        dist = (entry or {}).get("dist")
-        raise ComponentError(f"generator {name!r} is not installed: {_plugin_line(entry)}",
-                             f"install it (pip install {dist})" if dist else "install the plugin that provides it")
+        raise unavailable("generator", name, (meta.get("components") or {}).get("generator"))
     spec = registry.get("generator", name)
     model = build_generator(name, data, config.train["latent_dim"], RunConfig.params(config.gen), registry)
     ema = use_ema and bool(ck.section("ema"))

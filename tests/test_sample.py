@@ -96,8 +96,22 @@ def test_missing_generator_plugin_names_its_distribution(cond_run):
     gp.reset()  # a registry without the toy plugin
     with pytest.raises(ComponentError) as err:
         sample_to_file(cond_run, "x.png")
-    assert str(err.value) == ("generator 'toy-cmlp' is not installed: the run used plugin 'toy' from distribution "
-                              "test-dist 0.0.1 (install it (pip install test-dist))")
+    assert str(err.value) == ("generator 'toy-cmlp' is not available: the run used plugin 'toy' from "
+                              "test-dist 0.0.1 (install it: pip install test-dist)")
+
+
+def test_blocked_generator_plugin_is_not_called_missing(cond_run, monkeypatch):
+    monkeypatch.setenv(gp.ENV_BLOCK, "toy")
+    gp.reset()
+    with pytest.raises(ComponentError) as err:
+        sample_to_file(cond_run, "x.png")
+    assert "GANZOO_BLOCK_PLUGINS" in str(err.value) and "pip install" not in str(err.value)
+
+
+def test_resume_of_a_run_whose_plugin_is_gone_says_what_to_install(cond_run, cli):
+    r = cli("run", "--resume", "run", "--steps", "8", cwd=Path.cwd())  # the toy plugin is not on the path
+    assert r.returncode == ComponentError.exit_code and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "'toy-cmlp' is not available" in r.stderr and "pip install test-dist" in r.stderr
 
 
 def test_cli_sample(cond_run, tmp_path, cli):
@@ -110,7 +124,7 @@ def test_cli_sample(cond_run, tmp_path, cli):
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "out of range" in r.stderr
     r = cli("sample", "run", cwd=cwd)  # toy plugin not on the path
     assert r.returncode == ComponentError.exit_code and len(r.stderr.strip().splitlines()) == 1
-    assert "generator 'toy-cmlp' is not installed" in r.stderr and "test-dist" in r.stderr
+    assert "generator 'toy-cmlp' is not available" in r.stderr and "test-dist" in r.stderr
     (cwd / "run" / "checkpoints" / "latest.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")
     r = cli("sample", "run", env=env, cwd=cwd)
     assert r.returncode == CheckpointError.exit_code and "truncated" in r.stderr and len(r.stderr.strip().splitlines()) == 1

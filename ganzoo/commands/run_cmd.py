@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..errors import GanzooError, UsageError
+from ..errors import GanzooError, UnknownNameError, UsageError
 from ..settings import SETTINGS, Setting
 
 _CLICK_TYPES: dict[str, Any] = {"int": int, "float": float, "device": str}
@@ -89,7 +89,7 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
     """
     from ..composition import lookup
     from ..config import resolve
-    from ..plugin_manager import get_registry
+    from ..plugin_manager import get_registry, unavailable
     from ..rundir import RunDir
 
     registry = get_registry()
@@ -107,7 +107,13 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
             raise UsageError(f"--resume continues {run.root} in place; --out cannot be {config.out!r}")
     else:
         config = resolve(recipe=recipe, config_file=config_file, flags=flags, sets=sets, recipes=registry)
-    composition = lookup(config, registry)  # every name and parameter, before torch: a typo fails at once
+    try:
+        composition = lookup(config, registry)  # every name and parameter, before torch: a typo fails at once
+    except UnknownNameError as exc:
+        if not resume:
+            raise
+        # a resumed run's component went away: say which plugin it came from and why it is not loaded
+        raise unavailable(exc.kind, exc.name, RunDir(Path(resume)).recorded_component(exc.kind, exc.name)) from None
     from ..progress import print_summary
     from ..trainer import Trainer, TrainingInterrupted  # torch is imported from here on
 
