@@ -71,10 +71,19 @@ def measure(recipe: str, work: Path, threads: int, num: int, out: Path, steps: i
         "metrics": metrics, "grid": f"zoo/{recipe}.png" if grids else None,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, CPU only",
         "measured": time.strftime("%Y-%m-%d"),
+        # the settings the run really trained with, so a later change of the recipe is told from run-to-run spread
+        "settings": _settings(run / "config.toml"),
     }
     if steps:
         row["steps_override"] = steps
     return row
+
+
+def _settings(config: Path) -> dict:
+    import tomllib
+
+    data = tomllib.loads(config.read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if k in ("gen", "disc", "loss", "dataset", "train")}
 
 
 def headline(row: dict) -> dict:
@@ -83,7 +92,7 @@ def headline(row: dict) -> dict:
     keys = ("fd", "fd_floor", "precision", "recall", "classes_covered", "num_classes", "modes_covered", "num_modes",
             "conditional_accuracy", "memorized")
     return {"measured": row.get("measured"), "protocol": row.get("protocol", "training-images"),
-            **{k: m[k] for k in keys if k in m}}
+            "settings": row.get("settings"), **{k: m[k] for k in keys if k in m}}
 
 
 def with_history(new: dict, old: dict | None) -> dict:
@@ -100,9 +109,13 @@ def describe_earlier(row: dict) -> str:
         cover = (f"{e['classes_covered']}/{e.get('num_classes', '?')} classes" if "classes_covered" in e
                  else f"{e['modes_covered']}/{e.get('num_modes', '?')} modes" if "modes_covered" in e else "")
         against = "" if e.get("protocol") == PROTOCOL else ", measured against the training images"
+        # settings recorded on both sides and equal: the same recipe, so the difference is run-to-run spread
+        same = e.get("settings") is not None and e.get("settings") == row.get("settings")
+        settings = "" if same else ", with the settings of that day"
         parts.append(f"FD {fmt(e.get('fd'))}, precision {fmt(e.get('precision'), 2)} / recall "
-                     f"{fmt(e.get('recall'), 2)}, {cover} ({e.get('measured')}{against})")
-    return ("Earlier runs of the same recipe, for its run-to-run spread: " + "; ".join(parts) + ".") if parts else ""
+                     f"{fmt(e.get('recall'), 2)}, {cover} ({e.get('measured')}{against}{settings})")
+    return ("Earlier measurements under this recipe's name (settings that differ from today's are marked; "
+            "registry.toml's comments say what changed): " + "; ".join(parts) + ".") if parts else ""
 
 
 def fmt(value, digits=3):
@@ -236,6 +249,8 @@ def main() -> None:
     parser.add_argument("--docs", type=Path, default=ROOT / "docs",
                         help="where zoo.md, zoo/results.json and the grids go (default: docs/)")
     parser.add_argument("--work", default=str(Path.home() / ".cache" / "ganzoo" / "zoo-runs"))
+    parser.add_argument("--render-only", action="store_true",
+                        help="rewrite zoo.md from zoo/results.json without training (after a change of the page)")
     args = parser.parse_args()
     catalogue = tomllib.loads((ROOT / "registry.toml").read_text())["recipes"]
     recipes = args.recipes or sorted(catalogue)
@@ -243,6 +258,8 @@ def main() -> None:
     docs: Path = args.docs
     store = docs / "zoo" / "results.json"
     results = json.loads(store.read_text()) if store.exists() else {}
+    if args.render_only:
+        recipes = []
     with ThreadPoolExecutor(args.jobs) as pool:
         for row in pool.map(lambda r: measure(r, Path(args.work), threads, args.num, docs, args.steps), recipes):
             results[row["recipe"]] = with_history(row, results.get(row["recipe"]))
@@ -250,6 +267,7 @@ def main() -> None:
             store.parent.mkdir(parents=True, exist_ok=True)
             store.write_text(json.dumps(results, indent=2, sort_keys=True))
             (docs / "zoo.md").write_text(render(results, catalogue))
+    (docs / "zoo.md").write_text(render(results, catalogue))
     print(f"wrote {docs / 'zoo.md'}")
 
 

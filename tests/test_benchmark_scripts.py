@@ -62,3 +62,14 @@ def test_render_shows_each_saved_run_and_its_machine(tmp_path, monkeypatch):
     assert out.index("`import torch`") < out.index("`ganzoo list`")  # the reference row first
     assert "No run of `benchmarks/overhead.py` is saved yet." in out
     assert "CPUs" in out and "python" in out
+
+
+def test_zoo_marks_earlier_measurements_taken_with_other_settings():
+    zoo = load("zoo")
+    old = {"recipe": "r", "measured": "day 1", "protocol": zoo.PROTOCOL, "settings": {"gen": {"name": "g"}},
+           "metrics": {"fd": 40.0, "classes_covered": 1, "num_classes": 10}}
+    same = {**old, "measured": "day 2", "metrics": {"fd": 3.0, "classes_covered": 10, "num_classes": 10}}
+    changed = {**same, "settings": {"gen": {"name": "g", "batchnorm": True}}}
+    assert "settings of that day" not in zoo.describe_earlier(zoo.with_history(same, old))
+    assert "FD 40," in zoo.describe_earlier(zoo.with_history(changed, old))
+    assert "with the settings of that day" in zoo.describe_earlier(zoo.with_history(changed, old))
