@@ -26,10 +26,6 @@ from .registry import Registry
 from .specs import KINDS, ComponentSpec, DataInfo
 
 
-def _who(spec: ComponentSpec) -> str:
-    return spec.who
-
-
 def _call(spec: ComponentSpec, *args: object, **params: object) -> Any:
     """``params`` checked against the component's declaration, then its factory called."""
     return _construct(spec, args, params, {})
@@ -138,7 +134,7 @@ def build_loss(spec: str | LossSpec | Sequence[Term], params: Mapping[str, Any] 
     for term in terms:
         impl = _call(term.spec, **tables[term.name])
         if not (callable(getattr(impl, "d_loss", None)) and callable(getattr(impl, "g_loss", None))):
-            raise ComponentError(f"{_who(term.spec)} returned {type(impl).__name__}, which has no d_loss/g_loss "
+            raise ComponentError(f"{term.spec.who} returned {type(impl).__name__}, which has no d_loss/g_loss "
                                  f"(subclass ganzoo.interfaces.LossTerm)")
         built.append((term, impl))
     return CompositeLoss(built)

@@ -24,6 +24,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .device import autocast
+from .interfaces import forward
 from .sampling import latent
 
 #: latents the standing statistics are averaged over (in training-sized batches)
@@ -91,13 +92,10 @@ class StandingStats:
             try:
                 for _ in range(self.batches):
                     z = latent(self.ema, self.batch_size, self.latent_dim, gen, self.device)
-                    if self.num_classes:
-                        y = torch.randint(0, self.num_classes, (self.batch_size,), generator=gen).to(self.device)
-                        with autocast(self.device, self.amp):
-                            self.ema(z, y)
-                    else:
-                        with autocast(self.device, self.amp):
-                            self.ema(z)
+                    y = (torch.randint(0, self.num_classes, (self.batch_size,), generator=gen).to(self.device)
+                         if self.num_classes else None)
+                    with autocast(self.device, self.amp):
+                        forward(self.ema, z, y)
             finally:
                 for m, momentum in saved:
                     m.momentum = momentum
