@@ -154,28 +154,30 @@ class RunDir:
             if folder != self.root and not any(folder.iterdir()):
                 folder.rmdir()
 
-    def resume_base(self) -> dict[str, Any]:
-        """The config layer `--resume` starts from: the latest checkpoint's own config (see the module doc)."""
+    def _latest_records(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The latest checkpoint's ``config`` and ``meta`` tables, read from its header alone."""
         from . import checkpoint as ck
 
-        check_target(self.root, resume=True, overwrite=False)
         metadata = ck.read_metadata(self.latest)
-        base = {k: v for k, v in ck.metadata_json(metadata, "config", self.latest).items() if k != "out"}
+        return ck.metadata_json(metadata, "config", self.latest), ck.metadata_json(metadata, "meta", self.latest)
+
+    def resume_base(self) -> dict[str, Any]:
+        """The config layer `--resume` starts from: the latest checkpoint's own config (see the module doc)."""
+        check_target(self.root, resume=True, overwrite=False)
+        config, meta = self._latest_records()
+        base = {k: v for k, v in config.items() if k != "out"}
         if not base:
             raise CheckpointError(f"cannot resume: {self.latest} records no run config",
                                   "it was not written by `ganzoo run`")
-        recipe = ck.metadata_json(metadata, "meta", self.latest).get("recipe")
+        recipe = meta.get("recipe")
         if base.get("recipe") is None and isinstance(recipe, str):
             base["recipe"] = recipe
         return base
 
-
     def recorded_component(self, kind: str, name: str) -> dict[str, Any] | None:
         """What the latest checkpoint recorded about the plugin behind a component (None if nothing)."""
-        from . import checkpoint as ck
-
         try:
-            components = ck.metadata_json(ck.read_metadata(self.latest), "meta", self.latest).get("components")
+            components = self._latest_records()[1].get("components")
         except GanzooError:
             return None
         entries = components.get(kind) if isinstance(components, dict) else None
