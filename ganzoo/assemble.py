@@ -8,7 +8,6 @@ model) is built. Nothing here writes to disk.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,18 +19,17 @@ from . import __version__
 from . import checkpoint as ck
 from . import distributed as dist
 from .batches import FeedSettings, Feeder, make_feeder
-from .build import build_dataset, build_discriminator, build_generator, build_loss
+from .algorithm import Algorithm, FeedData, Setup, hyper
+from .build import build_dataset, build_loss
 from .composition import Composition, lookup
 from .config import RunConfig
-from .device import adam, device_label, noise_generator, use_channels_last
-from .ema import StandingStats
-from .errors import GanzooError, UnsupportedDataError, UsageError
+from .device import device_label, noise_generator, use_channels_last
+from .errors import ComponentError, GanzooError, UnsupportedDataError, UsageError
 from .interfaces import Dataset
 from .losses import CompositeLoss
 from .registry import Registry
 from .rundir import default_name
 from .specs import ComponentSpec, DataInfo
-from .steps import GANStep
 from .trainstate import restore_training, save_training
 
 __all__ = ["Parts", "lookup", "assemble", "run_path"]
@@ -41,19 +39,16 @@ __all__ = ["Parts", "lookup", "assemble", "run_path"]
 class Parts:
     """Everything one rank trains with; ``meta`` is what config.toml and checkpoints record.
 
-    `restore` and `save` move all of it (weights, optimizers, RNG and data order) to and from a checkpoint.
+    The models and optimizers are the algorithm's (`ganzoo.algorithm.Algorithm`); `restore` and `save`
+    move all of it (weights, optimizers, the algorithm's own state, RNG and data order) to and from a
+    checkpoint.
     """
 
     dataset: Dataset
     info: DataInfo
-    G: torch.nn.Module
-    D: torch.nn.Module
     loss: CompositeLoss
-    g_cond: bool
-    d_cond: bool
-    ema: torch.nn.Module | None
-    opt_g: torch.optim.Optimizer
-    opt_d: torch.optim.Optimizer
+    algorithm: Algorithm
+    setup: Setup
     noise: torch.Generator
     feed: Feeder
     channels_last: bool
@@ -63,6 +58,23 @@ class Parts:
     #: one line each, printed when the run starts: combinations that train but not as one would expect
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def G(self) -> torch.nn.Module:
+        """The algorithm's "generator" module (the one `ganzoo sample` draws from)."""
+        return self.algorithm.modules["generator"]
+
+    @property
+    def D(self) -> torch.nn.Module | None:
+        return self.algorithm.modules.get("discriminator")
+
+    @property
+    def ema(self) -> torch.nn.Module | None:
+        return self.algorithm.modules.get("ema")
+
+    @property
+    def g_cond(self) -> bool:
+        return self.setup.g_cond
+
     def restore(self, c: ck.Checkpoint, config: RunConfig, env: dist.DistEnv) -> int:
         """Load a checkpoint into these parts; returns its step.
 
@@ -70,8 +82,12 @@ class Parts:
         holds them, that is when it was written with at least as many processes; a rank it has none for is
         seeded afresh from (seed, rank, step).
         """
-        step = restore_training(c, config, G=self.G, D=self.D, ema=self.ema, opt_g=self.opt_g, opt_d=self.opt_d,
-                                feed=self.feed, noise=self.noise if env.is_main else None)
+        algo = self.algorithm
+        optimizers = {name: (opt, hyper(config, self.setup.sides.get(id(opt), "g")))
+                      for name, opt in algo.optimizers.items()}
+        step = restore_training(c, config, modules=algo.modules, optimizers=optimizers, feed=self.feed,
+                                noise=self.noise if env.is_main else None)
+        algo.load_state(c.section("algo"))
         if not env.is_main:
             seed = config.train["seed"]
             if not _restore_rank_rng(c, env.rank, self.noise):
@@ -94,23 +110,11 @@ class Parts:
 
     def save(self, path: Path, step: int, config: RunConfig, keep: Path | None = None,
              rank_rng: dict[str, torch.Tensor] | None = None) -> None:
-        save_training(path, G=self.G, D=self.D, ema=self.ema, opt_g=self.opt_g, opt_d=self.opt_d, feed=self.feed,
-                      noise=self.noise, step=step, config_json=config.to_json(), meta=self.meta, keep=keep,
-                      extra=rank_rng)
-
-    def stepper(self, config: RunConfig, env: dist.DistEnv, device: torch.device) -> GANStep:
-        """The step function; built after `restore` so its wrappers (DDP, torch.compile) start from those weights."""
-        t = config.train
-        standing = None
-        if self.ema is not None:
-            standing = StandingStats(self.ema, latent_dim=t["latent_dim"], batch_size=t["batch_size"],
-                                     num_classes=self.info.num_classes if self.g_cond else None, device=device,
-                                     seed=t["seed"], amp=t["amp"])
-        return GANStep(G=self.G, D=self.D, loss=self.loss, opt_g=self.opt_g, opt_d=self.opt_d, g_cond=self.g_cond,
-                       d_cond=self.d_cond, device=device, amp=t["amp"], latent_dim=t["latent_dim"], noise=self.noise,
-                       ema=self.ema, ema_decay=t["ema"], compile=t["compile"],
-                       wrap=lambda m: dist.wrap(m, env, device), loss_name=config.loss["name"], blame=self.blame,
-                       standing=standing)
+        algo = self.algorithm
+        extra = {f"algo.{k}": v.detach().cpu().contiguous() for k, v in algo.state().items()}
+        save_training(path, modules=algo.modules, optimizers=algo.optimizers, feed=self.feed, noise=self.noise,
+                      step=step, config_json=config.to_json(), meta=self.meta, keep=keep,
+                      extra={**extra, **(rank_rng or {})})
 
 
 def _stream_seed(seed: int, rank: int, step: int = 0) -> int:
@@ -152,7 +156,8 @@ def run_path(config: RunConfig, registry: Registry) -> Path:
 
 def assemble(config: RunConfig, registry: Registry, env: dist.DistEnv, device: torch.device,
              names: Composition | None = None) -> Parts:
-    """Build the dataset, models, loss, EMA, optimizers, noise and batch feeder, seeded by ``train.seed``."""
+    """Build the dataset, loss, noise, the algorithm (its models and optimizers) and the batch feeder,
+    seeded by ``train.seed``."""
     names = names or lookup(config, registry)
     cfg, t = names.config, names.config.train  # the config with its parameters checked
     torch.manual_seed(t["seed"])
@@ -161,26 +166,24 @@ def assemble(config: RunConfig, registry: Registry, env: dist.DistEnv, device: t
     if t["eval_every"] and getattr(dataset, "streaming", False):  # found now, not at the first evaluation
         raise UsageError(f"train.eval_every needs an in-memory dataset; {cfg.dataset['name']!r} streams its data",
                          "set train.eval_every=0 and run `ganzoo eval` on the checkpoints instead")
-    G = build_generator(cfg.gen["name"], info, t["latent_dim"], RunConfig.params(cfg.gen), registry)
-    D = build_discriminator(cfg.disc["name"], info, RunConfig.params(cfg.disc), registry)
     loss = build_loss(names.terms, cfg.loss_params, registry)
-    g_cond, d_cond = names.specs["generator"].conditional, names.specs["discriminator"].conditional
-
     _check_modalities(loss, info, cfg.dataset["name"])
+
+    spec = names.algorithm
+    d_spec = names.specs["discriminator"]
+    noise = noise_generator(device, _stream_seed(t["seed"], env.rank))
+    setup = Setup(config=cfg, composition=names, registry=registry, dataset=dataset, info=info, loss=loss,
+                  device=device, env=env, noise=noise)
+    algorithm = build_algorithm(spec, setup, RunConfig.params(cfg.algo))
+    channels_last = use_channels_last(t["channels_last"], device, info.is_image, *algorithm.modules.values())
     if env.rank:  # the models start alike on every rank (DDP broadcasts them too); dropout and ε must not
         torch.manual_seed(_stream_seed(t["seed"], env.rank) + 1)
-
-    channels_last = use_channels_last(t["channels_last"], device, info.is_image, G, D)
-    G, D = G.to(device), D.to(device)
-    if channels_last:
-        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
-    ema = copy.deepcopy(G).eval().requires_grad_(False) if t["ema"] > 0 else None
-    opt_g = adam(G.parameters(), t["lr"], tuple(t["betas"]))
-    opt_d = adam(D.parameters(), t["lr"], tuple(t["betas"]))
-    noise = noise_generator(device, _stream_seed(t["seed"], env.rank))
-    feed = make_feeder(dataset, cfg.dataset["name"], FeedSettings(
-        batch_size=t["batch_size"], n_critic=loss.n_critic, seed=t["seed"], rank=env.rank, world=env.world_size,
-        device=device, channels_last=channels_last, need_labels=g_cond or d_cond))
+    feed_data = algorithm.feed(dataset)
+    source: Dataset = dataset if feed_data is None else _Held(feed_data)
+    feed = make_feeder(source, cfg.dataset["name"], FeedSettings(
+        batch_size=t["batch_size"], n_critic=algorithm.batches_per_step, seed=t["seed"], rank=env.rank,
+        world=env.world_size, device=device, channels_last=channels_last,
+        need_labels=setup.g_cond or setup.d_cond or feed_data is not None))
     meta = {
         "ganzoo_version": __version__, "torch_version": torch.__version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "recipe": cfg.recipe, "world_size": env.world_size,
@@ -189,11 +192,45 @@ def assemble(config: RunConfig, registry: Registry, env: dist.DistEnv, device: t
         "components": {**{k: _component(s) for k, s in names.specs.items()},
                        "loss": [{**_component(term.spec), "weight": term.weight} for term in names.terms]},
     }
-    return Parts(dataset=dataset, info=info, G=G, D=D, loss=loss, g_cond=g_cond, d_cond=d_cond, ema=ema,
-                 opt_g=opt_g, opt_d=opt_d, noise=noise, feed=feed, channels_last=channels_last, meta=meta,
-                 blame={k: s.who for k, s in names.specs.items()},
-                 warnings=run_warnings(loss, D, cfg.disc["name"], cfg.dataset["name"],
-                                       tuple(p.name for p in names.specs["discriminator"].params)))
+    described = algorithm.describe()
+    if described:
+        meta["algorithm"] = described
+    D = algorithm.modules.get("discriminator")
+    warnings = run_warnings(loss, D, cfg.disc["name"], cfg.dataset["name"],
+                            tuple(p.name for p in d_spec.params), paired=info_paired(spec))
+    return Parts(dataset=dataset, info=info, loss=loss, algorithm=algorithm, setup=setup, noise=noise, feed=feed,
+                 channels_last=channels_last, meta=meta, blame={k: s.who for k, s in names.specs.items()},
+                 warnings=warnings)
+
+
+def info_paired(spec: ComponentSpec) -> bool:
+    """Whether the algorithm pairs each output with its own target (l1/l2 then mean what they should)."""
+    return spec.pairing == "paired"
+
+
+class _Held(Dataset):
+    """What an algorithm asked the feeder to batch (`Algorithm.feed`), as an in-memory dataset."""
+
+    def __init__(self, data: FeedData):
+        self.data = data
+        self.info = data.info
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.data.x, self.data.labels
+
+
+def build_algorithm(spec: ComponentSpec, setup: Setup, params: dict[str, Any]) -> Algorithm:
+    """Call the algorithm's factory with the setup and its checked parameters; it must give an Algorithm."""
+    from .build import _construct
+
+    algo = _construct(spec, (setup,), params, {})
+    if not (isinstance(getattr(algo, "modules", None), dict) and isinstance(getattr(algo, "optimizers", None), dict)
+            and callable(getattr(algo, "step", None))):
+        raise ComponentError(f"{spec.who} returned {type(algo).__name__}, which is not an algorithm "
+                             f"(subclass ganzoo.algorithm.Algorithm: modules, optimizers, step)")
+    if "generator" not in algo.modules:
+        raise ComponentError(f"{spec.who} keeps no 'generator' module (what `ganzoo sample` draws from)")
+    return algo
 
 
 def _check_modalities(loss: CompositeLoss, info: DataInfo, dataset: str) -> None:
@@ -206,15 +243,16 @@ def _check_modalities(loss: CompositeLoss, info: DataInfo, dataset: str) -> None
                 f"{info.modality} data", "drop the term, or train on a dataset it supports")
 
 
-def run_warnings(loss: CompositeLoss, D: torch.nn.Module, disc: str, dataset: str,
-                 disc_params: tuple[str, ...] = ()) -> list[str]:
+def run_warnings(loss: CompositeLoss, D: torch.nn.Module | None, disc: str, dataset: str,
+                 disc_params: tuple[str, ...] = (), paired: bool = False) -> list[str]:
     """Combinations that train, but not as one would expect: one line each, printed at the run's start.
 
     ``disc_params``: the discriminator's parameter names, so a warning can name the switch where there is one.
+    ``paired``: the algorithm compares each output with its own target, so l1/l2 warn of nothing.
     """
     out = []
     penalties = [t.name for t, impl in loss.terms if getattr(impl, "penalizes_input_gradients", False)]
-    if penalties:
+    if penalties and D is not None:
         which = " and ".join(repr(n) for n in penalties)
         if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in D.modules()):
             fix = "--set disc.norm=layer" if "norm" in disc_params else "a discriminator without it"
@@ -225,7 +263,7 @@ def run_warnings(loss: CompositeLoss, D: torch.nn.Module, disc: str, dataset: st
             out.append(f"warning: discriminator {disc!r} uses dropout, so the input gradient {which} penalizes "
                        f"is that of a randomly thinned network ({fix} makes it deterministic)")
     for term, impl in loss.terms:
-        if getattr(impl, "pairs_by_index", False):
+        if getattr(impl, "pairs_by_index", False) and not paired:
             out.append(f"warning: loss {term.name!r} compares each fake with an unrelated real sample of "
                        f"{dataset!r} (unpaired data): its minimum is one average image for every z, which "
                        f"rewards collapse (see `ganzoo info {term.name}`)")

@@ -73,24 +73,35 @@ def _probe_labels(data: DataInfo, n: int) -> torch.Tensor | None:
 
 
 def build_generator(name: str, data: DataInfo, latent_dim: int = 100, params: dict[str, Any] | None = None,
-                    registry: Registry | None = None, check: bool = True) -> nn.Module:
-    """Build a generator; with ``check``, hold a probe batch's output to `ganzoo.contract` (as the suite does)."""
+                    registry: Registry | None = None, check: bool = True, source: DataInfo | None = None) -> nn.Module:
+    """Build a generator; with ``check``, hold a probe batch's output to `ganzoo.contract` (as the suite does).
+
+    An image-to-image generator (registered ``takes="image"``) translates images of ``source`` (default:
+    ``data``) into images of ``data``; it is given ``source=`` instead of ``latent_dim=``.
+    """
     spec = (registry or get_registry()).get("generator", name)
     _require_labels(spec, data)
-    model = _construct(spec, (data,), params or {}, {"latent_dim": latent_dim})
+    translates = spec.takes == "image"
+    source = source or data
+    context: dict[str, object] = {"source": source} if translates else {"latent_dim": latent_dim}
+    model = _construct(spec, (data,), params or {}, context)
     if not isinstance(model, nn.Module):
         raise ComponentError(f"{spec.who} returned {type(model).__name__}, not a torch.nn.Module")
     if check:
-        z = torch.randn(2, latent_dim, generator=torch.Generator().manual_seed(0))
-        problem = model_output_problem("generator", _probe(spec, model, z, _probe_labels(data, 2)), data, 2)
+        probe_gen = torch.Generator().manual_seed(0)
+        x = (torch.rand(2, *source.shape, generator=probe_gen) * 2 - 1 if translates
+             else torch.randn(2, latent_dim, generator=probe_gen))
+        labels = _probe_labels(data, 2) if spec.conditional else None
+        problem = model_output_problem("generator", _probe(spec, model, x, labels), data, 2)
         if problem:
-            raise ComponentError(f"{spec.who}: {problem} (latent_dim={latent_dim})")
+            raise ComponentError(f"{spec.who}: {problem}" + ("" if translates else f" (latent_dim={latent_dim})"))
     return model
 
 
 def build_discriminator(name: str, data: DataInfo, params: dict[str, Any] | None = None,
                         registry: Registry | None = None, check: bool = True) -> nn.Module:
-    """Build a discriminator; with ``check``, its probe scores must have shape (N,) and be finite."""
+    """Build a discriminator; with ``check``, its probe scores must have shape (N,) (a patch discriminator's
+    (N, 1, h, w)) and be finite."""
     spec = (registry or get_registry()).get("discriminator", name)
     _require_labels(spec, data)
     model = _call(spec, data, **(params or {}))
@@ -98,7 +109,9 @@ def build_discriminator(name: str, data: DataInfo, params: dict[str, Any] | None
         raise ComponentError(f"{spec.who} returned {type(model).__name__}, not a torch.nn.Module")
     if check:
         x = torch.zeros(2, *data.shape)
-        problem = model_output_problem("discriminator", _probe(spec, model, x, _probe_labels(data, 2)), data, 2)
+        kind = "patch-discriminator" if "patch" in spec.scores else "discriminator"
+        labels = _probe_labels(data, 2) if spec.conditional else None
+        problem = model_output_problem(kind, _probe(spec, model, x, labels), data, 2)
         if problem:
             raise ComponentError(f"{spec.who}: {problem}")
     return model
@@ -183,6 +196,10 @@ def build_component(kind: str, name: str, *, data: DataInfo | Dataset | None = N
         hint = "a recipe is trained, not built: ganzoo run RECIPE" if kind == "recipe" else \
             f"choose from {', '.join(KINDS)}"
         raise UsageError(f"unknown kind {kind!r}", hint)
+    if kind == "algorithm":
+        (registry or get_registry()).get("algorithm", name)  # an unknown name says so first
+        raise UsageError(f"algorithm {name!r} is built by the trainer from a whole run",
+                         f"ganzoo.train(...) or ganzoo run --algo {name}")
     if kind in ("generator", "discriminator"):
         info = data if isinstance(data, DataInfo) else getattr(data, "info", None)
         if not isinstance(info, DataInfo):
@@ -191,7 +208,8 @@ def build_component(kind: str, name: str, *, data: DataInfo | Dataset | None = N
                              f"'gaussians'))")
         if kind == "generator":
             latent_dim = params.pop("latent_dim", 100)
-            return build_generator(name, info, latent_dim, params, registry)
+            source = params.pop("source", None)
+            return build_generator(name, info, latent_dim, params, registry, source=source)
         return build_discriminator(name, info, params, registry)
     if data is not None:
         raise UsageError(f"a {kind} takes no data=", "pass only its name and parameters")

@@ -244,8 +244,12 @@ def first_nonfinite(tensors: dict[str, torch.Tensor]) -> str | None:
 
 
 def check_composition(ckpt: Checkpoint, config: RunConfig) -> None:
-    """The checkpoint must come from the same generator and discriminator."""
+    """The checkpoint must come from the same algorithm, generator and discriminator."""
     saved = ckpt.config
+    old_algo, new_algo = (saved.get("algo") or {}).get("name"), config.algo.get("name")
+    if old_algo is not None and new_algo is not None and old_algo != new_algo:
+        raise CheckpointError(f"checkpoint {ckpt.path} was trained by algorithm {old_algo!r}, this run is "
+                              f"{new_algo!r}", "resume with the run's own config")
     for table, what in (("gen", "generator"), ("disc", "discriminator")):
         old = saved.get(table, {}).get("name")
         new = getattr(config, table)["name"]

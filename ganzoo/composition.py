@@ -1,7 +1,9 @@
 """Every name a run config uses, looked up in the registry once, before torch is imported.
 
-`lookup` turns a `RunConfig` into a `Composition`: the generator,
-discriminator and dataset specs, the loss spec's terms resolved to the
+`lookup` turns a `RunConfig` into a `Composition`: the training algorithm,
+the generator, discriminator and dataset specs (checked to fit the
+algorithm: what its generators take, the pairing of its data, the scores
+it reads), the loss spec's terms resolved to the
 registered losses (with the one-adversarial-term rule), and each
 component's parameters checked against its declaration (`ganzoo.params`).
 ``ganzoo run`` calls it right after resolving the config, so a wrong name or
@@ -13,12 +15,14 @@ anything up again. Torch-free.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .config import RunConfig
 from .lossspec import Term, resolve_terms, term_params
 from .params import check_params
+from .errors import UsageError
 from .registry import Registry
 from .specs import ComponentSpec
 
@@ -30,6 +34,7 @@ class Composition:
     """A run config with the registry entries it names; ``config`` holds the checked parameters."""
 
     config: RunConfig
+    algorithm: ComponentSpec
     generator: ComponentSpec
     discriminator: ComponentSpec
     dataset: ComponentSpec
@@ -38,16 +43,20 @@ class Composition:
     @property
     def specs(self) -> dict[str, ComponentSpec]:
         """The named components by kind (the loss is ``terms``)."""
-        return {"generator": self.generator, "discriminator": self.discriminator, "dataset": self.dataset}
+        return {"algorithm": self.algorithm, "generator": self.generator, "discriminator": self.discriminator,
+                "dataset": self.dataset}
 
 
 def lookup(config: RunConfig, registry: Registry) -> Composition:
     """Look up every name in ``config``: UnknownNameError (with a suggestion), UsageError for a
-    loss spec the registry cannot satisfy, ParamError for a parameter the component does not declare."""
+    loss spec the registry cannot satisfy, ParamError for a parameter the component does not declare,
+    UsageError for components that do not fit the algorithm."""
+    algo = _algorithm(config, registry)
     gen = registry.get("generator", config.gen["name"])
     disc = registry.get("discriminator", config.disc["name"])
     data = registry.get("dataset", config.dataset["name"])
-    terms = resolve_terms(config.loss_spec, registry)
+    check_fit(algo, gen, disc, data, registry)
+    terms = resolve_terms(config.loss_spec, registry, adversarial_optional=algo.adversarial_optional)
     tables = term_params(terms, config.loss_params, config.loss_spec.text)
     loss: dict[str, Any] = {"name": config.loss["name"]}
     for term in terms:
@@ -61,8 +70,47 @@ def lookup(config: RunConfig, registry: Registry) -> Composition:
         # None is how a flag that was not given reads (--data-root); the dataset's own default applies
         dataset=_table(config.dataset, check_params(data, {k: v for k, v in RunConfig.params(config.dataset).items()
                                                            if v is not None})),
-        loss=loss)
-    return Composition(checked_config, gen, disc, data, terms)
+        loss=loss, algo=_table({"name": algo.name}, check_params(algo, RunConfig.params(config.algo))))
+    return Composition(checked_config, algo, gen, disc, data, terms)
+
+
+def _algorithm(config: RunConfig, registry: Registry) -> ComponentSpec:
+    name = config.algo.get("name") or registry.default_algorithm
+    if name is None:
+        raise UsageError("the run names no training algorithm and no plugin registers a default one",
+                         "name one with --algo (see `ganzoo list --kind algorithm`)")
+    return registry.get("algorithm", name)
+
+
+def _examples(registry: Registry, kind: str, fits: Callable[[ComponentSpec], bool]) -> str:
+    names = [s.name for s in registry.components(kind) if fits(s)]
+    return " or ".join(names[:3]) if names else "none is installed"
+
+
+def check_fit(algo: ComponentSpec, gen: ComponentSpec, disc: ComponentSpec, data: ComponentSpec,
+              registry: Registry) -> None:
+    """The generator, discriminator and dataset must be of the kind the algorithm declares (UsageError)."""
+    if data.pairing != algo.pairing:
+        wanted = {None: "a dataset of samples", "paired": "a paired dataset",
+                  "unpaired": "an unpaired dataset (two domains)"}
+        has = {None: "holds samples", "paired": "is paired (for an algorithm such as pix2pix)",
+               "unpaired": "is unpaired (for an algorithm such as cyclegan)"}
+        raise UsageError(f"{algo.name} needs {wanted[algo.pairing]} such as "
+                         f"{_examples(registry, 'dataset', lambda s: s.pairing == algo.pairing)}; "
+                         f"dataset {data.name!r} {has[data.pairing]}",
+                         f"--algo {_examples(registry, 'algorithm', lambda s: s.pairing == data.pairing)} trains on it")
+    if gen.takes != algo.takes:
+        wanted = {"noise": "a generator of latent codes", "image": "an image-to-image generator"}
+        raise UsageError(f"{algo.name} needs {wanted[algo.takes]} such as "
+                         f"{_examples(registry, 'generator', lambda s: s.takes == algo.takes)}; "
+                         f"generator {gen.name!r} takes {'images' if gen.takes == 'image' else 'latent codes'}",
+                         "choose another --gen (see `ganzoo list --kind generator`)")
+    if not set(disc.scores) & set(algo.scores):
+        raise UsageError(f"{algo.name} needs a discriminator that scores each "
+                         f"{' or '.join(algo.scores)}, such as "
+                         f"{_examples(registry, 'discriminator', lambda s: bool(set(s.scores) & set(algo.scores)))}; "
+                         f"discriminator {disc.name!r} scores each {disc.scores[0]}",
+                         "choose another --disc (see `ganzoo list --kind discriminator`)")
 
 
 def _table(table: dict[str, Any], params: dict[str, object]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The run config: one set of TOML tables, resolved from layers, written back as `config.toml`.
 
-A run is ``[gen]``, ``[disc]``, ``[loss]`` (with per-term sub-tables such as
+A run is ``[algo]`` (the training algorithm; absent: the registry's default,
+filled in when the names are looked up), ``[gen]``, ``[disc]``, ``[loss]`` (with per-term sub-tables such as
 ``[loss.wgan-gp]``), ``[dataset]``, ``[train]`` (every key declared once in
 `ganzoo.settings`) and a top-level ``out``. Layers apply in this order, later
 ones winning:
@@ -12,7 +13,7 @@ ones winning:
 3. explicit command-line flags,
 4. ``--set KEY=VALUE`` (dotted keys; values are TOML literals, else strings).
 
-Merging rules: a layer that renames ``gen``, ``disc`` or ``dataset`` replaces
+Merging rules: a layer that renames ``algo``, ``gen``, ``disc`` or ``dataset`` replaces
 that table (the old component's parameters do not carry over); renaming the
 generator without naming a discriminator points ``disc`` at the same name;
 renaming the loss keeps only the sub-tables of terms still in the spec;
@@ -60,6 +61,8 @@ class RunConfig:
     loss_spec: LossSpec
     out: str | None = None
     recipe: str | None = None
+    #: the training algorithm's table; without a "name", the registry's default algorithm
+    algo: dict[str, Any] = field(default_factory=dict)
     _train: MappingProxyType[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -89,6 +92,8 @@ class RunConfig:
         d: dict[str, Any] = {}
         if self.out is not None:
             d["out"] = self.out
+        if self.algo:
+            d["algo"] = copy.deepcopy(self.algo)
         for name in ("gen", "disc", "loss", "dataset"):
             d[name] = copy.deepcopy(getattr(self, name))
         d["train"] = self.settings.to_table()
@@ -115,7 +120,7 @@ def finalize(raw: dict[str, Any]) -> RunConfig:
     disc.setdefault("name", raw["gen"]["name"])
     return RunConfig(gen=dict(raw["gen"]), disc=disc, loss={**raw["loss"], "name": spec.text},
                      dataset=dict(raw["dataset"]), settings=settings, loss_spec=spec, out=raw.get("out"),
-                     recipe=raw.get("recipe"))
+                     recipe=raw.get("recipe"), algo=dict(raw.get("algo") or {}))
 
 
 # -- resolution ------------------------------------------------------------------

@@ -17,9 +17,9 @@ from .lossspec import LossSpec
 from .settings import BY_NAME as TRAIN_SETTINGS
 from .settings import check_table
 
-TOP_LEVEL = ("recipe", "out", "gen", "disc", "loss", "dataset", "train", "meta")
-TABLES = ("gen", "disc", "loss", "dataset", "train")
-NAMED = ("gen", "disc", "dataset")
+TOP_LEVEL = ("recipe", "out", "algo", "gen", "disc", "loss", "dataset", "train", "meta")
+TABLES = ("algo", "gen", "disc", "loss", "dataset", "train")
+NAMED = ("algo", "gen", "disc", "dataset")
 # Keys that once meant something, or look as if they should, with where the setting lives instead.
 REFUSED = {"eval": "evaluation during a run is train.eval_every and train.eval_num; `ganzoo eval` takes flags"}
 
@@ -74,7 +74,7 @@ def check_layer(layer: dict[str, Any], where: str) -> None:
         elif value is not None and not isinstance(value, str):
             raise ConfigError(f"{where}: {key!r} must be a string")
     check_table(layer.get("train", {}), where)
-    for key in ("gen", "disc", "dataset"):
+    for key in NAMED:
         name = layer.get(key, {}).get("name")
         if name is not None and not isinstance(name, str):
             raise ConfigError(f"{where}: {key}.name must be a string")

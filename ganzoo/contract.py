@@ -22,11 +22,16 @@ _SLACK = 1e-6
 
 def model_output_problem(kind: str, out: object, data: DataInfo, n: int,
                          dtype: torch.dtype | None = None) -> str | None:
-    """A generator must give (n, *data.shape), images in [-1, 1]; a discriminator (n,) raw scores; all finite."""
+    """A generator must give (n, *data.shape), images in [-1, 1]; a discriminator (n,) raw scores, a patch
+    discriminator (``kind`` "patch-discriminator") a map (n, 1, h, w) of them; all finite."""
     if not isinstance(out, Tensor):
         return f"forward returned {type(out).__name__}, not a tensor"
     if kind == "generator":
         expected, hint = (n, *data.shape), ""
+    elif kind == "patch-discriminator":
+        expected, hint = (n, 1, *tuple(out.shape)[2:4]), " (a map of raw scores, one per patch)"
+        if out.dim() != 4:
+            return f"produced shape {tuple(out.shape)}, expected (N, 1, h, w){hint}"
     else:
         expected, hint = (n,), " (one raw score per sample: end with .view(-1))"
     if tuple(out.shape) != expected:

@@ -6,12 +6,13 @@ loaded) model modules, never from the module that registers them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
+from .errors import ComponentError
 from .specs import DataInfo
 
 __all__ = ["DataInfo", "Generator", "Discriminator", "LossTerm", "LossInputs", "Dataset",
@@ -48,7 +49,20 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
     """Maps samples (N, *data.shape), and labels (N,) when conditional, to raw
-    scores of shape (N,): logits, not probabilities, so every loss can use them."""
+    scores of shape (N,): logits, not probabilities, so every loss can use them.
+
+    ``features(x, labels=None) -> Tensor`` (optional) returns D's intermediate
+    representation of each sample, shape (N, F) (or (N, ...), which is
+    flattened): what its last layer turns into the score, computed exactly as
+    ``forward`` computes it, so gradients flow back to ``x``. Terms that
+    match statistics of D's view of real and fake data read it
+    (``feature-matching``, Salimans et al. 2016); labels are passed exactly
+    when ``forward`` gets them. The built-in dcgan, vanilla, cgan, cdcgan and
+    resnet discriminators define it. The default raises a one-line
+    `ComponentError` naming the class, except that a subclass holding a
+    submodule called ``features`` (torchvision style, which this method would
+    otherwise hide) has that submodule called.
+    """
 
     def __init__(self, data: DataInfo):
         super().__init__()
@@ -57,6 +71,15 @@ class Discriminator(nn.Module):
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:  # pragma: no cover
         raise NotImplementedError
 
+    def features(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        # `self.features = nn.Sequential(...)` registers a submodule that this method shadows: call it
+        own = self._modules.get("features")
+        if own is not None:
+            return own(x)
+        raise ComponentError(f"discriminator {type(self).__name__} does not expose intermediate features",
+                             "define features(x, labels=None) -> Tensor (N, F) on it, or use a discriminator that "
+                             "has them (dcgan, vanilla, cgan, cdcgan, resnet)")
+
 
 @dataclass
 class LossInputs:
@@ -64,7 +87,9 @@ class LossInputs:
 
     ``d_real`` is D's scores on ``real``; in the generator step it is filled only
     when some term sets ``needs_real_scores_for_g``. ``discriminator`` is there
-    for terms that differentiate through D (gradient penalties).
+    for terms that differentiate through D (gradient penalties) or read its
+    features (`Discriminator.features`); ``generator`` for terms that read G's
+    weights. ``step`` of ``total`` is the training progress.
     """
 
     real: Tensor
@@ -74,6 +99,13 @@ class LossInputs:
     labels: Tensor | None
     discriminator: nn.Module
     step: int = 0
+    #: the generator being trained (unwrapped), for terms that read its weights (orthogonal regularization)
+    generator: nn.Module | None = None
+    #: training progress: the run's total steps (``step`` of ``total``), for schedules and lazy regularization
+    total: int = 0
+    #: named (output, target) pairs an algorithm makes besides (fake, real), for the terms that compare
+    #: them: CycleGAN's "cycle" (reconstruction, original) and "identity" (G_AB(b), b)
+    pairs: dict[str, tuple[Tensor, Tensor]] = field(default_factory=dict)
 
 
 class LossTerm:

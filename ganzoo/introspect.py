@@ -26,7 +26,7 @@ from typing import Any
 from .specs import Param
 
 # Arguments the builder always passes itself; not user-settable parameters.
-_CONTEXT = {"self", "cls", "data"}
+_CONTEXT = {"self", "cls", "data", "setup"}  # what the builder passes first: not the user's to set
 # Bases followed across modules at most this deep (re-exports included), against import cycles.
 _MAX_DEPTH = 12
 

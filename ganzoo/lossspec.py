@@ -108,22 +108,26 @@ class LossRegistry(Protocol):
     def components(self, kind: str | None = None) -> list[ComponentSpec]: ...
 
 
-def resolve_terms(spec: LossSpec, registry: LossRegistry) -> tuple[Term, ...]:
-    """Each term's registered loss (an alias resolves to its name), then the role rule."""
+def resolve_terms(spec: LossSpec, registry: LossRegistry, *, adversarial_optional: bool = False) -> tuple[Term, ...]:
+    """Each term's registered loss (an alias resolves to its name), then the role rule.
+
+    ``adversarial_optional``: the algorithm trains without one too (pix2pix's L1-only ablation).
+    """
     terms: list[Term] = []
     for weight, name in spec.terms:
         found = registry.get("loss", name)
         if any(t.spec.name == found.name for t in terms):
             raise UsageError(f"loss term {name!r} appears twice in {spec.text!r}", "give it one weight instead")
         terms.append(Term(weight, found))
-    check_roles(terms, spec, registry)
+    check_roles(terms, spec, registry, adversarial_optional=adversarial_optional)
     return tuple(terms)
 
 
-def check_roles(terms: Sequence[Term], spec: LossSpec, registry: LossRegistry) -> None:
-    """Exactly one adversarial term; the rest are regularizers."""
+def check_roles(terms: Sequence[Term], spec: LossSpec, registry: LossRegistry, *,
+                adversarial_optional: bool = False) -> None:
+    """Exactly one adversarial term (at most one with ``adversarial_optional``); the rest are regularizers."""
     adversarial = [t.name for t in terms if t.spec.role == "adversarial"]
-    if not adversarial:
+    if not adversarial and not adversarial_optional:
         choices = ", ".join(s.name for s in registry.components("loss") if s.role == "adversarial")
         raise UsageError(f"loss spec {spec.text!r} has no adversarial term", f"add one of: {choices}")
     if len(adversarial) > 1:

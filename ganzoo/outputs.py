@@ -22,11 +22,9 @@ from collections.abc import Callable
 import torch
 
 from .config import config_toml
-from .device import autocast
-from .images import bounds, write_gif
+from .images import write_gif
 from .errors import WriteError
 from .rundir import MetricsLog, RunDir, make_parent, read_metrics, write_atomic
-from .sampling import fixed_batch, generate, write_picture
 
 if TYPE_CHECKING:  # pragma: no cover
     from .assemble import Parts
@@ -37,12 +35,8 @@ class Outputs:
     """Opened at the run's first write to disk (`open`): nothing is written before."""
 
     def __init__(self, run: RunDir, config: RunConfig, parts: Parts):
-        t = config.train
         self.run, self.config, self.parts = run, config, parts
         self.metrics = MetricsLog(run.metrics)  # the file is opened at its first line
-        self.z, self.labels, self.nrow = fixed_batch(parts.G, parts.info, t["latent_dim"], t["seed"], parts.g_cond)
-        self.real = parts.feed.real_points()
-        self.box = bounds(self.real) if self.real is not None else None
         self.frames: list[Path] = []
         self.gif_due = False  # a grid was drawn since the GIF was written
         self.last_grid: Path | None = None
@@ -70,12 +64,9 @@ class Outputs:
         self.last_grid = self.frames[-1] if self.frames else None
         return self
 
-    def grid(self, name: str, step: int, device: torch.device) -> Path:
-        p = self.parts
-        with autocast(device, self.config.train["amp"]):
-            samples = generate(p.ema if p.ema is not None else p.G, self.z, self.labels)
-        path = write_picture(samples, self.run.samples / name, p.info, self.labels, self.nrow,
-                             real=self.real, box=self.box, title=f"step {step}")
+    def grid(self, name: str, step: int) -> Path:
+        """The algorithm's picture of progress (`ganzoo.algorithm.Algorithm.grid`) as samples/NAME."""
+        path = self.parts.algorithm.grid(self.run.samples / name, step)
         self.frames = [f for f in self.frames if f != path] + [path]
         self.gif_due = True
         self.last_grid = path
@@ -92,7 +83,7 @@ class Outputs:
         from .evaluation.periodic import eval_row
         from .progress import describe_eval
 
-        row = self.last_eval = eval_row(self.config, self.parts, device, step, epoch, note)
+        row = self.last_eval = eval_row(self.config, self.parts.algorithm, device, step, epoch, note)
         self.eval_seconds += row["eval_seconds"]
         self.metrics.write(row)
         note(f"eval (step {step}): {describe_eval(row)}")

@@ -55,7 +55,8 @@ class Range:
 
 
 #: Parameters the builder passes itself, per kind: (where the user sets them instead).
-RESERVED: dict[str, dict[str, str]] = {"generator": {"latent_dim": "train.latent_dim"}}
+RESERVED: dict[str, dict[str, str]] = {"generator": {"latent_dim": "train.latent_dim",
+                                                     "source": "the dataset (what an image-to-image generator takes)"}}
 
 
 def _num(x: float | None) -> str:
@@ -317,7 +318,7 @@ def _show(value: object) -> str:
 
 
 def _table(kind: str) -> str:
-    return {"generator": "gen", "discriminator": "disc"}.get(kind, kind)
+    return {"generator": "gen", "discriminator": "disc", "algorithm": "algo"}.get(kind, kind)
 
 
 def _example(spec: ComponentSpec, param: Param) -> str:

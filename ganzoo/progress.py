@@ -76,7 +76,8 @@ def header(config: RunConfig, parts: Parts, root: Path, total: int, resumed_at: 
     cfg, t = config, config.train
     world = f" x {env.world_size} processes" if env.enabled else ""
     verb = f"resuming at step {resumed_at}" if resumed_at is not None else "training"
-    return (f"{verb}: {cfg.gen['name']} / {cfg.disc['name']} with loss {cfg.loss['name']} on "
+    return (f"{verb} ({cfg.algo.get('name', '?')}): {cfg.gen['name']} / {cfg.disc['name']} with loss "
+            f"{cfg.loss['name']} on "
             f"{cfg.dataset['name']} {tuple(parts.info.shape)} -> {root}\n"
             f"  {total} steps ({parts.feed.steps_per_epoch}/epoch), batch {t['batch_size']}{world}, "
             f"n_critic {parts.loss.n_critic}, {device_label(device)}"

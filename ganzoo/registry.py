@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from .errors import DuplicateNameError, GanzooError, UnknownNameError
 from .introspect import read_signature
-from .specs import KINDS, ComponentSpec, DatasetEvaluation, PluginInfo, RecipeSpec, check_name
+from .specs import KINDS, PAIRINGS, SCORES, TAKES, ComponentSpec, DatasetEvaluation, PluginInfo, RecipeSpec, check_name
 
 
 class Registry:
@@ -23,6 +23,7 @@ class Registry:
         self._aliases: dict[tuple[str, str], str] = {}
         self._recipes: dict[str, RecipeSpec] = {}
         self._default_recipe: str | None = None
+        self._default_algorithm: ComponentSpec | None = None
         self.default_source: str | None = None
         self.recipe_file_errors: list[GanzooError] = []
 
@@ -67,6 +68,19 @@ class Registry:
         names = [n for (k, n) in self._components if k == kind]
         return sorted(names + [a for (k, a) in self._aliases if k == kind])
 
+    @property
+    def default_algorithm(self) -> str | None:
+        """The algorithm a run uses when its config names none (registered with ``default=True``)."""
+        return self._default_algorithm.name if self._default_algorithm is not None else None
+
+    def set_default_algorithm(self, spec: ComponentSpec) -> None:
+        taken = self._default_algorithm
+        if taken is not None and taken.plugin != spec.plugin:
+            raise DuplicateNameError(
+                f"algorithm {spec.name!r} from plugin {spec.plugin.name!r} claims to be the default algorithm, "
+                f"which is {taken.name!r} from plugin {taken.plugin.name!r}", "only one plugin may register default=True")
+        self._default_algorithm = spec
+
     def components(self, kind: str | None = None) -> list[ComponentSpec]:
         specs = [s for s in self._components.values() if kind in (None, s.kind)]
         return sorted(specs, key=lambda s: (KINDS.index(s.kind), s.name))
@@ -100,6 +114,8 @@ class Registry:
             del self._components[key]
         self._aliases = {k: v for k, v in self._aliases.items() if (k[0], v) not in gone}
         self._recipes = {k: r for k, r in self._recipes.items() if r.plugin != plugin}
+        if self._default_algorithm is not None and self._default_algorithm.plugin == plugin:
+            self._default_algorithm = None
 
     def recipe(self, name: str) -> RecipeSpec:
         self._check_recipe_files()
@@ -135,10 +151,13 @@ class ComponentRegistrar:
         self._registry = registry
         self.plugin = plugin
         self.registered: list[ComponentSpec] = []
+        self._default_algorithm: ComponentSpec | None = None
 
     def commit(self) -> None:
         for spec in self.registered:
             self._registry.add(spec)
+        if self._default_algorithm is not None:
+            self._registry.set_default_algorithm(self._default_algorithm)
 
     def _add(self, kind: str, name: str, factory: str | Callable[..., Any], doc: str | None,
              aliases: Iterable[str], **fields: Any) -> ComponentSpec:
@@ -152,14 +171,54 @@ class ComponentRegistrar:
         return spec
 
     def generator(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
-                  aliases: Iterable[str] = (), conditional: bool = False) -> ComponentSpec:
-        """A generator: ``factory(data, latent_dim=..., **params)`` returns an ``nn.Module``."""
-        return self._add("generator", name, factory, doc, aliases, conditional=conditional)
+                  aliases: Iterable[str] = (), conditional: bool = False, takes: str = "noise") -> ComponentSpec:
+        """A generator: ``factory(data, latent_dim=..., **params)`` returns an ``nn.Module``.
+
+        ``takes="image"``: an image-to-image generator (pix2pix, CycleGAN); its factory is called as
+        ``factory(data, source=DataInfo_of_the_input, **params)`` and its module maps images to images.
+        """
+        _one_of("takes", takes, TAKES, name)
+        return self._add("generator", name, factory, doc, aliases, conditional=conditional, takes=takes)
 
     def discriminator(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
-                      aliases: Iterable[str] = (), conditional: bool = False) -> ComponentSpec:
-        """A discriminator: ``factory(data, **params)`` returns an ``nn.Module`` giving (N,) scores."""
-        return self._add("discriminator", name, factory, doc, aliases, conditional=conditional)
+                      aliases: Iterable[str] = (), conditional: bool = False, scores: str = "sample") -> ComponentSpec:
+        """A discriminator: ``factory(data, **params)`` returns an ``nn.Module`` giving (N,) scores.
+
+        ``scores="patch"``: it scores every patch, (N, 1, h, w) (PatchGAN), for algorithms that accept that.
+        """
+        _one_of("scores", scores, SCORES, name)
+        return self._add("discriminator", name, factory, doc, aliases, conditional=conditional, scores=(scores,))
+
+    def algorithm(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
+                  aliases: Iterable[str] = (), takes: str = "noise", pairing: str | None = None,
+                  scores: Iterable[str] = ("sample",), default: bool = False,
+                  adversarial_optional: bool = False) -> ComponentSpec:
+        """A training algorithm: ``factory(setup, **params)`` returns a `ganzoo.algorithm.Algorithm`.
+
+        Declared here, so a run is checked before torch is imported: ``takes`` is what its generators
+        must take ("noise" or "image"), ``pairing`` the data it trains on (None: samples; "paired",
+        "unpaired"), ``scores`` the discriminator outputs it accepts ("sample", "patch"). ``default``:
+        the algorithm of runs whose config names none (ganzoo's `gan` is; one plugin at most).
+        ``adversarial_optional``: a loss spec of regularizers alone trains too (pix2pix's L1-only ablation).
+        """
+        _one_of("takes", takes, TAKES, name)
+        if pairing is not None:
+            _one_of("pairing", pairing, PAIRINGS, name)
+        scores = tuple(scores)
+        for s in scores:
+            _one_of("scores", s, SCORES, name)
+        spec = self._add("algorithm", name, factory, doc, aliases, takes=takes, pairing=pairing, scores=scores,
+                         adversarial_optional=adversarial_optional)
+        if default:
+            if self._registry.default_algorithm is not None:
+                self._registry.set_default_algorithm(spec)  # raises: another plugin's is the default
+            self._default_algorithm = spec
+        return spec
+
+    def logger(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
+               aliases: Iterable[str] = ()) -> ComponentSpec:
+        """An experiment tracker: ``factory(run_dir, **params)`` returns a `ganzoo.loggers.Logger`."""
+        return self._add("logger", name, factory, doc, aliases)
 
     def loss(self, name: str, factory: str | Callable[..., Any], *, role: str, doc: str | None = None,
              aliases: Iterable[str] = ()) -> ComponentSpec:
@@ -169,14 +228,23 @@ class ComponentRegistrar:
         return self._add("loss", name, factory, doc, aliases, role=role)
 
     def dataset(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
-                aliases: Iterable[str] = (), evaluation: DatasetEvaluation | None = None) -> ComponentSpec:
+                aliases: Iterable[str] = (), evaluation: DatasetEvaluation | None = None,
+                pairing: str | None = None) -> ComponentSpec:
         """A dataset: ``factory(**params)`` returns a `ganzoo.interfaces.Dataset`.
 
         ``evaluation`` declares what `ganzoo eval` may use beyond the data (shipped classifier
         weights, a mode-coverage metric); a ``split`` parameter ("train" / "heldout" / "all")
-        gives evaluation a held-out part the GAN never trained on.
+        gives evaluation a held-out part the GAN never trained on. ``pairing``: "paired" for
+        (input, target) pairs (the dataset has ``pairs()``), "unpaired" for two domains (``domains()``).
         """
-        return self._add("dataset", name, factory, doc, aliases, evaluation=evaluation)
+        if pairing is not None:
+            _one_of("pairing", pairing, PAIRINGS, name)
+        return self._add("dataset", name, factory, doc, aliases, evaluation=evaluation, pairing=pairing)
+
+
+def _one_of(what: str, value: object, allowed: tuple[str, ...], name: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name!r}: {what} must be one of {', '.join(allowed)}, not {value!r}")
 
 
 class RecipeRegistrar:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .errors import ConfigError
+from .specs import NAME_RE
 
 __all__ = ["Setting", "TrainSettings", "SETTINGS", "TRAIN_DEFAULTS", "check_table", "check_device", "markdown"]
 
@@ -33,7 +34,8 @@ class Setting:
     """What one ``train.*`` key accepts.
 
     ``kind`` is one of: ``int``, ``float``, ``bool``, ``betas`` (two numbers in
-    [0, 1)), ``device``, ``auto-bool`` ("auto", true or false). Numbers lie in
+    [0, 1)), ``device``, ``auto-bool`` ("auto", true or false), ``names`` (a list
+    of component names; its flag is repeated). Numbers lie in
     ``[minimum, maximum)``, or ``(minimum, maximum)`` with ``above``.
     """
 
@@ -71,7 +73,7 @@ class Setting:
             lo = "(" if self.above else "["
             return f"a number in {lo}{self.minimum:g}, {self.maximum:g})"
         return {"bool": "true or false", "betas": "two numbers in [0, 1)", "device": DEVICES,
-                "auto-bool": "\"auto\", true or false"}[self.kind]
+                "auto-bool": "\"auto\", true or false", "names": "a list of names"}[self.kind]
 
     @property
     def default_text(self) -> str:
@@ -81,7 +83,7 @@ class Setting:
         if isinstance(d, bool):
             return "true" if d else "false"
         if isinstance(d, (list, tuple)):
-            return "[" + ", ".join(f"{x:g}" for x in d) + "]"
+            return "[" + ", ".join(x if isinstance(x, str) else f"{x:g}" for x in d) + "]"
         if isinstance(d, float):
             return f"{d:g}"
         return str(d)
@@ -124,7 +126,16 @@ def _auto_bool(s: Setting, v: Any) -> Any:
     return v if v == "auto" or isinstance(v, bool) else _BAD
 
 
-_CHECKS = {"int": _int, "float": _float, "bool": _bool, "betas": _betas, "device": _device, "auto-bool": _auto_bool}
+def _names(s: Setting, v: Any) -> Any:
+    if isinstance(v, str):  # --set train.loggers=tensorboard: one name
+        v = [v]
+    if not isinstance(v, (list, tuple)) or not all(isinstance(n, str) and NAME_RE.match(n) for n in v):
+        return _BAD
+    return tuple(dict.fromkeys(v))  # each once, in the order given
+
+
+_CHECKS = {"int": _int, "float": _float, "bool": _bool, "betas": _betas, "device": _device, "auto-bool": _auto_bool,
+           "names": _names}
 
 
 def _setting(default: Any, kind: str, help: str, **more: Any) -> Any:
@@ -140,8 +151,12 @@ class TrainSettings:
     steps: int | None = _setting(None, "int", "Train for N generator steps (with --resume: up to N in total).",
                                  minimum=1, optional=True, flag="--steps")
     batch_size: int = _setting(64, "int", "Batch size (per process).", minimum=1, flag="--batch-size")
-    lr: float = _setting(2e-4, "float", "Adam learning rate of G and D.", minimum=0.0, above=True, flag="--lr")
-    betas: tuple[float, float] = _setting((0.5, 0.999), "betas", "Adam's betas.")
+    lr: float = _setting(2e-4, "float", "Adam learning rate of G (and of D unless lr_d is set).", minimum=0.0,
+                         above=True, flag="--lr")
+    lr_d: float | None = _setting(None, "float", "D's own learning rate (two time-scale updates, TTUR: Heusel et "
+                                  "al. 2017); none: lr.", minimum=0.0, above=True, optional=True, flag="--lr-d")
+    betas: tuple[float, float] = _setting((0.5, 0.999), "betas", "Adam's betas of G (and of D unless betas_d is set).")
+    betas_d: tuple[float, float] | None = _setting(None, "betas", "D's own Adam betas; none: betas.", optional=True)
     latent_dim: int = _setting(100, "int", "Size of the latent code z.", minimum=1, flag="--latent-dim")
     seed: int = _setting(0, "int", "Random seed (weights, noise and data order).", minimum=0, flag="--seed")
     device: str = _setting("auto", "device", f"Where to train: {DEVICES}; auto picks CUDA, then MPS, then the CPU.",
@@ -163,6 +178,10 @@ class TrainSettings:
     compile: bool = _setting(False, "bool", "torch.compile G and D.", flag="--compile", flag_value=True)
     channels_last: bool | str = _setting("auto", "auto-bool", "channels_last memory format; auto: for convolutional "
                                          "models on CUDA.")
+    loggers: tuple[str, ...] = _setting((), "names", "Experiment trackers to log to as well, on rank 0 (see `ganzoo "
+                                        "list --kind logger`; e.g. tensorboard); metrics.jsonl is always written.",
+                                        flag="--logger", flag_help="Also log to this experiment tracker (e.g. "
+                                        "tensorboard); repeat for several. Sets train.loggers.")
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any], where: str = "config") -> TrainSettings:

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 from collections.abc import Callable
 
-KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "dataset")
+KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "dataset", "algorithm", "logger")
+
+#: what a generator takes, and what an algorithm's generators must take
+TAKES = ("noise", "image")
+#: how a dataset's samples go together: None (samples), "paired" (input, target) or "unpaired" (two domains)
+PAIRINGS = ("paired", "unpaired")
+#: what a discriminator scores: each sample (N,) or each patch (N, 1, h, w)
+SCORES = ("sample", "patch")
 ALL_KINDS: tuple[str, ...] = KINDS + ("recipe",)
 
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -69,7 +76,7 @@ class DatasetEvaluation:
 
 @dataclass(frozen=True)
 class ComponentSpec:
-    """A registered generator, discriminator, loss term or dataset.
+    """A registered generator, discriminator, loss term, dataset, training algorithm or logger.
 
     ``factory`` is either a callable or a lazy ``"package.module:attr"`` string;
     the string form keeps registration free of torch imports. ``doc`` and
@@ -88,6 +95,15 @@ class ComponentSpec:
     conditional: bool = False
     role: str | None = None
     evaluation: DatasetEvaluation | None = None  # datasets only
+    # generators: what goes in ("noise": latent codes; "image": an image to translate). algorithms: what their
+    # generators must take.
+    takes: str = "noise"
+    # datasets: None, "paired" or "unpaired" (see PAIRINGS). algorithms: the pairing of the data they train on.
+    pairing: str | None = None
+    # discriminators: "sample" (one score each) or "patch" (a map of scores). algorithms: the scores they accept.
+    scores: tuple[str, ...] = ("sample",)
+    # algorithms: whether a loss spec without an adversarial term trains too (pix2pix's L1-only ablation)
+    adversarial_optional: bool = False
     # the factory takes **kwargs, or its signature could not be read: names beyond ``params`` are accepted
     open_params: bool = False
 

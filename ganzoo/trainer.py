@@ -1,7 +1,8 @@
 """The training loop: ``Trainer(config).fit()`` -> TrainResult.
 
-One step is ``loss.n_critic`` discriminator updates (each on a fresh real
-batch and fresh noise) followed by one generator update (`ganzoo.steps`).
+What one step does is the training algorithm's (`ganzoo.algorithm`; the
+default `gan` makes ``loss.n_critic`` discriminator updates, then one
+generator update); the loop around it is shared by every algorithm.
 Losses stay on the device; they are read (one sync) only when a metrics line
 is due, a grid, evaluation or checkpoint is written, or training ends. A
 non-finite loss is tracked on the device too, so it is reported with its step
@@ -30,6 +31,7 @@ import torch
 
 from . import checkpoint as ck
 from . import distributed as dist
+from .algorithm import progress_hooks
 from .assemble import assemble, lookup, run_path
 from .composition import Composition
 from .config import RunConfig, finalize
@@ -130,13 +132,14 @@ class Trainer:
         p = self.parts = assemble(cfg, reg, env, dev, names)
         self.total = t["steps"] or t["epochs"] * p.feed.steps_per_epoch
         self.step = p.restore(ck.load(self.run.latest), cfg, env) if self.resume else 0
-        self.step_fn = p.stepper(cfg, env, dev)
+        self.algorithm = p.algorithm
+        self.progress_hooks = progress_hooks(p.algorithm, p.loss)
 
     # -- the loop ---------------------------------------------------------------------------------------
     def _train(self) -> TrainResult:
         t, env = self.config.train, self.env
         start = self.step
-        self.tracker = LossTracker(self.device, start, self._kept, probabilities=self.parts.loss.scores_are_logits)
+        self.tracker = LossTracker(self.device, start, self._kept)
         self.ckpt_step: int | None = start if self.resume else None
         self.grid_step = start if self.resume else -1
         self.final: dict[str, Any] = {}
@@ -153,8 +156,9 @@ class Trainer:
             step = self.step = self.step + 1
             if self.before_step is not None:
                 self.before_step(step)
-            d, g = self.step_fn(self.parts.feed.next, step)
-            self.tracker.track(d, g)
+            for hook in self.progress_hooks:
+                hook(step, self.total)
+            self.tracker.track(self.algorithm.step(self.parts.feed.next, step, self.total))
             epoch, epoch_done = self.parts.feed.epoch + 1, self.parts.feed.epoch_done
             self.reporter.advance(step, epoch)
             if step % t["log_every"] == 0 or step == self.total:
@@ -203,32 +207,32 @@ class Trainer:
         self.tracker.check(self.env)
         self.grid_step = self.step
         if self.out is not None:
-            self.step_fn.refresh_ema(self.step)  # the EMA model's own BatchNorm statistics
-            self.out.grid(name, self.step, self.device)
+            self.algorithm.refresh(self.step)  # the EMA model's own BatchNorm statistics
+            self.out.grid(name, self.step)
 
     def _evaluate(self, epoch: int) -> None:
         self.tracker.check(self.env)  # a collective, so every rank calls it; and a diverged G is not scored
         self.eval_step = self.step
         if self.out is not None:  # nothing collective inside: the other ranks wait in the next all-reduce
-            self.step_fn.refresh_ema(self.step)
+            self.algorithm.refresh(self.step)
             self.t_log += self.out.evaluate(self.step, epoch, self.device, self.reporter.note)["eval_seconds"]
 
     def _save(self, keep: bool) -> None:
         self.tracker.check(self.env)  # never write a checkpoint after a non-finite loss
         p = self.parts  # nor with non-finite weights: the update after a finite loss can blow up (every rank checks)
-        bad = first_nonfinite(p.G, p.D, p.ema, p.opt_g, p.opt_d)
+        bad = first_nonfinite(p.algorithm.modules, p.algorithm.optimizers)
         if bad is not None:
             raise TrainingError(f"the weights became non-finite ({bad}) at step {self.step}; training stopped",
                                 self._kept())
         rank_rng = self.parts.rank_rng(self.env)  # a collective: every rank's random streams, onto rank 0
         if self.env.is_main:
-            self.step_fn.refresh_ema(self.step)
+            self.algorithm.refresh(self.step)
             self.parts.save(self.run.latest, self.step, self.config, self.run.kept(self.step) if keep else None,
                             rank_rng)
         self.ckpt_step = self.step
 
     def _images(self, steps: int) -> int:
-        return steps * self.parts.loss.n_critic * self.config.train["batch_size"] * self.env.world_size
+        return steps * self.parts.algorithm.batches_per_step * self.config.train["batch_size"] * self.env.world_size
 
     def _result(self, wall: float, steps: int, stopped: int | None = None) -> TrainResult:
         out, run = self.out, self.run

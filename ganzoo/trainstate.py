@@ -24,22 +24,25 @@ if TYPE_CHECKING:  # pragma: no cover
     from .config import RunConfig
 
 
-def save_training(path: Path, *, G: nn.Module, D: nn.Module, ema: nn.Module | None, opt_g: torch.optim.Optimizer,
-                  opt_d: torch.optim.Optimizer, feed: Feeder, noise: torch.Generator, step: int, config_json: str,
-                  meta: dict[str, Any], keep: Path | None = None,
-                  extra: dict[str, torch.Tensor] | None = None) -> Path:
-    """Write ``path`` atomically; with ``keep``, also keep this checkpoint under that name (a hard link)."""
-    tensors = {**ck.state_tensors("generator", G), **ck.state_tensors("discriminator", D)}
-    if ema is not None:
-        tensors.update(ck.state_tensors("ema", ema))
-    tg, mg = ck.flatten_optimizer("opt_g", opt_g)
-    td, md = ck.flatten_optimizer("opt_d", opt_d)
-    tensors.update(tg)
-    tensors.update(td)
-    tensors.update(rng_tensors(feed.data_state, noise))
-    tensors.update(extra or {})  # the other DDP ranks' RNG states (rng.rank<r>.*), gathered by the caller
+def save_training(path: Path, *, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
+                  feed: Feeder, noise: torch.Generator, step: int, config_json: str, meta: dict[str, Any],
+                  keep: Path | None = None, extra: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write ``path`` atomically; with ``keep``, also keep this checkpoint under that name (a hard link).
+
+    ``modules`` and ``optimizers`` by checkpoint name (the gan algorithm's: generator, discriminator, ema;
+    opt_g, opt_d); ``extra``: the algorithm's own state (``algo.*``) and the other DDP ranks' RNG states.
+    """
+    tensors: dict[str, torch.Tensor] = {}
+    for name, module in modules.items():
+        tensors.update(ck.state_tensors(name, module))
     metadata = {"step": str(step), "epoch": str(feed.epoch), "config": config_json, "meta": json.dumps(meta),
-                "opt_g": mg, "opt_d": md, "data": json.dumps(feed.position())}
+                "data": json.dumps(feed.position())}
+    for name, opt in optimizers.items():
+        flat, info = ck.flatten_optimizer(name, opt)
+        tensors.update(flat)
+        metadata[name] = info
+    tensors.update(rng_tensors(feed.data_state, noise))
+    tensors.update(extra or {})
     ck.save(path, tensors, metadata)
     if keep is not None:
         try:
@@ -53,46 +56,53 @@ def save_training(path: Path, *, G: nn.Module, D: nn.Module, ema: nn.Module | No
     return path
 
 
-def first_nonfinite(G: nn.Module, D: nn.Module, ema: nn.Module | None, opt_g: torch.optim.Optimizer,
-                    opt_d: torch.optim.Optimizer) -> str | None:
+def first_nonfinite(modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer]) -> str | None:
     """The first weight or optimizer moment (by checkpoint key) that is inf or nan; None when all are finite.
 
     Checked on the device before every save (one sync): the loss check alone is not enough, since the
     update after a step's (finite) loss can still blow the weights up.
     """
-    tensors = {f"generator.{k}": v for k, v in G.state_dict().items()}
-    tensors.update({f"discriminator.{k}": v for k, v in D.state_dict().items()})
-    if ema is not None:
-        tensors.update({f"ema.{k}": v for k, v in ema.state_dict().items()})
-    for prefix, opt in (("opt_g", opt_g), ("opt_d", opt_d)):
+    tensors = {f"{name}.{k}": v for name, module in modules.items() for k, v in module.state_dict().items()}
+    for prefix, opt in optimizers.items():
         for i, state in opt.state_dict()["state"].items():  # keyed as `ganzoo.checkpoint.flatten_optimizer` does
             tensors.update({f"{prefix}.{i}.{k}": v for k, v in state.items() if isinstance(v, torch.Tensor)})
     return ck.first_nonfinite(tensors)
 
 
-def restore_training(c: Checkpoint, config: RunConfig, *, G: nn.Module, D: nn.Module, ema: nn.Module | None,
-                     opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, feed: Feeder,
-                     noise: torch.Generator | None) -> int:
+#: a module a checkpoint may lack: switched on at resume, it starts from the module named here
+STARTS_FROM = {"ema": "generator"}
+
+
+def restore_training(c: Checkpoint, config: RunConfig, *, modules: dict[str, nn.Module],
+                     optimizers: dict[str, tuple[torch.optim.Optimizer, tuple[float, tuple[float, float]]]],
+                     feed: Feeder, noise: torch.Generator | None) -> int:
     """Load everything into the run's objects (CheckpointError on any mismatch); returns the step.
 
+    ``optimizers``: each with the (lr, betas) the config gives it now, which win over the saved ones.
     ``noise`` None: leave the noise generator alone (DDP ranks other than 0 reseed their own).
     """
     ck.check_composition(c, config)
-    ck.load_model(c, "generator", G, f"generator {config.gen['name']!r}")
-    ck.load_model(c, "discriminator", D, f"discriminator {config.disc['name']!r}")
-    if ema is not None:
-        if c.section("ema"):
-            ck.load_model(c, "ema", ema, "EMA generator")
-        else:  # EMA switched on at resume: start it from G
-            ema.load_state_dict(G.state_dict())
-    ck.unflatten_optimizer(c, "opt_g", opt_g)
-    ck.unflatten_optimizer(c, "opt_d", opt_d)
-    for opt in (opt_g, opt_d):  # the config is what runs from here on (and what config.toml records)
-        for group in opt.param_groups:
-            group["lr"], group["betas"] = config.train["lr"], tuple(config.train["betas"])
+    for name, module in modules.items():
+        origin = STARTS_FROM.get(name)
+        if origin is not None and not c.section(name) and origin in modules:
+            module.load_state_dict(modules[origin].state_dict())  # switched on at resume
+            continue
+        ck.load_model(c, name, module, _label(name, config))
+    for name, (opt, (lr, betas)) in optimizers.items():
+        ck.unflatten_optimizer(c, name, opt)
+        for group in opt.param_groups:  # the config is what runs from here on (and what config.toml records)
+            group["lr"], group["betas"] = lr, betas
     restore_rng(c, noise)
     feed.restore(c.json("data"), c.tensors.get("rng.data"))
     return c.step
+
+
+def _label(section: str, config: RunConfig) -> str:
+    if section.startswith("generator"):
+        return f"generator {config.gen['name']!r}"
+    if section.startswith("discriminator"):
+        return f"discriminator {config.disc['name']!r}"
+    return "EMA generator" if section == "ema" else section
 
 
 def rng_tensors(data_state: torch.Tensor | None, noise: torch.Generator) -> dict[str, torch.Tensor]:

@@ -74,7 +74,9 @@ def test_lookup_gives_typed_specs_and_checked_params():
     assert isinstance(comp, Composition)
     assert (comp.generator.kind, comp.generator.name) == ("generator", "dcgan")
     assert (comp.discriminator.kind, comp.dataset.kind) == ("discriminator", "dataset")
-    assert comp.specs == {"generator": comp.generator, "discriminator": comp.discriminator, "dataset": comp.dataset}
+    assert comp.specs == {"algorithm": comp.algorithm, "generator": comp.generator, "discriminator": comp.discriminator,
+                          "dataset": comp.dataset}
+    assert comp.algorithm.name == "gan" and comp.config.algo == {"name": "gan"}  # the default, filled in
     assert all(isinstance(t, Term) for t in comp.terms)
     assert [(t.weight, t.name, t.spec.role) for t in comp.terms] == [(1.0, "wgan-gp", "adversarial"),
                                                                      (0.5, "l1", "regularizer")]

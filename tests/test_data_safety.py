@@ -112,17 +112,17 @@ def test_out_root_or_empty_is_refused(toy, monkeypatch, out, match):
 
 
 def test_a_run_that_stopped_before_its_first_checkpoint_says_overwrite(toy, monkeypatch):
-    from ganzoo.steps import GANStep
+    from ganzoo_plugins.gan.algorithm import GAN
 
-    real = GANStep.__call__
+    real = GAN.step
 
-    def breaks_at_3(self, next_batch, step):
+    def breaks_at_3(self, next_batch, step, total):
         if step == 3:
             raise RuntimeError("boom")
-        return real(self, next_batch, step)
+        return real(self, next_batch, step, total)
 
     with monkeypatch.context() as m:
-        m.setattr(GANStep, "__call__", breaks_at_3)
+        m.setattr(GAN, "step", breaks_at_3)
         with pytest.raises(RuntimeError, match="boom"):
             fit(tiny(steps=6, checkpoint_every=5))
     assert Path("run/metrics.jsonl").exists() and not Path("run/checkpoints/latest.safetensors").exists()

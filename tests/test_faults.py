@@ -162,13 +162,13 @@ def test_existing_run_is_refused_unless_overwrite(toy):
 
 
 def test_a_run_that_failed_before_its_first_step_can_be_rerun(toy, monkeypatch):
-    from ganzoo.steps import GANStep
+    from ganzoo_plugins.gan.algorithm import GAN
 
-    def broken(self, next_batch, step):
+    def broken(self, next_batch, step, total):
         raise RuntimeError("boom")
 
     with monkeypatch.context() as m:
-        m.setattr(GANStep, "__call__", broken)
+        m.setattr(GAN, "step", broken)
         with pytest.raises(RuntimeError, match="boom"):
             fit(tiny(steps=2))
     assert sorted(p.name for p in Path("run").iterdir()) == ["config.toml"]

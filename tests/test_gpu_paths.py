@@ -24,7 +24,7 @@ import ganzoo
 from ganzoo.device import adam, autocast, use_channels_last
 from ganzoo.interfaces import Dataset
 from ganzoo.specs import DataInfo
-from ganzoo.steps import GANStep
+from ganzoo_plugins.gan.algorithm import GAN as GANStep
 from ganzoo.trainer import Trainer
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")  # building a cuda torch.device needs no GPU
@@ -80,7 +80,7 @@ def autocast_calls(monkeypatch):
         calls.append((device, enabled))
         return autocast(device, enabled)
 
-    monkeypatch.setattr("ganzoo.steps.autocast", record)
+    monkeypatch.setattr("ganzoo_plugins.gan.algorithm.autocast", record)
     return calls
 
 
@@ -128,7 +128,7 @@ def test_run_flags_reach_the_step(toy, monkeypatch, compile_calls, autocast_call
                                           "--device", "cpu", "--out", "run", "-q", *args])
     assert result.exit_code == 0, result.output + "".join(traceback.format_exception(*result.exc_info))
     (trainer,) = built
-    assert trainer.config.train["amp"] is amp and trainer.step_fn.amp is amp
+    assert trainer.config.train["amp"] is amp and trainer.algorithm.amp is amp
     # 2 steps x (1 D update + 1 G update), each entering autocast with the run's setting
     assert autocast_calls == [(CPU, amp)] * 4
     assert (trainer.parts.G in compile_calls and trainer.parts.D in compile_calls) is compiled
@@ -136,7 +136,7 @@ def test_run_flags_reach_the_step(toy, monkeypatch, compile_calls, autocast_call
 
 def test_step_trains_under_bf16_autocast(toy, monkeypatch):
     """The step's amp path end to end, with CPU bf16 autocast standing in for the CUDA one autocast() gives on a GPU."""
-    monkeypatch.setattr("ganzoo.steps.autocast", lambda device, enabled:
+    monkeypatch.setattr("ganzoo_plugins.gan.algorithm.autocast", lambda device, enabled:
                         torch.autocast("cpu", dtype=torch.bfloat16) if enabled else contextlib.nullcontext())
     d_real_dtypes = []
     after_d_step(monkeypatch, lambda stats: d_real_dtypes.append(stats[2].dtype))
@@ -248,7 +248,7 @@ def test_real_compile_trains_like_eager(toy, inductor_works):
         compiled = trained({**tiny(steps=2, batch_size=16, compile=True), "out": "compiled"})
     finally:
         torch._dynamo.reset()  # no compiled frames left behind for later tests
-    assert type(compiled.step_fn.g_train).__name__ == "OptimizedModule"
+    assert type(compiled.algorithm.g_train).__name__ == "OptimizedModule"
     for key in ("d_loss", "g_loss", "d_real", "d_fake"):
         assert compiled.final[key] == pytest.approx(eager.final[key], rel=1e-4, abs=1e-6), key
 
@@ -265,7 +265,7 @@ def test_real_compile_with_a_gradient_penalty(toy, inductor_works, loss):
         compiled = trained({**cfg, "train": {**cfg["train"], "compile": True}, "out": "compiled"})
     finally:
         torch._dynamo.reset()
-    assert type(compiled.step_fn.d_train).__name__ == "OptimizedModule"
+    assert type(compiled.algorithm.d_train).__name__ == "OptimizedModule"
     penalty = "d/r1" if "r1" in loss else "d/wgan-gp"
     for key in ("d_loss", "g_loss", penalty):
         assert compiled.final[key] == pytest.approx(eager.final[key], rel=1e-4, abs=1e-6), key

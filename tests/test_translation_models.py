@@ -7,7 +7,6 @@ import torch
 from torch import nn
 
 from ganzoo.errors import UnsupportedDataError
-from ganzoo_plugins.translation import NETWORKS
 from ganzoo_plugins.translation.models import (
     PatchGANDiscriminator,
     ResnetTranslator,
@@ -165,11 +164,12 @@ def test_bad_sizes_are_clear_errors():
         PatchGANDiscriminator(2, norm="layer")
 
 
-def test_networks_are_named_for_the_coming_kind_but_not_registered_as_gan_models():
+def test_translation_networks_are_registered_by_what_they_take_and_score():
     import ganzoo
 
-    assert set(NETWORKS) == {"unet", "resnet", "patchgan"}
     registry = ganzoo.get_registry()
-    for kind in ("generator", "discriminator"):
-        # the trainer feeds every generator noise: these must wait for a kind of their own
-        assert all(registry.get(kind, name).plugin.name != "translation" for name in registry.names(kind))
+    assert {s.name: s.takes for s in registry.components("generator") if s.plugin.name == "translation"} == {
+        "unet": "image", "resnet-translator": "image"}
+    assert registry.get("discriminator", "patchgan").scores == ("patch",)
+    # every noise generator still takes noise: the gan algorithm is offered only those
+    assert all(s.takes == "noise" for s in registry.components("generator") if s.plugin.name != "translation")

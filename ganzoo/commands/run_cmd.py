@@ -21,6 +21,7 @@ def _flag_layer(opts: dict[str, Any]) -> dict[str, Any]:
         if value is not None:
             layer.setdefault(table, {})[key] = value
 
+    put("algo", "name", opts["algo"])
     put("gen", "name", opts["gen"])
     put("disc", "name", opts["disc"])
     put("loss", "name", opts["loss"])
@@ -30,7 +31,11 @@ def _flag_layer(opts: dict[str, Any]) -> dict[str, Any]:
     for s in SETTINGS:  # what each value may be is checked once, with the rest of [train] (ganzoo.settings)
         if s.flag is not None:
             value = opts[_dest(s)]
-            put("train", s.name, (s.flag_value if value else None) if _is_switch(s) else value)
+            if _is_switch(s):
+                value = s.flag_value if value else None
+            elif _is_repeated(s):
+                value = list(value) or None
+            put("train", s.name, value)
     if opts["out"] is not None:
         layer["out"] = opts["out"]
     return layer
@@ -44,6 +49,10 @@ def _is_switch(s: Setting) -> bool:
     return s.kind == "bool"
 
 
+def _is_repeated(s: Setting) -> bool:
+    return s.kind == "names"  # --logger a --logger b
+
+
 def _settings_options(command: Any) -> Any:
     """One option per train setting that has a flag, its help and default read from `ganzoo.settings`."""
     for s in reversed(SETTINGS):
@@ -52,6 +61,9 @@ def _settings_options(command: Any) -> Any:
         if _is_switch(s):
             command = click.option(s.flag, _dest(s), is_flag=True, show_default=False,
                                    help=s.flag_help or s.help)(command)
+        elif _is_repeated(s):
+            command = click.option(s.flag, _dest(s), multiple=True, metavar="NAME", show_default=False,
+                                   help=f"{s.flag_help or s.help}  [default: {s.default_text}]")(command)
         else:
             default = "" if s.optional else f"  [default: {s.default_text}]"
             command = click.option(s.flag, _dest(s), type=_CLICK_TYPES[s.kind], default=None, show_default=False,
@@ -61,6 +73,7 @@ def _settings_options(command: Any) -> Any:
 
 @click.command("run", context_settings={"show_default": True})
 @click.argument("recipe", required=False)
+@click.option("--algo", help="Training algorithm (default: gan; pix2pix, cyclegan, see `ganzoo list --kind algorithm`).")
 @click.option("--gen", help="Generator name (the discriminator follows unless --disc is given).")
 @click.option("--disc", help="Discriminator name.")
 @click.option("--loss", help='Loss spec, e.g. "bce", "hinge+10*r1", "bce+0.5*l1".')
@@ -84,6 +97,7 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
     ganzoo run                                   the default recipe on bundled MNIST
     ganzoo run dcgan-mnist --epochs 10 --ema 0.999
     ganzoo run --gen vanilla --dataset gaussians --loss hinge --steps 2000
+    ganzoo run --algo pix2pix --gen unet --disc patchgan --loss bce+100*l1 --dataset mnist-edges
     ganzoo run --config runs/<run>/config.toml   repeat a run
     ganzoo run --resume runs/<run> --epochs 20   continue it (20 epochs in total)
     """

@@ -38,7 +38,8 @@ def run_forward(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor
 
 def check_output(spec: ComponentSpec, out: Any, data: DataInfo, n: int, dtype: torch.dtype) -> None:
     """The contract `ganzoo.build` holds a probe batch to (one definition: `ganzoo.contract`)."""
-    problem = model_output_problem(spec.kind, out, data, n, dtype)
+    kind = "patch-discriminator" if spec.kind == "discriminator" and "patch" in spec.scores else spec.kind
+    problem = model_output_problem(kind, out, data, n, dtype)
     if problem:
         raise fail(spec, problem, data)
 
@@ -100,7 +101,7 @@ def check_labels(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tenso
 
 def make_inputs(spec: ComponentSpec, data: DataInfo, n: int, latent_dim: int, seed: int) -> Tensor:
     g = torch.Generator().manual_seed(seed)
-    if spec.kind == "generator":
+    if spec.kind == "generator" and spec.takes == "noise":
         return torch.randn(n, latent_dim, generator=g)
     if data.is_image:
         return torch.rand(n, *data.shape, generator=g) * 2 - 1

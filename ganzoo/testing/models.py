@@ -44,7 +44,9 @@ def check_model(kind: str, name: str, data_infos: Iterable[DataInfo] = DEFAULT_D
     n = batch_size
     for data in data_infos:
         data = fit_labels(data, spec.conditional)
-        extra = {"latent_dim": latent_dim} if kind == "generator" else {}
+        # what the builder passes besides the data: a latent size, or an image-to-image generator's input
+        extra: dict[str, Any] = ({"source": data} if spec.takes == "image" else {"latent_dim": latent_dim}) \
+            if kind == "generator" else {}
         torch.manual_seed(seed)
         try:
             first = factory(data, **extra, **(params or {}))

@@ -4,10 +4,11 @@ Registration only: nothing here imports torch; each factory is a lazy
 "module:Class" string. The datasets are ordinary ganzoo datasets (their
 ``tensors()`` are the target images) that also hand out pairs or domains.
 
-The networks in `models` (the `unet` and `resnet` translators, the `patchgan`
-discriminator) map images to images and take no latent code, so they are not
-registered as generators or discriminators, which the trainer feeds noise; they
-wait for a component kind of their own (see ``NETWORKS``).
+The networks in `models` map images to images and take no latent code:
+`unet` and `resnet-translator` are registered as image-to-image generators
+(``takes="image"``), `patchgan` as a discriminator that scores patches. The
+`pix2pix` and `cyclegan` algorithms train them; `cycle` and `identity` are
+CycleGAN's loss terms.
 """
 
 from __future__ import annotations
@@ -22,21 +23,23 @@ if TYPE_CHECKING:
 _HERE = __name__
 
 DATASETS = {
-    "mnist-edges": "data:MNISTEdges",
-    "mnist-strokes": "data:MNISTStrokes",
-    "paired-folder": "data:PairedFolder",
-    "unpaired-folder": "data:UnpairedFolder",
-}
-
-#: The translation networks by the names the issue gives them, for the kind that will register them.
-NETWORKS = {
-    "unet": f"{_HERE}.models:UNetGenerator",
-    "resnet": f"{_HERE}.models:ResnetTranslator",
-    "patchgan": f"{_HERE}.models:PatchGANDiscriminator",
+    "mnist-edges": ("data:MNISTEdges", "paired"),
+    "mnist-strokes": ("data:MNISTStrokes", "unpaired"),
+    "paired-folder": ("data:PairedFolder", "paired"),
+    "unpaired-folder": ("data:UnpairedFolder", "unpaired"),
 }
 
 
 @hookimpl
 def ganzoo_register_components(register: ComponentRegistrar) -> None:
-    for name, target in DATASETS.items():
-        register.dataset(name, f"{_HERE}.{target}")
+    for name, (target, pairing) in DATASETS.items():
+        register.dataset(name, f"{_HERE}.{target}", pairing=pairing)
+    register.generator("unet", f"{_HERE}.components:unet", takes="image")
+    register.generator("resnet-translator", f"{_HERE}.components:resnet_translator", takes="image")
+    register.discriminator("patchgan", f"{_HERE}.components:patchgan", scores="patch")
+    register.algorithm("pix2pix", f"{_HERE}.algorithms:Pix2Pix", takes="image", pairing="paired",
+                       scores=("sample", "patch"), adversarial_optional=True)
+    register.algorithm("cyclegan", f"{_HERE}.algorithms:CycleGAN", takes="image", pairing="unpaired",
+                       scores=("sample", "patch"))
+    register.loss("cycle", f"{_HERE}.losses:Cycle", role="regularizer")
+    register.loss("identity", f"{_HERE}.losses:Identity", role="regularizer")
