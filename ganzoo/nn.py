@@ -3,21 +3,30 @@
 Models differ in how they wire labels and which stack they use, not in the
 stacks themselves, so the stacks live here once: an MLP builder, strided
 convolution stacks that go up to / down from 28, 32 or 64 pixels, the
-N(0, 0.02) initialisation of Radford et al. (2016), and label helpers.
+N(0, 0.02) initialisation of Radford et al. (2016), label helpers, and the
+discriminator options of the "improved GAN" techniques: spectral
+normalization of every layer (`spectral_norm_`), minibatch discrimination
+(`MinibatchDiscrimination`), and BigGAN's orthogonal regularization
+(`orthogonal_regularization`, `orthogonal_weights`).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
+import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import spectral_norm
 
 from .errors import ParamError, UnsupportedDataError
 from .specs import DataInfo
 
 __all__ = ["mlp", "output_activation", "CONV_START", "conv_resolution", "conv_up_stack",
            "conv_down_stack", "conv_head", "init_normal_", "require_num_classes", "require_labels",
-           "LabelProjection"]
+           "LabelProjection", "spectral_norm_", "MinibatchDiscrimination", "minibatch_head", "mlp_hidden", "mlp_minibatch_", "orthogonal_weights",
+           "orthogonal_regularization"]
 
 
 # -- MLPs ---------------------------------------------------------------------
@@ -44,6 +53,30 @@ def mlp(in_features: int, hidden: Iterable[int], out_features: int, *, negative_
         width = h
     layers.append(nn.Linear(width, out_features))
     return nn.Sequential(*layers)
+
+
+def mlp_hidden(net: nn.Sequential, x: Tensor) -> Tensor:
+    """The output of an `mlp`'s last hidden layer: every layer but the final Linear (a discriminator's features)."""
+    for layer in itertools.islice(net, len(net) - 1):
+        x = layer(x)
+    return x
+
+
+def mlp_minibatch_(net: nn.Sequential, kernels: int, kernel_dim: int = 5) -> MinibatchDiscrimination | None:
+    """Make room for minibatch discrimination before an `mlp`'s final Linear, in place.
+
+    With ``kernels`` > 0 that Linear is replaced by one that also reads
+    ``kernels`` more inputs, and the `MinibatchDiscrimination` that produces
+    them from the last hidden layer is returned: score with
+    ``net[-1](minibatch(mlp_hidden(net, x)))``. With 0, nothing changes and
+    None is returned.
+    """
+    if not kernels:
+        return None
+    last = net[-1]
+    assert isinstance(last, nn.Linear)
+    net[-1] = nn.Linear(last.in_features + kernels, last.out_features)
+    return MinibatchDiscrimination(last.in_features, kernels, kernel_dim)
 
 
 def output_activation(data: DataInfo) -> nn.Module:
@@ -179,3 +212,131 @@ class LabelProjection(nn.Module):
 
     def forward(self, h: Tensor, labels: Tensor) -> Tensor:
         return (self.embed(labels) * h.flatten(1)).sum(1)
+
+
+# -- discriminator options: spectral normalization, minibatch discrimination ----------------------------
+#: the layers whose weight `spectral_norm_` normalizes
+SPECTRAL_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.Embedding)
+
+
+def spectral_norm_(module: nn.Module) -> nn.Module:
+    """Spectral normalization (Miyato et al. 2018) of every Linear, Conv2d, ConvTranspose2d and Embedding
+    weight in ``module``, in place; returns ``module``.
+
+    Each weight, viewed as a matrix with one row per output unit, is divided by
+    its largest singular value, estimated by one power iteration per training
+    forward (`torch.nn.utils.parametrizations.spectral_norm`; 15 when applied).
+    Call it after initialising the weights: the power iteration starts from
+    the weight it finds, and the raw weight is then
+    ``parametrizations.weight.original``. Layers already normalized are left as
+    they are; parameters of other modules (a `MinibatchDiscrimination` tensor)
+    are not touched.
+    """
+    for m in list(module.modules()):
+        if isinstance(m, SPECTRAL_LAYERS) and not parametrize.is_parametrized(m, "weight"):
+            spectral_norm(m)
+    return module
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Minibatch discrimination (Salimans et al. 2016, "Improved Techniques for Training GANs", section 3.2).
+
+    Lets D look at a sample together with the rest of its batch, so a
+    generator that collapses to a few outputs is easy to spot. Features
+    f(x_i) ∈ R^A are multiplied by a tensor T ∈ R^(A×B×C) into B rows
+    M_i,b ∈ R^C; each row is compared with the same row of every other sample
+    of the batch, and
+
+        o(x_i)_b = Σ_(j≠i) exp(−‖M_i,b − M_j,b‖₁) + bias_b
+
+    is appended: (N, A) -> (N, A + B). As in the authors' code
+    (openai/improved-gan, ``MinibatchLayer``), a sample is not compared with
+    itself (the paper's sum over all j only adds the constant 1), T is
+    weight-normalized (each of its B×C columns has norm exp(log_scale), so
+    the L1 distances start at the scale of the features whatever A is), and the
+    bias starts at −1; their data-dependent initialisation is left out. A batch
+    of one gets o = bias. D's score then depends on the whole batch: score
+    real and fake batches separately (ganzoo does), and expect per-sample
+    gradient penalties (r1, wgan-gp) to see cross-sample terms.
+
+    in_features: A, the size of the flattened input features.
+    kernels: B, the number of minibatch features appended.
+    kernel_dim: C, the size of each row compared between samples.
+    """
+
+    def __init__(self, in_features: int, kernels: int, kernel_dim: int = 5):
+        super().__init__()
+        if in_features < 1 or kernels < 1 or kernel_dim < 1:
+            raise ParamError(f"minibatch discrimination needs positive sizes, got in_features={in_features}, "
+                             f"kernels={kernels}, kernel_dim={kernel_dim}")
+        self.kernels, self.kernel_dim = kernels, kernel_dim
+        self.theta = nn.Parameter(torch.randn(in_features, kernels, kernel_dim) * 0.05)
+        self.log_scale = nn.Parameter(torch.zeros(kernels, kernel_dim))
+        self.bias = nn.Parameter(torch.full((kernels,), -1.0))
+
+    def forward(self, h: Tensor) -> Tensor:
+        h = h.flatten(1)
+        weight = self.theta * (self.log_scale.exp() / self.theta.norm(dim=0))
+        m = torch.einsum("na,abc->nbc", h, weight)                           # (N, B, C)
+        dist = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(-1)              # (N, N, B): ‖M_i,b − M_j,b‖₁
+        near = torch.exp(-dist)
+        eye = torch.eye(len(h), device=h.device, dtype=near.dtype).unsqueeze(-1)
+        o = (near * (1 - eye)).sum(1) + self.bias                          # (N, B), j ≠ i
+        return torch.cat([h, o.to(h.dtype)], 1)
+
+
+def minibatch_head(channels: int, side: int, kernels: int = 0, kernel_dim: int = 5,
+                   std: float = 0.02) -> tuple[MinibatchDiscrimination | None, nn.Module]:
+    """The score head of a convolutional discriminator, with minibatch discrimination when ``kernels`` > 0.
+
+    Without: ``(None, conv_head(channels, side))``, one logit per image. With:
+    a `MinibatchDiscrimination` that appends ``kernels`` features to the
+    flattened last map, and a bias-free linear layer, N(0, ``std``), from
+    those to the logit. Apply the first (when not None), then the second.
+    """
+    if not kernels:
+        return None, conv_head(channels, side)
+    features = channels * side * side
+    head = nn.Linear(features + kernels, 1, bias=False)
+    nn.init.normal_(head.weight, 0.0, std)
+    return MinibatchDiscrimination(features, kernels, kernel_dim), head
+
+
+# -- BigGAN's orthogonal regularization -----------------------------------------------------------------
+def orthogonal_weights(model: nn.Module) -> list[Tensor]:
+    """The weights BigGAN's orthogonal regularization acts on: every trainable parameter with two or more
+    dimensions except embedding tables.
+
+    As BigGAN-PyTorch's ``utils.ortho``: parameters with fewer than two
+    dimensions (biases, BatchNorm gains) are skipped, and so is the class
+    embedding (it blacklists ``G.shared``; here every `nn.Embedding`). A
+    spectrally normalized layer contributes its raw weight
+    (``parametrizations.weight.original``), as there.
+    """
+    skip = {id(p) for m in model.modules() if isinstance(m, nn.Embedding) for p in m.parameters()}
+    return [p for p in model.parameters() if p.ndim >= 2 and p.requires_grad and id(p) not in skip]
+
+
+def orthogonal_regularization(weights: Iterable[Tensor]) -> Tensor:
+    """R(W) = Σ_W ‖W Wᵀ ⊙ (1 − I)‖²_F (Brock et al. 2019, eq. 3, without β), in float32.
+
+    Each weight is viewed as a matrix with one row per output unit (a
+    convolution's kernel flattened), so only the inner products between
+    different rows (filters) are penalised, not their norms. The gradient is
+    4 (W Wᵀ ⊙ (1 − I)) W; BigGAN-PyTorch's ``utils.ortho`` adds
+    2·strength·(W Wᵀ ⊙ (1 − I)) W, so its strength s is β = s / 2 here.
+    Parameters with fewer than two dimensions are skipped; no weight at all
+    gives a ValueError.
+    """
+    total: Tensor | None = None
+    for w in weights:
+        if w.ndim < 2:
+            continue
+        with torch.autocast(device_type=w.device.type, enabled=False):  # off-diagonal Gram entries are small
+            m = w.float().reshape(w.shape[0], -1)
+            gram = m @ m.t()
+            term = (gram - torch.diag_embed(torch.diagonal(gram))).square().sum()
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("orthogonal regularization found no weight with two or more dimensions")
+    return total

@@ -13,7 +13,8 @@ from torch import Tensor, nn
 
 from ganzoo.interfaces import DataInfo, Discriminator, Generator
 from ganzoo.nn import (LabelProjection, conv_down_stack, conv_head, conv_resolution, conv_up_stack,
-                       init_normal_, mlp, output_activation, require_labels, require_num_classes)
+                       init_normal_, mlp, mlp_hidden, output_activation, require_labels, require_num_classes,
+                       spectral_norm_)
 from ganzoo.params import Range
 
 
@@ -48,22 +49,33 @@ class CGANDiscriminator(Discriminator):
     Returns raw logits (N,): the classic Sigmoid is folded into the loss for
     numerical stability. Needs a labelled dataset; forward takes labels (N,).
 
+    ``features`` is the last hidden layer's output for the sample and its label.
+
     hidden: widths of the hidden layers, input to output.
     embed_dim: size of the label embedding (None: the number of classes).
     dropout: dropout after each hidden layer (0 disables it).
+    norm: "none", or "spectral": spectral normalization (Miyato et al. 2018)
+        of every weight, the label embedding's included.
     """
 
     def __init__(self, data: DataInfo, hidden: tuple[Annotated[int, Range(1, 16384)], ...] = (1024, 512, 256),
                  embed_dim: Annotated[int, Range(1, 4096)] | None = None,
-                 dropout: Annotated[float, Range(0, 1)] = 0.3):
+                 dropout: Annotated[float, Range(0, 1)] = 0.3, norm: Literal["none", "spectral"] = "none"):
         super().__init__(data)
         classes = require_num_classes(data, "cgan")
         self.embed = nn.Embedding(classes, embed_dim or classes)
         self.net = mlp(data.numel + self.embed.embedding_dim, hidden, 1, negative_slope=0.2, dropout=dropout)
+        if norm == "spectral":
+            spectral_norm_(self)
+
+    def _input(self, x: Tensor, labels: Tensor | None) -> Tensor:
+        return torch.cat([x.flatten(1), self.embed(require_labels(labels, "cgan"))], 1)
+
+    def features(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        return mlp_hidden(self.net, self._input(x, labels))
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        y = self.embed(require_labels(labels, "cgan"))
-        return self.net(torch.cat([x.flatten(1), y], 1)).view(-1)
+        return self.net(self._input(x, labels)).view(-1)
 
 
 class CDCGANGenerator(Generator):
@@ -100,20 +112,31 @@ class CDCGANDiscriminator(Discriminator):
     Returns raw logits (N,): the classic Sigmoid is folded into the loss for
     numerical stability. Needs a labelled dataset; forward takes labels (N,).
 
+    ``features`` is h (labels do not enter it).
+
     ndf: channels of the first feature map; later maps have ndf*2, ndf*4, ...
-    norm: "batch", "layer" (GroupNorm(1, C)) or "none"; see the dcgan discriminator.
+    norm: "batch", "layer" (GroupNorm(1, C)), "none" or "spectral" (spectral
+        normalization of every weight, the projection's embedding included,
+        as in Miyato & Koyama's SNGAN projection discriminator); see the dcgan
+        discriminator.
     """
 
     def __init__(self, data: DataInfo, ndf: Annotated[int, Range(1, 1024)] = 64,
-                 norm: Literal["batch", "layer", "none"] = "batch"):
+                 norm: Literal["batch", "layer", "none", "spectral"] = "batch"):
         super().__init__(data)
         classes = require_num_classes(data, "cdcgan")
         resolution = conv_resolution(data, "cdcgan")
-        self.features, channels, side = conv_down_stack(data.shape[0], resolution, ndf, norm)
+        self.body, channels, side = conv_down_stack(data.shape[0], resolution, ndf,
+                                                    "none" if norm == "spectral" else norm)
         self.head = conv_head(channels, side)
         init_normal_(self)
         self.project = LabelProjection(classes, channels * side * side)
+        if norm == "spectral":
+            spectral_norm_(self)
+
+    def features(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.body(x).flatten(1)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        h = self.features(x)
+        h = self.body(x)
         return self.head(h).view(-1) + self.project(h, require_labels(labels, "cdcgan"))

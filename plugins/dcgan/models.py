@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from torch import Tensor
 
 from ganzoo.interfaces import DataInfo, Discriminator, Generator
-from ganzoo.nn import conv_down_stack, conv_head, conv_resolution, conv_up_stack, init_normal_
+from ganzoo.nn import (conv_down_stack, conv_resolution, conv_up_stack, init_normal_, minibatch_head,
+                       spectral_norm_)
 from ganzoo.params import Range
 
 
@@ -40,19 +41,40 @@ class DCGANDiscriminator(Discriminator):
     pooling; a final convolution gives one score per image. Returns raw logits
     of shape (N,): the classic final Sigmoid is folded into the loss
     (BCE-with-logits) for numerical stability. Weights start at N(0, 0.02).
+    ``features`` is the last feature map, flattened (what the score is a
+    linear function of; before any minibatch features).
 
     ndf: channels of the first feature map; later maps have ndf*2, ndf*4, ...
-    norm: "batch" (DCGAN's BatchNorm), "layer" (GroupNorm(1, C)) or "none".
-    Use "layer" or "none" with per-sample gradient penalties such as wgan-gp.
+    norm: "batch" (DCGAN's BatchNorm), "layer" (GroupNorm(1, C)), "none", or
+        "spectral": no normalization layers, spectral normalization (Miyato et
+        al. 2018) of every weight instead, which keeps each layer about
+        1-Lipschitz. Use "layer", "none" or "spectral" with per-sample gradient
+        penalties such as wgan-gp and r1.
+    minibatch_features: minibatch discrimination (Salimans et al. 2016): that
+        many features comparing each image with the rest of its batch are
+        appended before the score, so D can see a collapsed batch (0: off;
+        the paper uses 100). The score then depends on the whole batch.
+    minibatch_dim: size of each compared row (the paper's C, 5).
     """
 
     def __init__(self, data: DataInfo, ndf: Annotated[int, Range(1, 1024)] = 64,
-                 norm: Literal["batch", "layer", "none"] = "batch"):
+                 norm: Literal["batch", "layer", "none", "spectral"] = "batch",
+                 minibatch_features: Annotated[int, Range(0, 4096)] = 0,
+                 minibatch_dim: Annotated[int, Range(1, 1024)] = 5):
         super().__init__(data)
         resolution = conv_resolution(data, "dcgan")
-        self.features, channels, side = conv_down_stack(data.shape[0], resolution, ndf, norm)
-        self.head = conv_head(channels, side)
+        self.body, channels, side = conv_down_stack(data.shape[0], resolution, ndf,
+                                                    "none" if norm == "spectral" else norm)
+        self.minibatch, self.head = minibatch_head(channels, side, minibatch_features, minibatch_dim)
         init_normal_(self)
+        if norm == "spectral":
+            spectral_norm_(self)
+
+    def features(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.body(x).flatten(1)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self.head(self.features(x)).view(-1)
+        h = self.body(x)
+        if self.minibatch is not None:
+            h = self.minibatch(h)
+        return self.head(h).view(-1)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from ganzoo.errors import UsageError
 from ganzoo.interfaces import LossInputs, LossTerm
+from ganzoo.params import Range
 
 from .gradients import input_gradients
 
@@ -22,18 +25,37 @@ def _f32(scores: Tensor | None) -> Tensor:
 class BCELoss(LossTerm):
     """Non-saturating GAN loss (Goodfellow et al. 2014), the usual default.
 
-    - D: BCE(D(x), 1) + BCE(D(G(z)), 0) = mean softplus(−D(x)) + mean softplus(D(G(z))).
+    - D: BCE(D(x), s) + BCE(D(G(z)), 0)
+      = mean [s·softplus(−D(x)) + (1 − s)·softplus(D(x))] + mean softplus(D(G(z))).
     - G: BCE(D(G(z)), 1) = mean softplus(−D(G(z))).
 
     D outputs logits; the sigmoid is applied here in its numerically stable
     softplus form. The generator maximises log D(G(z)) instead of minimising
     log(1 − D(G(z))), which keeps its gradient alive while D is winning.
+
+    smooth: the target s for real samples in D's loss. 1 (the default) is
+        plain BCE; 0.9 is the one-sided label smoothing of Salimans et al.
+        (2016): D stops being rewarded for ever more confident real scores,
+        its optimum becomes 0.9·p_data / (p_data + p_model), and the fakes'
+        target stays 0 (smoothing it too would keep the fakes where they are).
+        The generator's target is untouched.
     """
 
     scores_are_logits = True
+    _name = "bce"  # for messages: minimax shares this constructor
+
+    def __init__(self, smooth: Annotated[float, Range(0, 1)] = 1.0):
+        if not 0 < smooth <= 1:
+            raise UsageError(f"{self._name}: smooth (the real target of D) must be in (0, 1], got {smooth}",
+                             "0.9 is the usual one-sided label smoothing; 1 turns it off")
+        self.smooth = float(smooth)
 
     def d_loss(self, inputs: LossInputs) -> Tensor:
-        return F.softplus(-_f32(inputs.d_real)).mean() + F.softplus(_f32(inputs.d_fake)).mean()
+        d_real = _f32(inputs.d_real)
+        real = F.softplus(-d_real)
+        if self.smooth != 1.0:
+            real = self.smooth * real + (1 - self.smooth) * F.softplus(d_real)
+        return real.mean() + F.softplus(_f32(inputs.d_fake)).mean()
 
     def g_loss(self, inputs: LossInputs) -> Tensor:
         return F.softplus(-_f32(inputs.d_fake)).mean()
@@ -48,7 +70,11 @@ class MinimaxLoss(BCELoss):
     Of historical and teaching interest: once D confidently rejects the
     fakes, G's gradient vanishes (the loss saturates), so training often
     stalls early. Use bce for real work.
+
+    smooth: the target for real samples in D's loss, as for bce (1: off).
     """
+
+    _name = "minimax"
 
     def g_loss(self, inputs: LossInputs) -> Tensor:
         return -F.softplus(_f32(inputs.d_fake)).mean()

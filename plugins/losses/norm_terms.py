@@ -1,11 +1,13 @@
-"""Sample-matching regularizers for the generator (as in pix2pix's L1 term)."""
+"""Matching regularizers for the generator: each sample against a real one (pix2pix's L1 term), and the
+batch's mean features in D against the real batch's (feature matching)."""
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from ganzoo.errors import UsageError
-from ganzoo.interfaces import LossInputs, LossTerm
+from ganzoo.interfaces import Discriminator, LossInputs, LossTerm, forward
 
 
 def _paired_difference(name: str, inputs: LossInputs) -> Tensor:
@@ -58,3 +60,34 @@ class L2Loss(LossTerm):
 
     def g_loss(self, inputs: LossInputs) -> Tensor:
         return _paired_difference("l2", inputs).pow(2).mean()
+
+
+class FeatureMatching(LossTerm):
+    """Feature matching (Salimans et al. 2016, "Improved Techniques for Training GANs", section 3.1); G side only.
+
+    - G: ‖mean_i f(x_i) − mean_i f(G(z_i))‖²₂, with f D's intermediate features.
+    - D: nothing.
+
+    Instead of maximising D's score, G is asked to produce a batch whose
+    average in D's feature space is the real batch's: a moving but
+    statistics-level target that does not let G chase the single sample D
+    currently likes best. Use it as the paper does, alone on the generator
+    with D trained as usual (``bce+feature-matching`` still has bce's G term;
+    its weight sets the mix). f is ``Discriminator.features(x, labels)``,
+    which the dcgan, vanilla, cgan, cdcgan and resnet discriminators define
+    (a discriminator without it is a one-line error naming it). The real
+    features are computed without gradients, the fake ones through D into G,
+    in float32. This is the paper's squared L2 norm, summed over features; the
+    authors' code takes the mean over features instead, which is this term
+    divided by the number of features.
+    """
+
+    def g_loss(self, inputs: LossInputs) -> Tensor:
+        d = inputs.discriminator
+        features = getattr(d, "features", None)
+        if not callable(features):  # not a Discriminator subclass: the base class's one-line error
+            return Discriminator.features(d, inputs.fake, inputs.labels)  # type: ignore[arg-type]
+        with torch.no_grad():
+            real = forward(features, inputs.real, inputs.labels).flatten(1).float().mean(0)
+        fake = forward(features, inputs.fake, inputs.labels).flatten(1).float().mean(0)
+        return (real - fake).pow(2).sum()

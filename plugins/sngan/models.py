@@ -79,7 +79,7 @@ class ResNetDiscriminator(Discriminator):
         self.blocks = nn.Sequential(*blocks)
         self.linear = linear(cin, 1, spectral=spectral, bias=False)
 
-    def features(self, x: Tensor) -> Tensor:
+    def features(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """The (N, features) vector the score is a linear function of: ReLU then global sum pooling."""
         return F.relu(self.blocks(x)).sum((2, 3))
 
