@@ -6,7 +6,7 @@ loaded) model modules, never from the module that registers them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections.abc import Callable
 
 import torch
@@ -87,7 +87,9 @@ class LossInputs:
 
     ``d_real`` is D's scores on ``real``; in the generator step it is filled only
     when some term sets ``needs_real_scores_for_g``. ``discriminator`` is there
-    for terms that differentiate through D (gradient penalties).
+    for terms that differentiate through D (gradient penalties) or read its
+    features (`Discriminator.features`); ``generator`` for terms that read G's
+    weights. ``step`` of ``total`` is the training progress.
     """
 
     real: Tensor
@@ -97,6 +99,13 @@ class LossInputs:
     labels: Tensor | None
     discriminator: nn.Module
     step: int = 0
+    #: the generator being trained (unwrapped), for terms that read its weights (orthogonal regularization)
+    generator: nn.Module | None = None
+    #: training progress: the run's total steps (``step`` of ``total``), for schedules and lazy regularization
+    total: int = 0
+    #: named (output, target) pairs an algorithm makes besides (fake, real), for the terms that compare
+    #: them: CycleGAN's "cycle" (reconstruction, original) and "identity" (G_AB(b), b)
+    pairs: dict[str, tuple[Tensor, Tensor]] = field(default_factory=dict)
 
 
 class LossTerm:
