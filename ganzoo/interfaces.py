@@ -126,6 +126,9 @@ class LossTerm:
     #: the term compares each fake with the real sample at the same batch index (l1, l2): on unpaired
     #: data that pulls every sample toward the per-pixel median or mean, and a run gets a warning
     pairs_by_index: bool = False
+    #: names of the `LossInputs.pairs` the term compares (CycleGAN's "cycle"): an algorithm makes them only
+    #: when a term reads them
+    reads_pairs: tuple[str, ...] = ()
 
     def d_loss(self, inputs: LossInputs) -> Tensor | None:
         return None

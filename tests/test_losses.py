@@ -38,6 +38,9 @@ class MLPD(nn.Module):
         torch.manual_seed(0)
         self.net = nn.Sequential(nn.Flatten(), nn.Linear(features, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
 
+    def features(self, x, labels=None):
+        return self.net[:-1](x)
+
     def forward(self, x):
         return self.net(x).squeeze(1)
 
@@ -285,10 +288,11 @@ def run_steps(t: LossTerm, disc: nn.Module, shape, labels=None):
     call = (lambda x: disc(x, labels)) if labels is not None else disc
     real = batch(shape, 1)
     fake = batch(shape, 2).requires_grad_(True)
+    gen = nn.Linear(3, features(shape))  # stands in for G, for terms that read its weights (ortho)
     d_in = LossInputs(real=real, fake=fake.detach(), d_real=call(real), d_fake=call(fake.detach()),
-                      labels=labels, discriminator=disc)
+                      labels=labels, discriminator=disc, generator=gen)
     g_in = LossInputs(real=real, fake=fake, d_real=call(real), d_fake=call(fake), labels=labels,
-                      discriminator=disc)
+                      discriminator=disc, generator=gen)
     return fake, t.d_loss(d_in), t.g_loss(g_in)
 
 

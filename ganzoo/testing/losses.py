@@ -19,16 +19,24 @@ LOSS_DATA: tuple[DataInfo, ...] = (POINTS, MNIST)
 
 
 class ToyDiscriminator(nn.Module):
-    """A small MLP critic whose labels are optional, as a conditional discriminator's are."""
+    """A small MLP critic whose labels are optional, as a conditional discriminator's are; with features."""
 
     def __init__(self, data: DataInfo, num_classes: int = NUM_CLASSES):
         super().__init__()
         self.body = nn.Sequential(nn.Flatten(), nn.Linear(data.numel, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
         self.embed = nn.Embedding(num_classes, 1)
 
+    def features(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.body[:-1](x)
+
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         score = self.body(x).view(-1)
         return score if labels is None else score + self.embed(labels).view(-1)
+
+
+def _toy_generator(data: DataInfo) -> nn.Module:
+    """Stands in for LossInputs.generator: terms that read G's weights (ortho) get some to read."""
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, data.numel))
 
 
 def _instantiate(spec: ComponentSpec, params: dict[str, Any]) -> Any:
@@ -111,7 +119,9 @@ def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params:
     and a side that returns a value on one modality must not return None on
     another (declare ``modalities`` instead).
     ``d_loss`` must reach the discriminator's parameters and ``g_loss`` the
-    fake samples (so the generator gets a gradient). Raises ``ConformanceError``.
+    fake samples or the generator's weights (``LossInputs.generator``, a
+    small MLP here), so the generator gets a gradient. The critic has
+    ``features(x, labels=None)`` (its hidden layer), for terms that read it. Raises ``ConformanceError``.
     """
     spec = lookup("loss", name, registry)
     report = new_report(spec)
@@ -129,12 +139,14 @@ def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params:
         for labelled in (False, True):
             torch.manual_seed(seed)
             disc = ToyDiscriminator(data).to(device)
+            gen = _toy_generator(data).to(device)
             real = _sample(data, batch_size, seed, device)
             fake0 = _sample(data, batch_size, seed + 1, device)
             labels = torch.arange(batch_size, device=real.device) % NUM_CLASSES if labelled else None
 
             fake = fake0.detach()
-            inputs = LossInputs(real, fake, disc(fake, labels), disc(real, labels), labels, disc, step=0)
+            inputs = LossInputs(real, fake, disc(fake, labels), disc(real, labels), labels, disc, step=0,
+                                generator=gen)
             value = _side(spec, term, "d_loss", inputs, data)
             if value is not None:
                 acted["d_loss"] = True
@@ -147,16 +159,20 @@ def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params:
             disc.zero_grad(set_to_none=True)
             fake = fake0.clone().requires_grad_(True)
             d_real = disc(real, labels) if needs_real else None
-            inputs = LossInputs(real, fake, disc(fake, labels), d_real, labels, disc, step=1)
+            # a term that compares pairs an algorithm makes (cycle, identity) gets (fake, real) under each name
+            pairs = {name: (fake, real) for name in getattr(term, "reads_pairs", ())}
+            inputs = LossInputs(real, fake, disc(fake, labels), d_real, labels, disc, step=1, generator=gen,
+                                pairs=pairs)
             value = _side(spec, term, "g_loss", inputs, data)
             if value is not None:
                 acted["g_loss"] = True
                 acted_on["g_loss"].append(data.modality)
                 if value.requires_grad:
                     value.backward()
-                if fake.grad is None or not fake.grad.abs().sum() > 0:
-                    raise fail(spec, "g_loss does not depend on the fake samples, so it cannot train a generator",
-                               data)
+                reaches_g = any(p.grad is not None and p.grad.abs().sum() > 0 for p in gen.parameters())
+                if (fake.grad is None or not fake.grad.abs().sum() > 0) and not reaches_g:
+                    raise fail(spec, "g_loss does not depend on the fake samples (nor on the generator's "
+                               "weights), so it cannot train a generator", data)
         report.supported.append(data.shape)
     if not tried:
         raise fail(spec, f"declares modalities {modalities!r}, and none of the data it was checked on "

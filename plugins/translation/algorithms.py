@@ -274,7 +274,7 @@ class CycleGAN(Algorithm):
         self.optimizers = {"opt_g": setup.optimizer(gens, "g"), "opt_d": setup.optimizer(discs, "d")}
         self.schedule = _Schedule(setup, {"opt_g": (self.optimizers["opt_g"], "g"),
                                           "opt_d": (self.optimizers["opt_d"], "d")}, decay_from)
-        self.wanted = {getattr(impl, "pair", None) for _, impl in self.loss.terms}
+        self.wanted = {name for _, impl in self.loss.terms for name in getattr(impl, "reads_pairs", ())}
         if "identity" in self.wanted and self.info_a.shape[0] != self.info_b.shape[0]:
             raise UsageError(f"loss 'identity' feeds each generator images of its own output domain, but the domains "
                              f"have {self.info_a.shape[0]} and {self.info_b.shape[0]} channels",

@@ -30,6 +30,7 @@ class Cycle(_PairL1):
     """
 
     pair = "cycle"
+    reads_pairs = ("cycle",)
 
 
 class Identity(_PairL1):
@@ -41,3 +42,4 @@ class Identity(_PairL1):
     """
 
     pair = "identity"
+    reads_pairs = ("identity",)
