@@ -229,7 +229,7 @@ class _ImagePool:
     def state(self, prefix: str) -> dict[str, Tensor]:
         state = {f"{prefix}.rng": self.gen.get_state(), f"{prefix}.count": torch.tensor(self.count)}
         if self.images is not None:
-            state[f"{prefix}.images"] = self.images
+            state[f"{prefix}.images"] = self.images.clone()
         return state
 
     def load(self, tensors: dict[str, Tensor], prefix: str, device: torch.device) -> None:
@@ -237,7 +237,7 @@ class _ImagePool:
             self.gen.set_state(tensors[f"{prefix}.rng"])
             self.count = int(tensors[f"{prefix}.count"])
         if f"{prefix}.images" in tensors:
-            self.images = tensors[f"{prefix}.images"].to(device)
+            self.images = tensors[f"{prefix}.images"].to(device, copy=True)
 
 
 class CycleGAN(Algorithm):

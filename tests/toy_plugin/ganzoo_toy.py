@@ -3,7 +3,8 @@ import torch
 from torch import nn
 
 import ganzoo
-from ganzoo.interfaces import Dataset, Discriminator, Generator, LossTerm
+from ganzoo.algorithm import Algorithm, update
+from ganzoo.interfaces import Dataset, Discriminator, Generator, LossInputs, LossTerm
 from ganzoo.specs import DataInfo
 
 CALLS = {"d_loss": 0, "g_loss": 0}
@@ -126,8 +127,42 @@ class ToyUnlabelled(ToyDigits):
         return self.x, None
 
 
+class ToyAlternating(Algorithm):
+    """A third-party training algorithm: one model update per step, D on odd steps and G on even ones.
+
+    every: how many steps a turn lasts (1: alternate every step).
+    """
+
+    def __init__(self, setup, every=1):
+        self.setup, self.every, self.loss = setup, every, setup.loss
+        self.G, self.D = setup.generator(), setup.discriminator()
+        self.modules = {"generator": self.G, "discriminator": self.D}
+        self.optimizers = {"opt_g": setup.optimizer(self.G.parameters(), "g"),
+                           "opt_d": setup.optimizer(self.D.parameters(), "d")}
+        self.latent_dim = setup.config.train["latent_dim"]
+        self.fixed = torch.randn(16, self.latent_dim, generator=torch.Generator().manual_seed(0))
+
+    def step(self, next_batch, step, total):
+        real, _ = next_batch()
+        z = torch.randn(len(real), self.latent_dim, generator=self.setup.noise)
+        d_turn = ((step - 1) // self.every) % 2 == 0
+        fake = self.G(z)
+        inputs = LossInputs(real, fake.detach() if d_turn else fake, self.D(fake.detach() if d_turn else fake),
+                            self.D(real), None, self.D, step, generator=self.G, total=total)
+        side, opt = ("d_loss", "opt_d") if d_turn else ("g_loss", "opt_g")
+        value, parts = getattr(self.loss, side)(inputs)
+        update(self.optimizers[opt], value, "discriminator" if d_turn else "generator", inputs, {}, "toy")
+        return {side: value.detach(), **{f"{side[0]}/{k}": v for k, v in parts.items()}}
+
+    def grid(self, path, step):
+        from ganzoo.sampling import generate, write_picture
+
+        return write_picture(generate(self.G, self.fixed, None), path, self.setup.info, None, 4)
+
+
 @ganzoo.hookimpl
 def ganzoo_register_components(register):
+    register.algorithm("toy-alternating", ToyAlternating)
     register.generator("toy-mlp", ToyGen)
     register.discriminator("toy-mlp", ToyDisc)
     register.generator("toy-cmlp", ToyCGen, conditional=True)
