@@ -4,8 +4,9 @@
 the generator, discriminator and dataset specs (checked to fit the
 algorithm: what its generators take, the pairing of its data, the scores
 it reads), the loss spec's terms resolved to the
-registered losses (with the one-adversarial-term rule), and each
-component's parameters checked against its declaration (`ganzoo.params`).
+registered losses (with the one-adversarial-term rule), each
+component's parameters checked against its declaration (`ganzoo.params`),
+and the loggers of ``train.loggers`` (`ganzoo.loggers`).
 ``ganzoo run`` calls it right after resolving the config, so a wrong name or
 parameter is one line within a fraction of a second; the trainer and
 `ganzoo.assemble` then build from the `Composition` without looking
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import RunConfig
+from .loggers import check_loggers
 from .lossspec import Term, resolve_terms, term_params
 from .params import check_params
 from .errors import UsageError
@@ -39,6 +41,7 @@ class Composition:
     discriminator: ComponentSpec
     dataset: ComponentSpec
     terms: tuple[Term, ...]
+    loggers: tuple[ComponentSpec, ...] = ()
 
     @property
     def specs(self) -> dict[str, ComponentSpec]:
@@ -55,6 +58,7 @@ def lookup(config: RunConfig, registry: Registry) -> Composition:
     gen = registry.get("generator", config.gen["name"])
     disc = registry.get("discriminator", config.disc["name"])
     data = registry.get("dataset", config.dataset["name"])
+    loggers = check_loggers(config.train["loggers"], registry)
     check_fit(algo, gen, disc, data, registry)
     terms = resolve_terms(config.loss_spec, registry, adversarial_optional=algo.adversarial_optional)
     tables = term_params(terms, config.loss_params, config.loss_spec.text)
@@ -71,7 +75,7 @@ def lookup(config: RunConfig, registry: Registry) -> Composition:
         dataset=_table(config.dataset, check_params(data, {k: v for k, v in RunConfig.params(config.dataset).items()
                                                            if v is not None})),
         loss=loss, algo=_table({"name": algo.name}, check_params(algo, RunConfig.params(config.algo))))
-    return Composition(checked_config, algo, gen, disc, data, terms)
+    return Composition(checked_config, algo, gen, disc, data, terms, loggers)
 
 
 def _algorithm(config: RunConfig, registry: Registry) -> ComponentSpec:

@@ -3,6 +3,10 @@
 Evaluations during training (``train.eval_every``) are rank 0's too: a line
 of metrics.jsonl each (`ganzoo.evaluation.periodic`).
 
+So are the run's loggers (``train.loggers``, `ganzoo.loggers`): opened with the
+run folder, they get each metrics line, grid and evaluation as it is written,
+and the run's end; one that raises is reported and dropped, never the run.
+
 Every grid is drawn from the same fixed noise (and, for points, the same
 plot bounds), so that one after another they show the run's progress; the
 GIF of them all is written once, when the run ends (finished, interrupted or
@@ -15,6 +19,7 @@ written are replaced atomically or not at all.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, TYPE_CHECKING
 from collections.abc import Callable
@@ -24,6 +29,7 @@ import torch
 from .config import config_toml
 from .images import write_gif
 from .errors import WriteError
+from .loggers import LoggerSet
 from .rundir import MetricsLog, RunDir, make_parent, read_metrics, write_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,12 +37,25 @@ if TYPE_CHECKING:  # pragma: no cover
     from .config import RunConfig
 
 
+class Metrics(MetricsLog):
+    """metrics.jsonl, whose loss lines go to the run's loggers too (evaluation lines: `Outputs.evaluate`)."""
+
+    def __init__(self, path: Path):
+        super().__init__(path)
+        self.loggers = LoggerSet()  # none until the run opens its folder
+
+    def write(self, row: dict[str, Any]) -> None:
+        super().write(row)
+        if "eval" not in row:
+            self.loggers.scalars(int(row["step"]), row)
+
+
 class Outputs:
     """Opened at the run's first write to disk (`open`): nothing is written before."""
 
     def __init__(self, run: RunDir, config: RunConfig, parts: Parts):
         self.run, self.config, self.parts = run, config, parts
-        self.metrics = MetricsLog(run.metrics)  # the file is opened at its first line
+        self.metrics = Metrics(run.metrics)  # the file is opened at its first line
         self.frames: list[Path] = []
         self.gif_due = False  # a grid was drawn since the GIF was written
         self.last_grid: Path | None = None
@@ -54,7 +73,8 @@ class Outputs:
                 self.run.clear()
         except OSError as exc:
             raise WriteError.from_os(exc, root) from None
-        write_atomic(self.run.config, config_toml(self.config.replace(out=None), self.parts.meta).encode())
+        recorded = self.config.replace(out=None)
+        write_atomic(self.run.config, config_toml(recorded, self.parts.meta).encode())
         if resume:
             self.metrics.truncate_after(step)
             rows = read_metrics(self.run.metrics) if self.run.metrics.exists() else []
@@ -62,7 +82,13 @@ class Outputs:
             self.last_eval = next((r for r in reversed(rows) if "eval" in r), None)
         self.frames = self.run.grids()
         self.last_grid = self.frames[-1] if self.frames else None
+        self.metrics.loggers = LoggerSet.open(self.parts.setup.composition.loggers, root, recorded.to_dict(),
+                                              {**self.parts.meta, "start_step": step})
         return self
+
+    @property
+    def loggers(self) -> LoggerSet:
+        return self.metrics.loggers
 
     def grid(self, name: str, step: int) -> Path:
         """The algorithm's picture of progress (`ganzoo.algorithm.Algorithm.grid`) as samples/NAME."""
@@ -70,6 +96,7 @@ class Outputs:
         self.frames = [f for f in self.frames if f != path] + [path]
         self.gif_due = True
         self.last_grid = path
+        self.loggers.image("samples", step, path)
         return path
 
     def write_gif(self) -> Path | None:
@@ -86,14 +113,27 @@ class Outputs:
         row = self.last_eval = eval_row(self.config, self.parts.algorithm, device, step, epoch, note)
         self.eval_seconds += row["eval_seconds"]
         self.metrics.write(row)
+        self.loggers.evaluation(step, row.get("eval", {}))
         note(f"eval (step {step}): {describe_eval(row)}")
         return row
 
-    def close(self) -> None:
-        """The run ends (whatever the reason): the GIF, if not written yet, and metrics.jsonl to disk."""
+    def close(self, status: str | None = None) -> None:
+        """The run ends (whatever the reason): the GIF, if not written yet, metrics.jsonl to disk, and the
+        loggers told how it ended (``status``; by default read from the exception on its way, if any)."""
         try:
             self.write_gif()
         except WriteError:
             pass  # the run is failing already (this is the cleanup), or the grids themselves are all there
         finally:
             self.metrics.close()
+            self.loggers.close(status or _ending())
+
+
+def _ending() -> str:
+    """How the run ends, as `ganzoo.loggers.Logger.close` says it, seen from a ``finally`` block."""
+    from .results import TrainingInterrupted
+
+    exc = sys.exc_info()[1]
+    if exc is None:
+        return "finished"
+    return "interrupted" if isinstance(exc, (TrainingInterrupted, KeyboardInterrupt)) else "failed"
