@@ -1,9 +1,10 @@
-"""Pictures of a run: image grids, scatter plots of 2-D points, and the progress GIF."""
+"""Pictures of a run: image grids, scatter plots of 2-D points, and the progress GIF; reading a user's pictures."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw
@@ -140,3 +141,91 @@ def write_gif(frames: Sequence[str | Path], path: str | Path, duration: int = 30
 def class_rows(num_classes: int, per_row: int = 8, max_classes: int = 20) -> Tensor:
     """Labels for a grid with one row per class: 0,0,..,1,1,.. (capped at ``max_classes`` rows)."""
     return torch.arange(min(num_classes, max_classes)).repeat_interleave(per_row)
+
+
+# -- reading the user's own pictures (`ganzoo sample --input`) -----------------------------------------
+
+#: file endings read as images (the ones the folder datasets read)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+
+
+@dataclass
+class ReadImages:
+    """Pictures read for a model: uint8 (N, C, H, W), the files they came from, and what was skipped."""
+
+    images: Tensor
+    paths: list[Path]
+    skipped: dict[str, list[Path]]  # reason -> files
+
+    def skip_note(self) -> str | None:
+        """One line counting the skipped files by reason, with an example of each; None when none were."""
+        if not self.skipped:
+            return None
+        total = sum(len(v) for v in self.skipped.values())
+        parts = ", ".join(f"{len(v)} {reason} (e.g. {v[0].name})" for reason, v in self.skipped.items())
+        return f"skipped {total} file{'s' if total != 1 else ''}: {parts}"
+
+
+def image_files(path: Path) -> tuple[list[Path], list[Path]]:
+    """(image files, other files) of a file or of a folder (recursively, sorted, hidden files left out)."""
+    if path.is_file():
+        return ([path], []) if path.suffix.lower() in IMAGE_SUFFIXES else ([], [path])
+    found: list[Path] = []
+    others: list[Path] = []
+    for p in sorted(path.rglob("*")):
+        if not p.is_file() or any(part.startswith(".") for part in p.relative_to(path).parts):
+            continue
+        (found if p.suffix.lower() in IMAGE_SUFFIXES else others).append(p)
+    return found, others
+
+
+def fit_image(image: Tensor, height: int, width: int) -> Tensor:
+    """uint8 (C, H, W) -> uint8 (C, height, width): the central crop of the target's aspect, resized (antialiased)."""
+    import torch.nn.functional as F
+
+    h, w = image.shape[-2:]
+    if h * width > w * height:  # too tall for the target's aspect
+        crop_h, crop_w = max(1, round(w * height / width)), w
+    else:
+        crop_h, crop_w = h, max(1, round(h * width / height))
+    top, left = (h - crop_h) // 2, (w - crop_w) // 2
+    x = image[:, top:top + crop_h, left:left + crop_w]
+    if (crop_h, crop_w) == (height, width):
+        return x.contiguous()
+    out = F.interpolate(x[None].float(), size=(height, width), mode="bilinear", align_corners=False,
+                        antialias=crop_h > height or crop_w > width)
+    return out[0].round_().clamp_(0, 255).to(torch.uint8)
+
+
+def read_images(path: str | Path, shape: tuple[int, ...], limit: int | None = None) -> ReadImages:
+    """An image file, or every image file in a folder, as uint8 (N, C, H, W) of ``shape`` (C, H, W).
+
+    Colour is converted to ``C`` channels (1: greyscale, 3: RGB); each picture
+    is centre-cropped to the aspect of (H, W) and resized. Files that are not
+    images, or that cannot be decoded, are skipped and counted (``skipped``),
+    never fatal; at most ``limit`` images are read (the first, sorted by path).
+    """
+    import numpy as np
+
+    channels, height, width = (int(s) for s in shape)
+    if channels not in (1, 3):
+        raise ValueError(f"read_images converts to 1 or 3 channels, not {channels}")
+    files, others = image_files(Path(path))
+    skipped: dict[str, list[Path]] = {"not images": others} if others else {}
+    images: list[Tensor] = []
+    kept: list[Path] = []
+    for p in files:
+        if limit is not None and len(kept) >= limit:
+            break
+        try:
+            with Image.open(p) as img:
+                array = np.asarray(img.convert("L" if channels == 1 else "RGB"))
+        except Exception:  # PIL raises many types for broken files; any of them means "skip this file"
+            skipped.setdefault("unreadable", []).append(p)
+            continue
+        t = torch.from_numpy(array.copy())
+        t = t.unsqueeze(0) if t.dim() == 2 else t.permute(2, 0, 1)
+        images.append(fit_image(t, height, width))
+        kept.append(p)
+    stacked = torch.stack(images) if images else torch.empty((0, channels, height, width), dtype=torch.uint8)
+    return ReadImages(stacked, kept, skipped)

@@ -3,6 +3,12 @@
 The checkpoint alone is read (its ``config`` and ``meta`` are the truth of
 what produced its weights, see `ganzoo.rundir`), so a lone checkpoint file
 samples as well as a run folder.
+
+An image-to-image generator (registered ``takes="image"``: pix2pix, CycleGAN)
+is rebuilt from the run's ``meta.algorithm``: ``source`` is the DataInfo of the
+images it takes, ``generators`` the direction of each generator section
+(``{"generator": "AtoB", "generator_ba": "BtoA"}``). "BtoA" is the section
+whose direction says so, built with data and source swapped.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from torch import nn
 
 from . import checkpoint as ckpt_mod
 from .config import RunConfig, finalize
-from .errors import CheckpointError, GanzooError
+from .errors import CheckpointError, GanzooError, UsageError
 from .rundir import RunDir
 from .specs import DataInfo
 
@@ -37,6 +43,13 @@ class LoadedGenerator:
     step: int
     ema: bool  # the EMA weights were loaded
     conditional: bool
+    takes: str = "noise"  # what the generator takes: "noise" (latent codes) or "image" (it translates images)
+    source: DataInfo | None = None  # the images an image-to-image generator takes; None for noise
+    direction: str = "AtoB"  # which of an image-to-image run's generators this is
+
+    @property
+    def translates(self) -> bool:
+        return self.takes == "image"
 
     @property
     def latent_dim(self) -> int:
@@ -55,12 +68,53 @@ def locate(target: str | Path) -> tuple[Path, Path]:
     return p.parent, ckpt
 
 
+DIRECTIONS = ("AtoB", "BtoA")
+
+
+@dataclass(frozen=True)
+class _Translator:
+    """Where an image-to-image generator's weights are and which domain is which."""
+
+    section: str
+    data: DataInfo
+    source: DataInfo
+
+
+def _translator(meta: dict[str, Any], data: DataInfo, direction: str, path: Path, name: str) -> _Translator:
+    algo = meta.get("algorithm")
+    if not isinstance(algo, dict) or not isinstance(algo.get("source"), dict):
+        raise CheckpointError(f"checkpoint {path}: generator {name!r} translates images, but the run records no "
+                              f"input domain (meta.algorithm.source)")
+    try:
+        source = DataInfo.from_dict(algo["source"])
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"checkpoint {path}: the input domain (meta.algorithm.source) is corrupt") from None
+    gens = algo.get("generators") or {"generator": "AtoB"}
+    if not isinstance(gens, dict):
+        raise CheckpointError(f"checkpoint {path}: meta.algorithm.generators is not a table")
+    section = next((k for k, v in gens.items() if v == direction), None)
+    if section is None:
+        have = ", ".join(sorted(str(v) for v in gens.values())) or "none"
+        raise UsageError(f"--direction {direction}: this run's generators translate {have} only",
+                         "a pix2pix run learns one direction; CycleGAN runs have both")
+    if direction == "BtoA":
+        data, source = source, data
+    return _Translator(section, data, source)
+
+
 def load_generator(target: str | Path, use_ema: bool = True, device: str | torch.device = "cpu",
-                   registry: Registry | None = None) -> LoadedGenerator:
-    """Rebuild a run's generator from its checkpoint (CheckpointError/ComponentError, one line, when it cannot)."""
+                   registry: Registry | None = None, direction: str = "AtoB") -> LoadedGenerator:
+    """Rebuild a run's generator from its checkpoint (CheckpointError/ComponentError, one line, when it cannot).
+
+    ``direction``: for an image-to-image run, which generator ("AtoB", the
+    run's main one, or "BtoA", CycleGAN's reverse one); a noise run has only
+    "AtoB". The EMA weights (``use_ema``) exist for the main generator only.
+    """
     from .build import build_generator
     from .plugin_manager import get_registry, unavailable
 
+    if direction not in DIRECTIONS:
+        raise UsageError(f"--direction must be AtoB or BtoA, not {direction!r}")
     run_dir, path = locate(target)
     ck = ckpt_mod.load(path)
     if not ck.config:
@@ -81,10 +135,24 @@ def load_generator(target: str | Path, use_ema: bool = True, device: str | torch
     if not registry.has("generator", name):
         raise unavailable("generator", name, (meta.get("components") or {}).get("generator"))
     spec = registry.get("generator", name)
-    model = build_generator(name, data, config.train["latent_dim"], RunConfig.params(config.gen), registry)
-    ema = use_ema and bool(ck.section("ema"))
-    ckpt_mod.load_model(ck, "ema" if ema else "generator", model, f"generator {name!r}")
+    params = RunConfig.params(config.gen)
+    source: DataInfo | None = None
+    section = "generator"
+    if spec.takes == "image":
+        where = _translator(meta, data, direction, path, name)
+        data, source, section = where.data, where.source, where.section
+        model = build_generator(name, data, params=params, registry=registry, source=source)
+    else:
+        if direction != "AtoB":
+            raise UsageError(f"--direction {direction}: generator {name!r} draws from noise; it translates no images",
+                             "--direction is for image-to-image runs (pix2pix, cyclegan)")
+        model = build_generator(name, data, config.train["latent_dim"], params, registry)
+    # the EMA shadows the main generator only (CycleGAN keeps none)
+    ema = use_ema and section == "generator" and bool(ck.section("ema"))
+    what = f"generator {name!r}" + (f" ({direction})" if source is not None else "")
+    ckpt_mod.load_model(ck, "ema" if ema else section, model, what)
     model.to(device).eval()
     conditional = spec.conditional
     return LoadedGenerator(model=model, data=data, config=config, meta=meta, run_dir=run_dir, checkpoint=path,
-                           step=ck.step, ema=ema, conditional=conditional)
+                           step=ck.step, ema=ema, conditional=conditional, takes=spec.takes, source=source,
+                           direction=direction)

@@ -25,9 +25,12 @@ from ._common import device_option, json_option, print_json
 @click.option("--inception/--no-inception", default=True, show_default=True,
               help="Standard FID when Inception-v3 weights are on disk ($GANZOO_INCEPTION_WEIGHTS or torch hub's "
                    "checkpoints folder); never downloads. Slow on a CPU.")
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default=None,
+              help="Image-to-image runs: which generator to score (default AtoB; BtoA: a CycleGAN run's reverse "
+                   "one).")
 @json_option
 def eval_cmd(path: str, num: int | None, dataset: str | None, seed: int, device: str, inception: bool,
-             as_json: bool) -> None:
+             direction: str | None, as_json: bool) -> None:
     """Score generated samples: FD, KID, precision/recall, coverage, memorization, each beside a real-vs-real floor.
 
     \b
@@ -43,18 +46,40 @@ def eval_cmd(path: str, num: int | None, dataset: str | None, seed: int, device:
     --json prints null, with a note, for a number that is not finite.
 
     \b
+    An image-to-image run (pix2pix, CycleGAN) translates the held-out
+    split's inputs and is scored on them: L1, PSNR and SSIM against their
+    targets (paired data), FD of the outputs against held-out target images
+    (floor: train vs held-out targets), and for labelled data the share of
+    outputs that keep the input's digit (CycleGAN: also after A -> B -> A).
+
+    \b
     ganzoo eval runs/<run>
     ganzoo eval samples.safetensors --dataset fashion-mnist --json
+    ganzoo eval runs/<cyclegan-run> --direction BtoA
     """
     from ..console import console, err_console
     from ..device import resolve_device
+    from ..errors import UsageError
     from ..evaluation import evaluate
+    from ..evaluation.runs import generator_takes
 
     def log(message: str) -> None:
         err_console.print(f"[dim]{message}[/]", highlight=False)
 
-    result = evaluate(path, num=num, seed=seed, dataset=dataset, device=resolve_device(device),
-                      inception=inception, log=log)
+    if generator_takes(path) == "image":
+        from ..evaluation.translation import evaluate_translation_run
+
+        if dataset is not None:
+            raise UsageError("--dataset: an image-to-image run is scored on its own dataset's held-out split",
+                             "leave --dataset out")
+        result = evaluate_translation_run(path, num=num, seed=seed, device=resolve_device(device),
+                                          direction=direction or "AtoB", log=log)
+    else:
+        if direction is not None:
+            raise UsageError(f"--direction {direction}: {path} is not an image-to-image run",
+                             "--direction is for pix2pix and cyclegan runs")
+        result = evaluate(path, num=num, seed=seed, dataset=dataset, device=resolve_device(device),
+                          inception=inception, log=log)
     if as_json:
         print_json(result)
         return

@@ -1,5 +1,10 @@
 """`ganzoo sample`: draw samples from a trained run (its EMA generator when it has one).
 
+An image-to-image run (its generator registered ``takes="image"``: pix2pix,
+CycleGAN) translates images instead: the user's own (``--input``, a picture
+or a folder of them, converted to the input domain's channels and size), or
+else a batch of its dataset's held-out split, shown beside their targets.
+
 The output never replaces a file of a run (its checkpoints, grids, config or
 metrics), and replaces another existing file only with ``--force``; the
 default output takes a fresh name. Files are written atomically.
@@ -84,12 +89,20 @@ def check_memory(n: int, sample_numel: int, latent_dim: int) -> None:
 
 def sample_to_file(target: str | Path, out: str | Path | None = None, num: int | None = None,
                    label: int | None = None, seed: int = 0, use_ema: bool = True,
-                   device: str = "cpu", registry: Any = None, force: bool = False) -> Drawn:
-    """Write a PNG grid (or scatter plot) or a safetensors file of samples from a run or checkpoint."""
+                   device: str = "cpu", registry: Any = None, force: bool = False,
+                   input_path: str | Path | None = None, direction: str = "AtoB") -> Drawn:
+    """Write a PNG grid (or scatter plot) or a safetensors file of samples from a run or checkpoint.
+
+    An image-to-image run translates ``input_path`` (an image file or a folder of
+    them), or without it ``num`` images of its dataset's held-out split
+    (default 16); ``direction`` "BtoA" uses a CycleGAN run's reverse generator.
+    """
     if out is not None and Path(out).suffix.lower() not in (".png", ".safetensors"):
         raise UsageError(f"--out {out}: expected a .png or .safetensors file")
     if num is not None and num < 1:
         raise UsageError(f"--num must be positive, not {num}")
+    if input_path is not None and not Path(input_path).exists():
+        raise UsageError(f"--input {input_path} does not exist", "give an image file or a folder of images")
     if out is not None:
         check_out(Path(out), force)
     import torch
@@ -98,7 +111,12 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
     from ..sampling import generate, latent, write_picture
     from ..trained import load_generator
 
-    loaded = load_generator(target, use_ema, resolve_device(device), registry)
+    loaded = load_generator(target, use_ema, resolve_device(device), registry, direction=direction)
+    if loaded.translates:
+        return _translate_to_file(loaded, out, num, label, seed, input_path, resolve_device(device))
+    if input_path is not None:
+        raise UsageError(f"--input: generator {loaded.config.gen['name']!r} draws from noise; it takes no images",
+                         "--input is for image-to-image runs (pix2pix, cyclegan)")
     data, conditional = loaded.data, loaded.conditional
     classes = data.num_classes or 0
     if label is not None:
@@ -138,6 +156,84 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
     return Drawn(loaded, path, n, labels)
 
 
+# how many held-out examples a translation grid shows by default, and side by side in a row
+HELDOUT_EXAMPLES, EXAMPLES_PER_ROW = 16, 4
+
+
+def _columns(columns: list[Tensor], per_row: int) -> tuple[Tensor, int]:
+    """Examples side by side (input | output | target), ``per_row`` of them in a grid row: (images, nrow).
+
+    Columns of other channels or sizes than the outputs (the second) are converted to match them.
+    """
+    import torch
+
+    from ..images import fit_image
+
+    h, w = columns[1].shape[-2:]
+    channels = max(col.shape[1] for col in columns)
+    fitted = []
+    for col in columns:
+        if tuple(col.shape[-2:]) != (h, w):
+            col = torch.stack([fit_image(x, h, w) for x in col]) if len(col) else col.new_zeros((0, col.shape[1], h, w))
+        if col.shape[1] != channels:  # greyscale beside colour: shown as grey RGB
+            col = col.expand(-1, channels, -1, -1) if col.shape[1] == 1 else col[:, :channels]
+        fitted.append(col)
+    stacked = torch.stack(fitted, dim=1).reshape(-1, channels, h, w)  # example by example, column by column
+    return stacked, per_row * len(columns)
+
+
+def _translate_to_file(loaded: LoadedGenerator, out: str | Path | None, num: int | None, label: int | None,
+                       seed: int, input_path: str | Path | None, device: Any) -> Drawn:
+    """`sample_to_file` for an image-to-image generator (see there)."""
+    from ..evaluation.runs import run_dataset
+    from ..evaluation.translation import heldout_images, translate
+    from ..images import image_files, read_images, save_grid
+    from ..plugin_manager import warn
+
+    if label is not None:
+        raise UsageError(f"--label: generator {loaded.config.gen['name']!r} translates images; it takes no labels")
+    assert loaded.source is not None
+    source, data = loaded.source, loaded.data
+    targets: Tensor | None = None
+    if input_path is not None:
+        files, _ = image_files(Path(input_path))
+        count = min(len(files), num) if num is not None else len(files)
+        check_memory(count, math.prod(source.shape) + math.prod(data.shape), 0)
+        read = read_images(input_path, source.shape, limit=num)
+        note = read.skip_note()
+        if note:
+            warn(f"--input {input_path}: {note}")
+        if not len(read.images):
+            raise UsageError(f"--input {input_path}: no readable images",
+                             "give .png, .jpg, .jpeg, .webp or .bmp files")
+        inputs, what = read.images, str(input_path)
+    else:
+        name, params = run_dataset(loaded.config)
+        held = heldout_images(name, params, loaded.direction, num or HELDOUT_EXAMPLES, seed)
+        for line in held.notes:
+            warn(line)
+        inputs, targets, what = held.inputs, held.targets, f"{held.split} split of {name}"
+    outputs = translate(loaded.model, inputs, device)
+    path = Path(out) if out is not None else RunDir(loaded.run_dir).sample_file(seed)
+    if path.suffix.lower() == ".safetensors":
+        from safetensors.torch import save
+
+        from ..rundir import write_atomic
+
+        tensors = {"images": outputs.contiguous(), "inputs": inputs.contiguous()}
+        if targets is not None:
+            tensors["targets"] = targets.contiguous()
+        meta = {"generator": loaded.config.gen["name"], "direction": loaded.direction, "inputs": what,
+                "seed": str(seed), "step": str(loaded.step), "ema": json.dumps(loaded.ema),
+                "checkpoint": str(loaded.checkpoint)}
+        write_atomic(path, save(tensors, metadata=meta))
+    else:
+        columns = [inputs, outputs] + ([targets] if targets is not None else [])
+        images, nrow = _columns(columns, EXAMPLES_PER_ROW)
+        save_grid(images, path, nrow)
+    return Drawn(loaded, path, len(outputs), None)
+
+
 @click.command("sample")
 @click.argument("target", metavar="RUN_DIR_OR_CHECKPOINT", type=click.Path(exists=True))
 @click.option("--num", "-n", type=int, help="How many samples (default 64; conditional without --label: 8 per class, "
@@ -149,14 +245,28 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
                    "Default: RUN_DIR/samples/sample-SEED.png (or sample-SEED-2.png, ... when that exists)")
 @click.option("--force", is_flag=True, help="Replace --out when it exists (never a file of a run).")
 @click.option("--no-ema", is_flag=True, help="Use the raw generator even when the run kept an EMA.")
+@click.option("--input", "-i", "input_", type=click.Path(exists=True),
+              help="Image-to-image runs: translate this image, or every image in this folder (converted to the "
+                   "input domain's channels and size; unreadable files are skipped and counted). The grid shows "
+                   "input | output pairs. Default: --num images of the dataset's held-out split (16), shown as "
+                   "input | output | target.")
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
+              help="Image-to-image runs: which way to translate (BtoA: a CycleGAN run's reverse generator).")
 @device_option("cpu", "Where to run the generator:")
 def sample_cmd(target: str, num: int | None, label: int | None, seed: int, out: str | None, force: bool,
-               no_ema: bool, device: str) -> None:
-    """Sample a trained generator: a PNG grid (one row per class for conditional models) or tensors."""
+               no_ema: bool, input_: str | None, direction: str, device: str) -> None:
+    """Sample a trained generator: a PNG grid (one row per class for conditional models) or tensors.
+
+    \b
+    An image-to-image run (pix2pix, CycleGAN) translates images instead:
+    ganzoo sample runs/<run> --input photos/ --out translated.png
+    ganzoo sample runs/<cyclegan-run> --direction BtoA
+    """
     from ..console import console
 
     drawn = sample_to_file(target, out=out, num=num, label=label, seed=seed, use_ema=not no_ema, device=device,
-                           force=force)
+                           force=force, input_path=input_, direction=direction)
     which = "EMA generator" if drawn.loaded.ema else "generator"
-    console.print(f"wrote {drawn.num} samples from the {which} at step {drawn.loaded.step} to {drawn.out}",
+    what = f"{drawn.loaded.direction} translations" if drawn.loaded.translates else "samples"
+    console.print(f"wrote {drawn.num} {what} from the {which} at step {drawn.loaded.step} to {drawn.out}",
                   highlight=False, soft_wrap=True)

@@ -24,6 +24,21 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
 
 _SPACE_LABEL = {"points": ("FD", "KID"), "pixels": ("FD-pixels", "KID-pixels")}
 
+# an image-to-image run's table (ganzoo.evaluation.translation)
+TRANSLATION_ROWS: tuple[tuple[str, str, str, str], ...] = (
+    ("l1", "L1", "{:.4f}", "mean |output - target| in [-1, 1] pixels; 0 = the targets exactly"),
+    ("psnr", "PSNR", "{:.2f}", "dB, per image on [0, 1] pixels, averaged; higher is better"),
+    ("ssim", "SSIM", "{:.4f}", "structural similarity to the targets (11x11 Gaussian window); 1 = identical"),
+    ("fd", "FD-classifier", "{:.3f}", "outputs vs real target images; lower is better, the floor is the best"),
+    ("kid", "KID-classifier", "{:.4f}", "lower is better; unbiased, so about 0 (even < 0) when matched"),
+    ("precision", "precision", "{:.3f}", "fidelity: share of outputs on the real targets' manifold"),
+    ("recall", "recall", "{:.3f}", "diversity: share of real targets on the outputs' manifold"),
+    ("digit_kept", "digit kept", "{:.3f}", "outputs classified as their input's label; real: the classifier's "
+                                           "accuracy on real targets"),
+    ("cycle_digit_kept", "digit kept (A->B->A)", "{:.3f}", "the same after translating back, by domain A's "
+                                                           "classifier"),
+)
+
 
 def _fmt(fmt: str, value: Any, key: str, result: dict[str, Any]) -> str:
     if value is None:
@@ -37,7 +52,7 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(label, value, real-data reference, hint) for each metric present in ``result``."""
     space = result.get("feature_space", "classifier")
     out = []
-    for key, label, fmt, hint in ROWS:
+    for key, label, fmt, hint in TRANSLATION_ROWS if _translation(result) else ROWS:
         if key not in result:
             continue
         if space in _SPACE_LABEL and key in ("fd", "kid"):
@@ -51,13 +66,26 @@ def _unit(result: dict[str, Any]) -> str:
     return "points" if result.get("feature_space") == "points" else "images"
 
 
-def render(result: dict[str, Any]) -> Any:
-    from rich.table import Table
+def _translation(result: dict[str, Any]) -> bool:
+    return result.get("task") == "translation"
 
+
+def render(result: dict[str, Any]) -> Any:
     ref = result.get("reference") or {}
+    if _translation(result):
+        split = result.get("input_split", "heldout")
+        title = (f"{result.get('source', 'translation')}: {result['num']} {result.get('direction', 'AtoB')} "
+                 f"translations of the {split} split of {result['dataset']}")
+        return _table(title, result)
     against = (f"the held-out split of {result['dataset']} ({ref['images']:,} {_unit(result)})" if ref.get("split")
                else f"{result['dataset']}")
     title = f"{result.get('source', 'samples')}: {result['num']} samples vs {against}"
+    return _table(title, result)
+
+
+def _table(title: str, result: dict[str, Any]) -> Any:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
     table.add_column("metric", no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
@@ -68,9 +96,42 @@ def render(result: dict[str, Any]) -> Any:
     return table
 
 
+def _translation_footer(result: dict[str, Any]) -> list[str]:
+    """Which split each number of a translation result used."""
+    ref = result.get("reference") or {}
+    split = result.get("input_split", "heldout")
+    n = result["num"]
+    of = f" of {result['inputs_available']:,}" if result.get("inputs_available") else ""
+    lines = [f"inputs: {n}{of} images of the {split} split of {result['dataset']}"
+             + (", with their paired targets for L1, PSNR and SSIM" if result.get("paired") else "")]
+    if "num_compared" in result:
+        m = result["num_compared"]
+        if ref.get("split"):
+            lines.append(f"FD, KID, precision, recall: {m} outputs against {m} real target images of the held-out "
+                         f"split ({ref['images']:,}); real vs real: {m} train-split targets "
+                         f"({ref['train_images']:,}, what the run trains on) against the same {m} held-out ones")
+        else:
+            lines.append(f"FD, KID, precision, recall: {m} outputs against {m} real target images; real vs real: "
+                         f"two disjoint halves of the real target images ({m} each)")
+    if "digit_kept" in result:
+        on = "held-out" if ref.get("split") else "real"
+        lines.append(f"digit kept: the target domain's classifier (trained on the train split) on the outputs, "
+                     f"against each input's label; real: its accuracy on the {ref.get('images', 0):,} {on} "
+                     f"target images")
+    if "cycle_digit_kept" in result:
+        clf = result.get("cycle_classifier") or {}
+        lines.append(f"digit kept (A->B->A): the outputs translated back by the run's other generator, classified "
+                     f"by domain A's classifier (weights {clf.get('digest', '?')}, trained on the train split); "
+                     f"real: its accuracy on held-out domain A images")
+    return lines
+
+
 def footer(result: dict[str, Any]) -> list[str]:
     """Lines under the table: what the reference column means, where features came from, notes."""
     ref = result.get("reference") or {}
+    if _translation(result):
+        lines = _translation_footer(result)
+        return lines + _sources(result)
     m = result["num_compared"]
     if ref.get("split"):
         unit = _unit(result)
@@ -80,6 +141,12 @@ def footer(result: dict[str, Any]) -> list[str]:
     else:
         lines = [f"real vs real: the same metric between two disjoint halves of the real data "
                  f"({m} samples each); for one-set metrics, what the real data scores"]
+    return lines + _sources(result)
+
+
+def _sources(result: dict[str, Any]) -> list[str]:
+    """Where the features came from, then the result's notes."""
+    lines = []
     clf = result.get("classifier")
     if clf:
         acc = (f", accuracy {clf['accuracy']:.3f} on {clf.get('accuracy_on') or 'held-out'} held-out images"

@@ -105,3 +105,24 @@ def checkpoint_dataset(path: str | Path) -> tuple[str, dict[str, Any]] | None:
         return run_dataset(finalize({k: v for k, v in config.items() if v is not None}))
     except Exception:  # a moved, deleted or foreign checkpoint: the caller falls back to its other rules
         return None
+
+
+def generator_takes(path: str | Path) -> str | None:
+    """What the generator of a run folder or checkpoint takes ("noise" or "image"), read from the checkpoint's
+    header alone; None for anything else (a samples file, a missing or foreign file, an unknown generator),
+    which the caller's usual path then reports."""
+    import json
+
+    from ..checkpoint import find
+    from ..plugin_manager import get_registry
+    from .sources import _header_metadata, _is_checkpoint
+
+    try:
+        meta = _header_metadata(find(path))
+        if not _is_checkpoint(meta):
+            return None
+        name = json.loads(meta["config"])["gen"]["name"]
+        registry = get_registry()
+        return registry.get("generator", name).takes if registry.has("generator", name) else None
+    except Exception:  # whatever is wrong with the file, the usual path says it in one line
+        return None
