@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import fit, run_cli, tiny
+from conftest import fit, run_cli, tiny, tiny_images
 from ganzoo.interfaces import to_uint8
 from ganzoo.testing import check_algorithm
 from ganzoo_plugins.translation.algorithms import _ImagePool, linear_decay
@@ -168,3 +168,36 @@ def test_image_pool_shows_stored_fakes_half_the_time_and_resumes_exactly():
     more = torch.full((20, 1, 1, 1), 7.0)
     assert torch.equal(pool.query(more), twin.query(more.clone()))
     assert torch.equal(_ImagePool(0, seed=0).query(more), more)
+
+
+# -- DiffAugment through the gan algorithm ------------------------------------------------------------
+
+def test_diffaugment_reaches_d_on_real_and_fake_in_both_steps(toy, monkeypatch):
+    import ganzoo_plugins.augment.diffaugment as da
+    from ganzoo_toy import ToyDisc
+
+    made, seen = [], []
+    real_augment = da.diff_augment
+
+    def augment(x, policy="", generator=None):
+        out = real_augment(x, policy, generator)
+        made.append(out)
+        return out
+
+    monkeypatch.setattr(da, "diff_augment", augment)
+    real_forward = ToyDisc.forward
+    monkeypatch.setattr(ToyDisc, "forward", lambda self, x, labels=None: (seen.append(x), real_forward(self, x))[1])
+    fit({**tiny_images(steps=2), "algo": {"augment": "translation,cutout"}})
+    # per step: D step (real, fake) + G step (fake); D never sees an image that was not augmented
+    assert len(made) == 3 * 2
+    # the build-time shape probe (a batch of 2) is not training; every training batch D scores is augmented
+    trained_on = [x for x in seen if x.shape[0] == 32]
+    assert len(trained_on) == 3 * 2
+    assert all(any(x is m for m in made) for x in trained_on)
+
+
+def test_an_unknown_augmentation_is_one_line(toy, tmp_path):
+    from ganzoo.errors import UsageError
+
+    with pytest.raises(UsageError, match="unknown DiffAugment policy 'flip'"):
+        fit({**tiny_images(steps=1), "algo": {"augment": "flip"}})

@@ -33,10 +33,15 @@ class GAN(Algorithm):
     labels. Grids are drawn from one fixed batch of latent codes (one row per
     class for conditional generators). The default algorithm: a run that
     names none trains with this one.
+
+    augment: DiffAugment policies (Zhao et al. 2020) applied to real and fake images before D, in both
+        steps: "color", "translation", "cutout", comma-separated ("color,translation,cutout" is the
+        paper's choice for small data); "" (the default) applies none.
     """
 
-    def __init__(self, setup: Setup):
+    def __init__(self, setup: Setup, augment: str = ""):
         t = setup.config.train
+        self.policy = _check_policy(augment, setup)
         self.setup, self.loss, self.device, self.amp = setup, setup.loss, setup.device, t["amp"]
         self.latent_dim, self.noise = t["latent_dim"], setup.noise
         self.g_cond, self.d_cond = setup.g_cond, setup.d_cond
@@ -96,12 +101,22 @@ class GAN(Algorithm):
     def _disc(self, model: Callable[..., Tensor], x: Tensor, y: Tensor | None) -> Tensor:
         return forward(model, x, y if self.d_cond else None).reshape(-1)
 
+    def _aug(self, x: Tensor) -> Tensor:
+        """What D sees: the DiffAugment policy applied (random numbers from torch's global stream, which
+        checkpoints hold)."""
+        if not self.policy:
+            return x
+        from ganzoo_plugins.augment.diffaugment import diff_augment
+
+        return diff_augment(x, self.policy)
+
     def d_step(self, real: Tensor, y: Tensor | None, step: int,
                total: int = 0) -> tuple[Tensor, dict[str, Tensor], Tensor, Tensor]:
         z = self._z(real.shape[0])
         with autocast(self.device, self.amp):
             with torch.no_grad():
                 fake = self._gen(self.g_plain, z, y)
+            real, fake = self._aug(real), self._aug(fake)
             d_real = self._disc(self.d_train, real, y)
             d_fake = self._disc(self.d_train, fake, y)
             inputs = LossInputs(real, fake, d_fake, d_real, y if self.d_cond else None, self.d_penalty, step,
@@ -117,11 +132,11 @@ class GAN(Algorithm):
         try:
             with autocast(self.device, self.amp):
                 fake = self._gen(self.g_train, z, y)
-                d_fake = self._disc(self.d_plain, fake, y)
+                d_fake = self._disc(self.d_plain, self._aug(fake), y)
                 d_real = None
                 if self.loss.needs_real_scores_for_g:
                     with torch.no_grad():
-                        d_real = self._disc(self.d_plain, real, y)
+                        d_real = self._disc(self.d_plain, self._aug(real), y)
                 inputs = LossInputs(real, fake, d_fake, d_real, y if self.d_cond else None, self.D, step,
                                     generator=self.G, total=total)
                 loss_total, parts = self.loss.g_loss(inputs)
@@ -162,3 +177,18 @@ class GAN(Algorithm):
                                   conditional=self.g_cond, seed=t["seed"], dataset_name=cfg.dataset["name"],
                                   dataset_params=RunConfig.params(cfg.dataset), latent_dim=t["latent_dim"],
                                   inception=False, log=log)
+
+
+def _check_policy(policy: str, setup: Setup) -> str:
+    from ganzoo.errors import UsageError
+    from ganzoo_plugins.augment.diffaugment import POLICIES
+
+    names = [p.strip() for p in policy.split(",") if p.strip()]
+    unknown = [p for p in names if p not in POLICIES]
+    if unknown:
+        raise UsageError(f"algo.augment: unknown DiffAugment policy {unknown[0]!r}",
+                         f"choose from {', '.join(POLICIES)}, comma-separated")
+    if names and not setup.info.is_image:
+        raise UsageError("algo.augment: DiffAugment transforms images, and this dataset holds points",
+                         "leave algo.augment empty")
+    return ",".join(names)
