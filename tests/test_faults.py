@@ -63,7 +63,7 @@ def test_fused_adam_checkpoint_resumes_on_the_plain_kernel(toy, monkeypatch):
     """A run saved where Adam is fused (CPU, CUDA) resumes where it is not (older torch, other devices)."""
     import torch
 
-    import ganzoo.assemble
+    import ganzoo.algorithm
 
     cfg = tiny(steps=20, log_every=1)
     a = fit({**cfg, "out": "a"})
@@ -74,7 +74,7 @@ def test_fused_adam_checkpoint_resumes_on_the_plain_kernel(toy, monkeypatch):
         made.append(torch.optim.Adam(list(params), lr=lr, betas=betas))
         return made[-1]
 
-    monkeypatch.setattr(ganzoo.assemble, "adam", plain_adam)
+    monkeypatch.setattr(ganzoo.algorithm, "adam", plain_adam)
     b = fit({**cfg, "out": "b"}, resume=True)
     assert len(made) == 2 and not any(o.defaults["fused"] for o in made)
     assert all(len(o.state) for o in made)  # the saved moments were loaded, not started afresh

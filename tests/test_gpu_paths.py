@@ -129,8 +129,9 @@ def test_run_flags_reach_the_step(toy, monkeypatch, compile_calls, autocast_call
     assert result.exit_code == 0, result.output + "".join(traceback.format_exception(*result.exc_info))
     (trainer,) = built
     assert trainer.config.train["amp"] is amp and trainer.algorithm.amp is amp
-    # 2 steps x (1 D update + 1 G update), each entering autocast with the run's setting
-    assert autocast_calls == [(CPU, amp)] * 4
+    # 2 steps x (1 D update + 1 G update), then the grid drawn at the end, each entering autocast with the run's
+    # setting
+    assert autocast_calls == [(CPU, amp)] * 5
     assert (trainer.parts.G in compile_calls and trainer.parts.D in compile_calls) is compiled
 
 
@@ -267,8 +268,10 @@ def test_real_compile_with_a_gradient_penalty(toy, inductor_works, loss):
         torch._dynamo.reset()
     assert type(compiled.algorithm.d_train).__name__ == "OptimizedModule"
     penalty = "d/r1" if "r1" in loss else "d/wgan-gp"
+    # inductor reorders float32 reductions: after wgan-gp's 10 critic updates the losses agree to ~3e-4,
+    # while a penalty dropped or taken through the wrong D moves them by far more
     for key in ("d_loss", "g_loss", penalty):
-        assert compiled.final[key] == pytest.approx(eager.final[key], rel=1e-4, abs=1e-6), key
+        assert compiled.final[key] == pytest.approx(eager.final[key], rel=2e-3, abs=1e-6), key
 
 
 # -- fused Adam -----------------------------------------------------------------------------------

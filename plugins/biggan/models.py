@@ -199,7 +199,7 @@ class BigGANDiscriminator(Discriminator):
         sn(self.projection.embed)
         _ortho_init(self)
 
-    def features(self, x: Tensor) -> Tensor:
+    def features(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """The (N, features) vector the score reads: ReLU then global sum pooling."""
         return F.relu(self.blocks(x)).sum((2, 3))
 

@@ -207,7 +207,7 @@ class ProGANDiscriminator(_Growing, Discriminator):
             x = torch.lerp(blurred, x, self._alpha.to(x.dtype))
         return x
 
-    def features(self, x: Tensor) -> Tensor:
+    def features(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """The (N, features) activations of the last hidden layer, which the score is linear in."""
         img = self.current_view(x)
         h = lrelu(self.fromrgb[self.level](img))

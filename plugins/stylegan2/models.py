@@ -296,7 +296,7 @@ class StyleGAN2Discriminator(Discriminator):
         self.fc = EqualizedLinear(c * 16, c)
         self.out = EqualizedLinear(c, 1, gain=1.0)
 
-    def features(self, x: Tensor) -> Tensor:
+    def features(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """The (N, features) activations of the last hidden layer, which the score is linear in."""
         h = self.blocks(lrelu(self.fromrgb(x)) * SQRT2)
         h = lrelu(self.conv(self.mbstd(h))) * SQRT2
