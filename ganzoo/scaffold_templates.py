@@ -53,6 +53,8 @@ def ganzoo_register_components(register):
     register.loss("__NAME__-smooth-bce", "__MODULE__.losses:SmoothBCELoss", role="adversarial")
     register.generator("__NAME__-mlp", "__MODULE__.models:MLPGenerator")
     register.discriminator("__NAME__-mlp", "__MODULE__.models:MLPDiscriminator")
+    register.logger("__NAME__-csv", "__MODULE__.logger:CSVLogger")
+    register.algorithm("__NAME__-alternating", "__MODULE__.algorithm:Alternating")
 
 
 @hookimpl
@@ -64,6 +66,61 @@ def ganzoo_register_recipes(register):
         "dataset": {"name": "gaussians"},
         "train": {"steps": 2000, "batch_size": 256, "lr": 1e-3, "latent_dim": 16},
     }, doc="__NAME__-mlp with one-sided label smoothing on a ring of 8 Gaussians.")
+    register.recipe("__NAME__-alternating-gaussians", {
+        "algo": {"name": "__NAME__-alternating"},
+        "gen": {"name": "__NAME__-mlp"},
+        "disc": {"name": "__NAME__-mlp"},
+        "loss": {"name": "bce"},
+        "dataset": {"name": "gaussians"},
+        "train": {"steps": 4000, "batch_size": 256, "lr": 1e-3, "latent_dim": 16},
+    }, doc="The same models trained by __NAME__-alternating: one update per step, D and G taking turns.")
+'''
+
+ALGORITHM = '''\
+"""A training algorithm of __DIST__: `ganzoo run --algo __NAME__-alternating`."""
+
+from __future__ import annotations
+
+import torch
+
+from ganzoo.algorithm import Algorithm, update
+from ganzoo.interfaces import LossInputs
+
+
+class Alternating(Algorithm):
+    """One model update per step: D's turn, then G's.
+
+    every: how many steps a turn lasts (1: alternate every step).
+    """
+
+    def __init__(self, setup, every: int = 1):
+        self.setup, self.every, self.loss = setup, every, setup.loss
+        self.G, self.D = setup.generator(), setup.discriminator()
+        # the trainer saves, restores, and places these by name
+        self.modules = {"generator": self.G, "discriminator": self.D}
+        self.optimizers = {"opt_g": setup.optimizer(self.G.parameters(), "g"),
+                           "opt_d": setup.optimizer(self.D.parameters(), "d")}
+        self.latent_dim = setup.config.train["latent_dim"]
+        self.fixed = torch.randn(64, self.latent_dim, generator=torch.Generator().manual_seed(0)).to(setup.device)
+
+    def step(self, next_batch, step, total):
+        real, _ = next_batch()
+        # setup.noise is the run's noise stream, which checkpoints keep: a resumed run draws what it would have
+        z = torch.randn(len(real), self.latent_dim, generator=self.setup.noise, device=self.setup.noise.device)
+        d_turn = ((step - 1) // self.every) % 2 == 0
+        fake = self.G(z)
+        shown = fake.detach() if d_turn else fake
+        inputs = LossInputs(real, shown, self.D(shown), self.D(real), None, self.D, step,
+                            generator=self.G, total=total)
+        side, opt = ("d_loss", "opt_d") if d_turn else ("g_loss", "opt_g")
+        value, parts = getattr(self.loss, side)(inputs)
+        update(self.optimizers[opt], value, "discriminator" if d_turn else "generator", inputs, {}, "__NAME__")
+        return {side: value.detach(), **{f"{side[0]}/{k}": v for k, v in parts.items()}}
+
+    def grid(self, path, step):
+        from ganzoo.sampling import generate, write_picture
+
+        return write_picture(generate(self.G, self.fixed, None), path, self.setup.info, None, 8)
 '''
 
 LOSSES = '''\
@@ -152,6 +209,42 @@ class MLPDiscriminator(Discriminator):
         return self.net(x.flatten(1)).view(-1)
 '''
 
+LOGGER = '''\
+"""Experiment tracker of __DIST__: `ganzoo run --logger __NAME__-csv`."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from ganzoo.loggers import Logger
+
+
+class CSVLogger(Logger):
+    """Every metrics line and evaluation as rows of RUN/__NAME__.csv: step, tag, value.
+
+    A template for a real tracker (Weights & Biases, MLflow, ...): open the
+    connection in start(), send in scalars(), image() and evaluation(), finish
+    in close(). Each runs on rank 0 only and should return quickly.
+    """
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / "__NAME__.csv"
+
+    def start(self, config: dict, meta: dict) -> None:
+        self.file = open(self.path, "a", newline="", encoding="utf-8")
+        self.rows = csv.writer(self.file)
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        self.rows.writerows((step, tag, value) for tag, value in values.items())
+
+    def evaluation(self, step: int, values: dict[str, float]) -> None:
+        self.rows.writerows((step, f"eval/{tag}", value) for tag, value in values.items())
+
+    def close(self, status: str) -> None:
+        self.file.close()
+'''
+
 TEST = '''\
 """Tests of __DIST__: run them with the plugin installed (pip install -e . && python -m pytest)."""
 
@@ -190,7 +283,9 @@ A [ganzoo](https://pypi.org/project/ganzoo/) plugin. It adds:
 | --- | --- |
 | loss (adversarial) | `__NAME__-smooth-bce` |
 | generator / discriminator | `__NAME__-mlp` |
-| recipe | `__NAME__-gaussians` |
+| logger | `__NAME__-csv` (`ganzoo run --logger __NAME__-csv`) |
+| algorithm | `__NAME__-alternating` (`ganzoo run --algo __NAME__-alternating`) |
+| recipe | `__NAME__-gaussians`, `__NAME__-alternating-gaussians` |
 
 ```bash
 pip install -e ".[test]"
@@ -213,5 +308,7 @@ FILES = {
     "src/__MODULE__/__init__.py": INIT,
     "src/__MODULE__/losses.py": LOSSES,
     "src/__MODULE__/models.py": MODELS,
+    "src/__MODULE__/logger.py": LOGGER,
+    "src/__MODULE__/algorithm.py": ALGORITHM,
     "tests/test___MODULE__.py": TEST,
 }

@@ -32,6 +32,7 @@ def generated(tmp_path_factory):
 def test_writes_a_complete_package(generated):
     files = sorted(str(p.relative_to(generated.project)) for p in generated.project.rglob("*") if p.is_file())
     assert files == ["README.md", "pyproject.toml", "src/ganzoo_acme_gans/__init__.py",
+                     "src/ganzoo_acme_gans/algorithm.py", "src/ganzoo_acme_gans/logger.py",
                      "src/ganzoo_acme_gans/losses.py", "src/ganzoo_acme_gans/models.py",
                      "tests/test_ganzoo_acme_gans.py"]
     pyproject = (generated.project / "pyproject.toml").read_text()
@@ -45,7 +46,9 @@ def test_installed_skeleton_is_listed(generated):
     mine = {(r["kind"], r["name"]) for r in json.loads(proc.stdout)
             if (r["distribution"], r["version"], r["plugin"]) == (DIST, "0.1.0", "acme-gans")}
     assert mine == {("generator", "acme-gans-mlp"), ("discriminator", "acme-gans-mlp"),
-                    ("loss", "acme-gans-smooth-bce"), ("recipe", "acme-gans-gaussians")}
+                    ("loss", "acme-gans-smooth-bce"), ("recipe", "acme-gans-gaussians"),
+                    ("logger", "acme-gans-csv"), ("algorithm", "acme-gans-alternating"),
+                    ("recipe", "acme-gans-alternating-gaussians")}
     assert proc.stderr == ""
 
 
@@ -53,7 +56,8 @@ def test_generated_tests_pass_as_generated(generated):
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=generated.source,
                           capture_output=True, text=True, timeout=300, env={**os.environ, **generated.env})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "5 passed" in proc.stdout
+    # a check per component (generator, discriminator, loss, logger, algorithm, two recipes) and the loss test
+    assert "8 passed" in proc.stdout
 
 
 def test_generated_recipe_trains(generated):
