@@ -37,6 +37,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # "heldout": samples measured against the dataset's held-out split, floor = train split vs held-out split,
 # plus the memorization check. Rows without a protocol were measured against the training images.
 PROTOCOL = "heldout"
+# Rows that are a recipe with one override: the ablations the papers report next to their recipe
+# (pix2pix, Isola et al. 2017, Table 1: L1 alone, the conditional GAN alone, and both).
+ABLATIONS = {
+    "pix2pix-mnist-edges+l1": ("pix2pix-mnist-edges", ("--loss", "l1")),
+    "pix2pix-mnist-edges+bce": ("pix2pix-mnist-edges", ("--loss", "bce")),
+}
 
 
 def ganzoo(*args: str, threads: int) -> subprocess.CompletedProcess:
@@ -44,16 +50,25 @@ def ganzoo(*args: str, threads: int) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ganzoo", *args], capture_output=True, text=True, env=env)
 
 
-def measure(recipe: str, work: Path, threads: int, num: int, out: Path, steps: int | None = None) -> dict:
+def command(name: str) -> list[str]:
+    """What a row trains: its recipe, and for an ablation row the override."""
+    recipe, extra = ABLATIONS.get(name, (name, ()))
+    return [recipe, *extra]
+
+
+def measure(recipe: str, work: Path, threads: int, num: int, out: Path, steps: int | None = None,
+            reuse: bool = False) -> dict:
     from ganzoo.rundir import read_metrics
 
     run = work / recipe
-    start = time.perf_counter()
     length = ["--steps", str(steps)] if steps else []
-    proc = ganzoo("run", recipe, *length, "--out", str(run), "--overwrite", "--quiet", threads=threads)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        return {"recipe": recipe, "error": proc.stderr.strip().splitlines()[-1:]}
+    wall: float | None = None
+    if not (reuse and (run / "checkpoints").is_dir()):
+        start = time.perf_counter()
+        proc = ganzoo("run", *command(recipe), *length, "--out", str(run), "--overwrite", "--quiet", threads=threads)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            return {"recipe": recipe, "error": proc.stderr.strip().splitlines()[-1:]}
     steps_rows = [r for r in read_metrics(run / "metrics.jsonl") if "images_per_sec" in r]
     ev = ganzoo("eval", str(run), "--json", "--num", str(num), threads=threads)
     metrics = json.loads(ev.stdout) if ev.returncode == 0 else {"error": ev.stderr.strip()}
@@ -62,7 +77,9 @@ def measure(recipe: str, work: Path, threads: int, num: int, out: Path, steps: i
     if grids:
         shutil.copyfile(grids[-1], out / "zoo" / f"{recipe}.png")
     row = {
-        "recipe": recipe, "protocol": PROTOCOL, "wall_time_s": round(wall, 1), "threads": threads,
+        # a reused run (--reuse) was trained earlier: its training time is known, its whole wall time is not
+        "recipe": recipe, "protocol": PROTOCOL, "wall_time_s": round(wall, 1) if wall is not None else None,
+        "threads": threads, "command": "ganzoo run " + " ".join(command(recipe)),
         "train_time_s": steps_rows[-1]["time"] if steps_rows else None,
         "images_per_sec": (round(sum(r["images_per_sec"] for r in steps_rows) / len(steps_rows), 1)
                            if steps_rows else None),
@@ -161,25 +178,26 @@ HEADER = [
 def render(results: dict, catalogue: dict) -> str:
     lines = list(HEADER)
     current = {k: r for k, r in results.items() if r.get("protocol") == PROTOCOL}
+    translation = {k: r for k, r in current.items() if r.get("metrics", {}).get("task") == "translation"}
+    sampling = {k: r for k, r in current.items() if k not in translation}
     # (recipe, numbers, date) of every measurement made against the training images: rows not yet
     # remeasured, and the headlines that remeasured rows keep of them
     history = [(k, r["metrics"], r.get("measured")) for k, r in sorted(results.items())
                if r.get("protocol") != PROTOCOL and "metrics" in r]
     history += [(k, e, e.get("measured")) for k, r in sorted(results.items()) for e in r.get("earlier", [])
                 if e.get("protocol") != PROTOCOL]
-    if current:
+    if sampling:
         lines += [
             "| recipe | composition | FD (floor) | precision / recall | classes or modes | cond. acc. | memorized (floor) "
             "| wall time | img/s | command |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
-    else:
+    elif not translation:
         lines += ["No recipe has been measured against the held-out split yet: run `python benchmarks/zoo.py`.",
                   ""]
-    for name in sorted(current):
-        r = current[name]
-        cfg = catalogue.get(name, {})
-        comp = " · ".join(f"{cfg.get(t, {}).get('name', '')}" for t in ("gen", "loss", "dataset") if t in cfg)
+    for name in sorted(sampling):
+        r = sampling[name]
+        comp = composition(r, catalogue.get(name, {}))
         if "error" in r:
             lines.append(f"| `{name}` | {comp} | failed: {r['error']} | | | | | | | |")
             continue
@@ -189,8 +207,23 @@ def render(results: dict, catalogue: dict) -> str:
             f"| `{name}`{smoke} | {comp} | {fmt(m.get('fd'))} ({fmt(m.get('fd_floor'), 2)}) | "
             f"{fmt(m.get('precision'), 2)} / {fmt(m.get('recall'), 2)} | {cover(m)} | "
             f"{fmt(m.get('conditional_accuracy'), 2)} | {fmt(m.get('memorized'), 2)} "
-            f"({fmt(m.get('memorized_floor'), 2)}) | {r['wall_time_s'] / 60:.1f} min | "
-            f"{fmt(r['images_per_sec'])} | `ganzoo run {name}` |")
+            f"({fmt(m.get('memorized_floor'), 2)}) | {duration(r)} | "
+            f"{fmt(r['images_per_sec'])} | `{r.get('command', 'ganzoo run ' + name)}` |")
+    if translation:
+        lines += TRANSLATION_HEADER + [
+            "| recipe | composition | L1 | PSNR (dB) | SSIM | FD to real targets (floor) | digit kept (floor) "
+            "| digit kept after the cycle (floor) | wall time | img/s | command |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+    for name in sorted(translation):
+        r, m = translation[name], translation[name]["metrics"]
+        smoke = f" ({r['steps_override']} steps only)" if r.get("steps_override") else ""
+        lines.append(
+            f"| `{name}`{smoke} | {composition(r, catalogue.get(name, {}))} | {fmt(m.get('l1'), 3)} | "
+            f"{fmt(m.get('psnr'), 3)} | {fmt(m.get('ssim'), 3)} | {fmt(m.get('fd'))} ({fmt(m.get('fd_floor'), 2)}) | "
+            f"{fmt(m.get('digit_kept'), 3)} ({fmt(m.get('digit_kept_floor'), 3)}) | "
+            f"{fmt(m.get('cycle_digit_kept'), 3)} ({fmt(m.get('cycle_digit_kept_floor'), 3)}) | {duration(r)} | "
+            f"{fmt(r['images_per_sec'])} | `{r.get('command', 'ganzoo run ' + name)}` |")
     if current:
         first = next(iter(current.values()))
         threads = ", ".join(f"{k} {v.get('threads')}" for k, v in sorted(current.items()))
@@ -200,7 +233,8 @@ def render(results: dict, catalogue: dict) -> str:
             "`ganzoo run` (start-up, training, grids, checkpoints). Rows measured with `--jobs 2` trained two "
             "recipes",
             "at a time with one thread each, so their wall times are longer than a run alone with both cores",
-            f"(threads per row: {threads}).",
+            f"(threads per row: {threads}). Rows whose time says \"training\" were measured from runs trained",
+            "earlier (`--reuse`): the time is the training loop's own, from metrics.jsonl.",
         ]
     if history:
         lines += [
@@ -222,13 +256,42 @@ def render(results: dict, catalogue: dict) -> str:
     lines += ["", "## Samples", ""]
     for name in sorted(results):
         if results[name].get("grid"):
-            doc = catalogue.get(name, {}).get("doc", "")
+            doc = catalogue.get(name, {}).get("doc") or f"`{results[name].get('command', '')}`"
             old = "" if name in current else " (from the run measured against the training images)"
             lines += [f"### {name}", "", doc, "", f"![{name}{old}]({results[name]['grid']})", ""]
             earlier = describe_earlier(results[name])
             if earlier:
                 lines += [earlier, ""]
     return "\n".join(lines) + "\n"
+
+
+TRANSLATION_HEADER = [
+    "",
+    "## Image-to-image translation",
+    "",
+    "Translation runs are scored on the held-out split's inputs (`ganzoo eval RUN`): L1 (pixels in",
+    "[-1, 1]), PSNR and SSIM (torchmetrics, per image on [0, 1] pixels) of each output against its own",
+    "target, for paired data; the FD of the outputs against the held-out split's real target-domain images",
+    "(the floor: the train split's real targets against the same, at the same count); and, for the",
+    "MNIST-derived sets, the share of outputs that the target domain's classifier reads as the input's",
+    "digit (the floor: its accuracy on real held-out targets, what a perfect translator scores), after",
+    "the translation and, for CycleGAN, after the full cycle A → B → A. `+l1` and `+bce` rows are the",
+    "pix2pix paper's ablation: the recipe trained with `--loss l1` (no discriminator) or `--loss bce`",
+    "(no L1 term).",
+    "",
+]
+
+
+def composition(row: dict, recipe: dict) -> str:
+    """generator · loss · dataset, as the row trained (its recorded settings), else as the recipe says."""
+    cfg = row.get("settings") or recipe
+    return " · ".join(f"{cfg.get(t, {}).get('name', '')}" for t in ("gen", "loss", "dataset") if t in cfg)
+
+
+def duration(row: dict) -> str:
+    if row.get("wall_time_s") is not None:
+        return f"{row['wall_time_s'] / 60:.1f} min"
+    return f"{row['train_time_s'] / 60:.1f} min training" if row.get("train_time_s") else "–"
 
 
 def cover(m: dict) -> str:
@@ -249,11 +312,13 @@ def main() -> None:
     parser.add_argument("--docs", type=Path, default=ROOT / "docs",
                         help="where zoo.md, zoo/results.json and the grids go (default: docs/)")
     parser.add_argument("--work", default=str(Path.home() / ".cache" / "ganzoo" / "zoo-runs"))
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure runs already in --work (trained earlier) instead of training them again")
     parser.add_argument("--render-only", action="store_true",
                         help="rewrite zoo.md from zoo/results.json without training (after a change of the page)")
     args = parser.parse_args()
     catalogue = tomllib.loads((ROOT / "registry.toml").read_text())["recipes"]
-    recipes = args.recipes or sorted(catalogue)
+    recipes = args.recipes or sorted(catalogue) + sorted(a for a, (r, _) in ABLATIONS.items() if r in catalogue)
     threads = max(1, (os.cpu_count() or 2) // args.jobs)
     docs: Path = args.docs
     store = docs / "zoo" / "results.json"
@@ -261,7 +326,8 @@ def main() -> None:
     if args.render_only:
         recipes = []
     with ThreadPoolExecutor(args.jobs) as pool:
-        for row in pool.map(lambda r: measure(r, Path(args.work), threads, args.num, docs, args.steps), recipes):
+        for row in pool.map(lambda r: measure(r, Path(args.work), threads, args.num, docs, args.steps,
+                                                      args.reuse), recipes):
             results[row["recipe"]] = with_history(row, results.get(row["recipe"]))
             print(json.dumps({k: v for k, v in row.items() if k != "metrics"}), flush=True)
             store.parent.mkdir(parents=True, exist_ok=True)
