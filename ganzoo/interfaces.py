@@ -19,15 +19,16 @@ __all__ = ["DataInfo", "Generator", "Discriminator", "LossTerm", "LossInputs", "
            "forward", "to_model_range", "to_uint8"]
 
 
-def forward(model: Callable[..., Tensor], x: Tensor, labels: Tensor | None = None) -> Tensor:
+def forward(model: Callable[..., Tensor], x: Tensor, labels: Tensor | None = None, **options: float) -> Tensor:
     """Call a generator or discriminator the one way ganzoo does: ``model(x, labels)`` when there are labels,
     else ``model(x)``.
 
     Whether a model takes labels is declared once, at registration
     (``register.generator(..., conditional=True)``); whoever calls it passes
     labels exactly when that declaration says so, and this is where they go in.
+    ``options``: sampling options the generator declares (``register.generator(..., sampling=...)``).
     """
-    return model(x, labels) if labels is not None else model(x)
+    return model(x, labels, **options) if labels is not None else model(x, **options)
 
 
 class Generator(nn.Module):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from .errors import DuplicateNameError, GanzooError, UnknownNameError
 from .introspect import read_signature
-from .specs import KINDS, PAIRINGS, SCORES, TAKES, ComponentSpec, DatasetEvaluation, PluginInfo, RecipeSpec, check_name
+from .specs import KINDS, PAIRINGS, SAMPLING_OPTIONS, SCORES, TAKES, ComponentSpec, DatasetEvaluation, PluginInfo, RecipeSpec, check_name
 
 
 class Registry:
@@ -171,14 +171,21 @@ class ComponentRegistrar:
         return spec
 
     def generator(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
-                  aliases: Iterable[str] = (), conditional: bool = False, takes: str = "noise") -> ComponentSpec:
+                  aliases: Iterable[str] = (), conditional: bool = False, takes: str = "noise",
+                  sampling: Iterable[str] = ()) -> ComponentSpec:
         """A generator: ``factory(data, latent_dim=..., **params)`` returns an ``nn.Module``.
 
         ``takes="image"``: an image-to-image generator (pix2pix, CycleGAN); its factory is called as
         ``factory(data, source=DataInfo_of_the_input, **params)`` and its module maps images to images.
+        ``sampling``: keyword options its ``forward`` takes that `ganzoo sample` may set (``"truncation_psi"``,
+        for ``--truncation``); training never passes them.
         """
         _one_of("takes", takes, TAKES, name)
-        return self._add("generator", name, factory, doc, aliases, conditional=conditional, takes=takes)
+        sampling = tuple(sampling)
+        for option in sampling:
+            _one_of("sampling", option, SAMPLING_OPTIONS, name)
+        return self._add("generator", name, factory, doc, aliases, conditional=conditional, takes=takes,
+                         sampling=sampling)
 
     def discriminator(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
                       aliases: Iterable[str] = (), conditional: bool = False, scores: str = "sample") -> ComponentSpec:

@@ -41,8 +41,9 @@ def fixed_batch(model: nn.Module, data: DataInfo, latent_dim: int, seed: int, co
 
 
 @torch.no_grad()
-def generate(model: nn.Module, z: Tensor, labels: Tensor | None, batch: int = 256) -> Tensor:
-    """Run ``model`` in eval mode over ``z`` in chunks; float32 samples on the CPU."""
+def generate(model: nn.Module, z: Tensor, labels: Tensor | None, batch: int = 256, **options: float) -> Tensor:
+    """Run ``model`` in eval mode over ``z`` in chunks; float32 samples on the CPU. ``options``: sampling
+    options the generator declares (``truncation_psi``)."""
     was = model.training
     model.eval()
     device = next(iter(model.parameters()), torch.empty(0)).device
@@ -50,7 +51,7 @@ def generate(model: nn.Module, z: Tensor, labels: Tensor | None, batch: int = 25
     try:
         for i in range(0, len(z), batch):
             yi = labels[i:i + batch].to(device) if labels is not None else None
-            out.append(forward(model, z[i:i + batch].to(device), yi).float().cpu())
+            out.append(forward(model, z[i:i + batch].to(device), yi, **options).float().cpu())
     finally:
         model.train(was)
     return torch.cat(out) if out else torch.empty(0)

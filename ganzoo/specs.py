@@ -19,6 +19,9 @@ KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "dataset", "algo
 TAKES = ("noise", "image")
 #: how a dataset's samples go together: None (samples), "paired" (input, target) or "unpaired" (two domains)
 PAIRINGS = ("paired", "unpaired")
+#: sampling options a generator's forward may declare, by the flag of `ganzoo sample` that sets each:
+#: truncation_psi (--truncation), the truncation trick (StyleGAN: w = w_avg + psi (w - w_avg))
+SAMPLING_OPTIONS = ("truncation_psi",)
 #: what a discriminator scores: each sample (N,) or each patch (N, 1, h, w)
 SCORES = ("sample", "patch")
 ALL_KINDS: tuple[str, ...] = KINDS + ("recipe",)
@@ -102,6 +105,8 @@ class ComponentSpec:
     pairing: str | None = None
     # discriminators: "sample" (one score each) or "patch" (a map of scores). algorithms: the scores they accept.
     scores: tuple[str, ...] = ("sample",)
+    # generators: keyword options of forward() that `ganzoo sample` may pass (one of SAMPLING_OPTIONS each)
+    sampling: tuple[str, ...] = ()
     # algorithms: whether a loss spec without an adversarial term trains too (pix2pix's L1-only ablation)
     adversarial_optional: bool = False
     # the factory takes **kwargs, or its signature could not be read: names beyond ``params`` are accepted

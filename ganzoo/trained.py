@@ -46,6 +46,7 @@ class LoadedGenerator:
     takes: str = "noise"  # what the generator takes: "noise" (latent codes) or "image" (it translates images)
     source: DataInfo | None = None  # the images an image-to-image generator takes; None for noise
     direction: str = "AtoB"  # which of an image-to-image run's generators this is
+    sampling: tuple[str, ...] = ()  # the sampling options its forward takes (`ComponentSpec.sampling`)
 
     @property
     def translates(self) -> bool:
@@ -155,4 +156,4 @@ def load_generator(target: str | Path, use_ema: bool = True, device: str | torch
     conditional = spec.conditional
     return LoadedGenerator(model=model, data=data, config=config, meta=meta, run_dir=run_dir, checkpoint=path,
                            step=ck.step, ema=ema, conditional=conditional, takes=spec.takes, source=source,
-                           direction=direction)
+                           direction=direction, sampling=spec.sampling)

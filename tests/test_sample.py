@@ -128,3 +128,40 @@ def test_cli_sample(cond_run, tmp_path, cli):
     (cwd / "run" / "checkpoints" / "latest.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")
     r = cli("sample", "run", env=env, cwd=cwd)
     assert r.returncode == CheckpointError.exit_code and "truncated" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+# -- sampling options a generator declares (--truncation) ---------------------------------------------
+
+@pytest.fixture
+def stylegan_run(toy):
+    cfg = tiny_images(steps=2, latent_dim=8)
+    cfg["gen"] = {"name": "stylegan2", "w_dim": 8, "channel_base": 64, "channel_max": 8}
+    cfg["disc"] = {"name": "stylegan2", "channel_base": 64, "channel_max": 8}
+    fit(cfg)
+    return Path("run")
+
+
+def test_truncation_reaches_a_generator_that_declares_it(stylegan_run, monkeypatch):
+    from ganzoo_plugins.stylegan2.models import StyleGAN2Generator
+
+    seen = []
+    real = StyleGAN2Generator.forward
+
+    def recording(self, z, labels=None, truncation_psi=1.0, **kw):
+        seen.append(truncation_psi)
+        return real(self, z, labels, truncation_psi=truncation_psi, **kw)
+
+    monkeypatch.setattr(StyleGAN2Generator, "forward", recording)
+    drawn = sample_to_file(stylegan_run, out="t.safetensors", num=6, truncation=0.0)
+    assert seen[-1] == 0.0  # (loading probes the model once, untruncated)
+    # psi 0 maps every z to the mean w: the samples differ only by the per-layer noise, far less than at psi 1
+    spread = load_file(str(drawn.out))["images"].float().std(0).mean()
+    sample_to_file(stylegan_run, out="u.safetensors", num=6)
+    assert seen[-1] == 1.0
+    assert spread < load_file("u.safetensors")["images"].float().std(0).mean()
+
+
+def test_truncation_of_a_generator_without_it_is_one_line(cond_run, cli):
+    with pytest.raises(UsageError, match="generator 'toy-cmlp' declares no truncation trick") as err:
+        sample_to_file(cond_run, out="t.png", truncation=0.7)
+    assert "stylegan2" in err.value.hint

@@ -90,12 +90,14 @@ def check_memory(n: int, sample_numel: int, latent_dim: int) -> None:
 def sample_to_file(target: str | Path, out: str | Path | None = None, num: int | None = None,
                    label: int | None = None, seed: int = 0, use_ema: bool = True,
                    device: str = "cpu", registry: Any = None, force: bool = False,
-                   input_path: str | Path | None = None, direction: str = "AtoB") -> Drawn:
+                   input_path: str | Path | None = None, direction: str = "AtoB",
+                   truncation: float | None = None) -> Drawn:
     """Write a PNG grid (or scatter plot) or a safetensors file of samples from a run or checkpoint.
 
     An image-to-image run translates ``input_path`` (an image file or a folder of
     them), or without it ``num`` images of its dataset's held-out split
-    (default 16); ``direction`` "BtoA" uses a CycleGAN run's reverse generator.
+    (default 16); ``direction`` "BtoA" uses a CycleGAN run's reverse generator. ``truncation``: the
+    truncation trick's psi, for generators that declare it (``sampling=("truncation_psi",)``).
     """
     if out is not None and Path(out).suffix.lower() not in (".png", ".safetensors"):
         raise UsageError(f"--out {out}: expected a .png or .safetensors file")
@@ -114,6 +116,7 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
     loaded = load_generator(target, use_ema, resolve_device(device), registry, direction=direction)
     if loaded.translates:
         return _translate_to_file(loaded, out, num, label, seed, input_path, resolve_device(device))
+    options = _sampling_options(loaded, truncation, registry)
     if input_path is not None:
         raise UsageError(f"--input: generator {loaded.config.gen['name']!r} draws from noise; it takes no images",
                          "--input is for image-to-image runs (pix2pix, cyclegan)")
@@ -137,7 +140,7 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
         labels = (torch.full((n,), label, dtype=torch.long) if label is not None
                   else torch.arange(classes).repeat_interleave(nrow))
     z = latent(loaded.model, n, loaded.latent_dim, torch.Generator().manual_seed(seed))
-    samples = generate(loaded.model, z, labels)
+    samples = generate(loaded.model, z, labels, 256, **options)
     path = Path(out) if out is not None else RunDir(loaded.run_dir).sample_file(seed)
     if path.suffix.lower() == ".safetensors":
         from safetensors.torch import save
@@ -149,11 +152,24 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
         if labels is not None:
             tensors["labels"] = labels.long()
         meta = {"generator": loaded.config.gen["name"], "seed": str(seed), "step": str(loaded.step),
-                "ema": json.dumps(loaded.ema), "checkpoint": str(loaded.checkpoint)}
+                "ema": json.dumps(loaded.ema), "checkpoint": str(loaded.checkpoint), "options": json.dumps(options)}
         write_atomic(path, save(tensors, metadata=meta))
     else:
         write_picture(samples, path, data, labels, nrow)
     return Drawn(loaded, path, n, labels)
+
+
+def _sampling_options(loaded: LoadedGenerator, truncation: float | None, registry: Any) -> dict[str, float]:
+    """The options given on the command line, each checked against what the run's generator declares."""
+    if truncation is None:
+        return {}
+    if "truncation_psi" not in loaded.sampling:
+        from ..plugin_manager import get_registry
+
+        able = sorted(s.name for s in (registry or get_registry()).components("generator") if "truncation_psi" in s.sampling)
+        raise UsageError(f"--truncation: generator {loaded.config.gen['name']!r} declares no truncation trick",
+                         f"generators that do: {', '.join(able) or 'none installed'}")
+    return {"truncation_psi": truncation}
 
 
 # how many held-out examples a translation grid shows by default, and side by side in a row
@@ -250,11 +266,14 @@ def _translate_to_file(loaded: LoadedGenerator, out: str | Path | None, num: int
                    "input domain's channels and size; unreadable files are skipped and counted). The grid shows "
                    "input | output pairs. Default: --num images of the dataset's held-out split (16), shown as "
                    "input | output | target.")
+@click.option("--truncation", type=click.FloatRange(0.0, 1.0), default=None, metavar="PSI",
+              help="The truncation trick, for generators that declare it (stylegan2): w = w_avg + PSI (w - w_avg); "
+                   "1: none, 0.7: typical, 0: the mean image.")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
               help="Image-to-image runs: which way to translate (BtoA: a CycleGAN run's reverse generator).")
 @device_option("cpu", "Where to run the generator:")
 def sample_cmd(target: str, num: int | None, label: int | None, seed: int, out: str | None, force: bool,
-               no_ema: bool, input_: str | None, direction: str, device: str) -> None:
+               no_ema: bool, input_: str | None, truncation: float | None, direction: str, device: str) -> None:
     """Sample a trained generator: a PNG grid (one row per class for conditional models) or tensors.
 
     \b
@@ -265,7 +284,7 @@ def sample_cmd(target: str, num: int | None, label: int | None, seed: int, out: 
     from ..console import console
 
     drawn = sample_to_file(target, out=out, num=num, label=label, seed=seed, use_ema=not no_ema, device=device,
-                           force=force, input_path=input_, direction=direction)
+                           force=force, input_path=input_, direction=direction, truncation=truncation)
     which = "EMA generator" if drawn.loaded.ema else "generator"
     what = f"{drawn.loaded.direction} translations" if drawn.loaded.translates else "samples"
     console.print(f"wrote {drawn.num} {what} from the {which} at step {drawn.loaded.step} to {drawn.out}",

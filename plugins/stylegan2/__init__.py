@@ -11,5 +11,6 @@ from ganzoo.registry import ComponentRegistrar
 
 @hookimpl
 def ganzoo_register_components(register: ComponentRegistrar) -> None:
-    register.generator("stylegan2", "ganzoo_plugins.stylegan2.models:StyleGAN2Generator")
+    register.generator("stylegan2", "ganzoo_plugins.stylegan2.models:StyleGAN2Generator",
+                       sampling=("truncation_psi",))
     register.discriminator("stylegan2", "ganzoo_plugins.stylegan2.models:StyleGAN2Discriminator")

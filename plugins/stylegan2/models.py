@@ -173,8 +173,8 @@ class StyleGAN2Generator(Generator):
     every resolution adds its ToRGB output to the upsampled image so far (the
     "skip" generator). In training, with probability ``mixing_prob`` a second
     latent takes over from a random layer (style mixing). forward also takes
-    ``truncation_psi`` (1: none; 0: every z gives the mean-w image, w = w_avg
-    + psi (w - w_avg)), ``noise_mode`` ("random", "const", "none"), and
+    ``truncation_psi`` (w = w_avg + psi (w - w_avg); 1: none, 0: every z
+    gives the mean-w image; ``ganzoo sample --truncation``), ``noise_mode`` ("random", "const", "none"), and
     ``mix_z`` with ``crossover`` (the first layer index that reads mix_z).
     Square power-of-two images from 8 px; channels per resolution are
     min(channel_base / res, channel_max). The default is small, for 32 px;
