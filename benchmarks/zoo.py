@@ -57,7 +57,12 @@ def command(name: str) -> list[str]:
 
 
 def measure(recipe: str, work: Path, threads: int, num: int, out: Path, steps: int | None = None,
-            reuse: bool = False) -> dict:
+            reuse: bool = False, weights: Path | None = None) -> dict:
+    """Train (or reuse) one row's run and evaluate it. With ``weights``, a recipe's generator is exported
+    there as the pretrained file it ships (`ganzoo.pretrained.export`), and the row is measured on that
+    very file, so `ganzoo eval RECIPE` after install reproduces it."""
+    from ganzoo.checkpoint import find
+    from ganzoo.pretrained import export
     from ganzoo.rundir import read_metrics
 
     run = work / recipe
@@ -70,8 +75,15 @@ def measure(recipe: str, work: Path, threads: int, num: int, out: Path, steps: i
         if proc.returncode != 0:
             return {"recipe": recipe, "error": proc.stderr.strip().splitlines()[-1:]}
     steps_rows = [r for r in read_metrics(run / "metrics.jsonl") if "images_per_sec" in r]
-    ev = ganzoo("eval", str(run), "--json", "--num", str(num), threads=threads)
+    shipped = weights / f"{recipe}.safetensors" if weights is not None and recipe not in ABLATIONS and not steps else None
+    if shipped is not None:
+        export(find(run), shipped, name=recipe)
+    ev = ganzoo("eval", str(shipped or run), "--json", "--num", str(num), threads=threads)
     metrics = json.loads(ev.stdout) if ev.returncode == 0 else {"error": ev.stderr.strip()}
+    pretrained = None
+    if shipped is not None and ev.returncode == 0:  # the same weights, now with what they were measured to score
+        sha = export(find(run), shipped, name=recipe, metrics=metrics)
+        pretrained = {"file": shipped.name, "sha256": sha, "bytes": shipped.stat().st_size}
     grids = sorted((run / "samples").glob("*.png"), key=lambda p: p.stat().st_mtime)
     (out / "zoo").mkdir(parents=True, exist_ok=True)
     if grids:
@@ -93,6 +105,8 @@ def measure(recipe: str, work: Path, threads: int, num: int, out: Path, steps: i
     }
     if steps:
         row["steps_override"] = steps
+    if pretrained is not None:
+        row["pretrained"] = pretrained
     return row
 
 
@@ -300,6 +314,14 @@ def cover(m: dict) -> str:
     return f"{m.get('classes_covered')}/{m.get('num_classes')} classes"
 
 
+def write_index(weights: Path, recipe: str, entry: dict) -> None:
+    """Record one recipe's shipped generator in index.json, which the built-in recipes plugin registers."""
+    index_file = weights / "index.json"
+    index = json.loads(index_file.read_text()) if index_file.exists() else {}
+    index[recipe] = {"file": entry["file"], "sha256": entry["sha256"]}
+    index_file.write_text(json.dumps(dict(sorted(index.items())), indent=2) + "\n")
+
+
 def main() -> None:
     import tomllib
 
@@ -314,6 +336,9 @@ def main() -> None:
     parser.add_argument("--work", default=str(Path.home() / ".cache" / "ganzoo" / "zoo-runs"))
     parser.add_argument("--reuse", action="store_true",
                         help="measure runs already in --work (trained earlier) instead of training them again")
+    parser.add_argument("--weights", type=Path, default=ROOT / "plugins" / "pretrained",
+                        help="where the recipes' pretrained generators and their index.json go (not for --steps)")
+    parser.add_argument("--no-weights", action="store_true", help="measure the runs themselves, export nothing")
     parser.add_argument("--render-only", action="store_true",
                         help="rewrite zoo.md from zoo/results.json without training (after a change of the page)")
     args = parser.parse_args()
@@ -325,10 +350,13 @@ def main() -> None:
     results = json.loads(store.read_text()) if store.exists() else {}
     if args.render_only:
         recipes = []
+    weights = None if args.no_weights or args.steps else args.weights
     with ThreadPoolExecutor(args.jobs) as pool:
         for row in pool.map(lambda r: measure(r, Path(args.work), threads, args.num, docs, args.steps,
-                                                      args.reuse), recipes):
+                                                      args.reuse, weights), recipes):
             results[row["recipe"]] = with_history(row, results.get(row["recipe"]))
+            if weights is not None and "pretrained" in row:
+                write_index(weights, row["recipe"], row["pretrained"])
             print(json.dumps({k: v for k, v in row.items() if k != "metrics"}), flush=True)
             store.parent.mkdir(parents=True, exist_ok=True)
             store.write_text(json.dumps(results, indent=2, sort_keys=True))

@@ -16,12 +16,15 @@ from .plugin_manager import PLUGIN_API, get_registry
 if TYPE_CHECKING:
     from torch import nn
 
+    from .api import evaluate, load, open_run, train  # lazy at run time: see __getattr__
+
     from .interfaces import Dataset
     from .losses import CompositeLoss
     from .specs import DataInfo
 
 __version__ = "0.1.0"
-__all__ = ["hookimpl", "get_registry", "PLUGIN_API", "__version__", "list_components", "create"]
+__all__ = ["hookimpl", "get_registry", "PLUGIN_API", "__version__", "list_components", "create", "train", "load",
+           "evaluate", "open_run"]
 
 
 def list_components(kind: str | None = None, pattern: str = "*") -> list[str]:
@@ -69,3 +72,16 @@ def create(kind: str, name: str, *, data: DataInfo | Dataset | None = None, **pa
     from .build import build_component
 
     return build_component(kind, name, data=data, **params)
+
+
+# Training, loading and scoring live in `ganzoo.api`, imported on first use (PEP 562) so that the package root
+# stays light, as `create` does; the functions keep their own signatures and help.
+_API = ("train", "load", "evaluate", "open_run")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from .errors import DuplicateNameError, GanzooError, UnknownNameError
 from .introspect import read_signature
-from .specs import KINDS, PAIRINGS, SAMPLING_OPTIONS, SCORES, TAKES, ComponentSpec, DatasetEvaluation, PluginInfo, RecipeSpec, check_name
+from .specs import KINDS, PAIRINGS, SAMPLING_OPTIONS, SCORES, TAKES, ComponentSpec, DatasetEvaluation, PluginInfo, PretrainedSpec, RecipeSpec, check_name
 
 
 class Registry:
@@ -22,6 +22,7 @@ class Registry:
         self._components: dict[tuple[str, str], ComponentSpec] = {}
         self._aliases: dict[tuple[str, str], str] = {}
         self._recipes: dict[str, RecipeSpec] = {}
+        self._pretrained: dict[str, PretrainedSpec] = {}
         self._default_recipe: str | None = None
         self._default_algorithm: ComponentSpec | None = None
         self.default_source: str | None = None
@@ -114,6 +115,7 @@ class Registry:
             del self._components[key]
         self._aliases = {k: v for k, v in self._aliases.items() if (k[0], v) not in gone}
         self._recipes = {k: r for k, r in self._recipes.items() if r.plugin != plugin}
+        self._pretrained = {k: w for k, w in self._pretrained.items() if w.plugin != plugin}
         if self._default_algorithm is not None and self._default_algorithm.plugin == plugin:
             self._default_algorithm = None
 
@@ -125,6 +127,22 @@ class Registry:
 
     def recipes(self) -> list[RecipeSpec]:
         return [self._recipes[n] for n in sorted(self._recipes)]
+
+    # -- pretrained weights -------------------------------------------
+    def add_pretrained(self, spec: PretrainedSpec) -> PretrainedSpec:
+        taken = self._pretrained.get(spec.name)
+        if taken is not None:
+            raise DuplicateNameError(f"pretrained weights {spec.name!r} from plugin {spec.plugin.name!r} are already "
+                                     f"registered by plugin {taken.plugin.name!r}", "rename one of the recipes")
+        self._pretrained[spec.name] = spec
+        return spec
+
+    def pretrained(self, name: str) -> PretrainedSpec | None:
+        """The weights shipped for recipe ``name``, None when there are none (no check of the file here)."""
+        return self._pretrained.get(name)
+
+    def all_pretrained(self) -> list[PretrainedSpec]:
+        return [self._pretrained[n] for n in sorted(self._pretrained)]
 
     def set_default(self, name: str, source: str) -> None:
         self._default_recipe, self.default_source = name, source
@@ -261,6 +279,7 @@ class RecipeRegistrar:
         self._registry = registry
         self.plugin = plugin
         self.registered: list[RecipeSpec] = []
+        self.weights: list[PretrainedSpec] = []
         self._default: tuple[str, str] | None = None
 
     def _stage(self, spec: RecipeSpec) -> RecipeSpec:
@@ -276,6 +295,8 @@ class RecipeRegistrar:
     def commit(self) -> None:
         for spec in self.registered:
             self._registry.add_recipe(spec)
+        for weights in self.weights:
+            self._registry.add_pretrained(weights)
         if self._default is not None:
             self._registry.set_default(*self._default)
 
@@ -295,3 +316,19 @@ class RecipeRegistrar:
         if default:
             self._default = (default, str(path))
         return recipes
+
+    def pretrained(self, recipe: str, path: str | Path, *, sha256: str) -> PretrainedSpec:
+        """Ship trained generator weights for ``recipe``, one of this plugin's own recipes (registered before
+        this call): `ganzoo sample RECIPE`, `ganzoo eval RECIPE` and `ganzoo run --init RECIPE` then use the
+        file at ``path`` (a checkpoint written by `ganzoo.pretrained.export`) once its ``sha256`` matches."""
+        if recipe not in {r.name for r in self.registered}:
+            raise ValueError(f"pretrained weights for {recipe!r}: register the recipe first, in the same hook "
+                             f"(a plugin ships weights for its own recipes)")
+        if not (isinstance(sha256, str) and len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)):
+            raise ValueError(f"pretrained weights for {recipe!r}: sha256 must be 64 lowercase hex digits")
+        if any(w.name == recipe for w in self.weights):
+            raise DuplicateNameError(f"pretrained weights for {recipe!r} are registered twice by plugin "
+                                     f"{self.plugin.name!r}")
+        spec = PretrainedSpec(recipe, str(path), sha256, self.plugin, f"plugin {self.plugin.name}")
+        self.weights.append(spec)
+        return spec

@@ -35,7 +35,7 @@ class Setting:
 
     ``kind`` is one of: ``int``, ``float``, ``bool``, ``betas`` (two numbers in
     [0, 1)), ``device``, ``auto-bool`` ("auto", true or false), ``names`` (a list
-    of component names; its flag is repeated). Numbers lie in
+    of component names; its flag is repeated), ``text`` (a non-empty string). Numbers lie in
     ``[minimum, maximum)``, or ``(minimum, maximum)`` with ``above``.
     """
 
@@ -73,7 +73,8 @@ class Setting:
             lo = "(" if self.above else "["
             return f"a number in {lo}{self.minimum:g}, {self.maximum:g})"
         return {"bool": "true or false", "betas": "two numbers in [0, 1)", "device": DEVICES,
-                "auto-bool": "\"auto\", true or false", "names": "a list of names"}[self.kind]
+                "auto-bool": "\"auto\", true or false", "names": "a list of names",
+                "text": "a non-empty string"}[self.kind]
 
     @property
     def default_text(self) -> str:
@@ -134,7 +135,11 @@ def _names(s: Setting, v: Any) -> Any:
     return tuple(dict.fromkeys(v))  # each once, in the order given
 
 
-_CHECKS = {"int": _int, "float": _float, "bool": _bool, "betas": _betas, "device": _device, "auto-bool": _auto_bool,
+def _text(s: Setting, v: Any) -> Any:
+    return v if isinstance(v, str) and v.strip() else _BAD
+
+
+_CHECKS = {"text": _text, "int": _int, "float": _float, "bool": _bool, "betas": _betas, "device": _device, "auto-bool": _auto_bool,
            "names": _names}
 
 
@@ -182,6 +187,11 @@ class TrainSettings:
                                         "list --kind logger`; e.g. tensorboard); metrics.jsonl is always written.",
                                         flag="--logger", flag_help="Also log to this experiment tracker (e.g. "
                                         "tensorboard); repeat for several. Sets train.loggers.")
+
+    init: str | None = _setting(None, "text", "Start G (and its EMA) from trained weights: a pretrained recipe's name "
+                                "(`ganzoo list --pretrained`), a run folder or a checkpoint of the same generator; D "
+                                "and the optimizers start fresh (fine-tuning). Not used on --resume.", optional=True,
+                                flag="--init")
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any], where: str = "config") -> TrainSettings:

@@ -160,6 +160,24 @@ class RecipeSpec:
 
 
 @dataclass(frozen=True)
+class PretrainedSpec:
+    """A generator's trained weights that a plugin ships for one of its recipes (`RecipeRegistrar.pretrained`).
+
+    ``path`` is a ganzoo checkpoint holding the generator's weights (float16) with the run config and meta
+    that produced them and the ``metrics`` they were evaluated with; ``sha256`` is checked before it is read
+    (`ganzoo.pretrained.verified`).
+    """
+
+    name: str  # the recipe's name: `ganzoo sample NAME`, `ganzoo eval NAME`, `ganzoo run --init NAME`
+    path: str
+    sha256: str
+    plugin: PluginInfo
+    source: str = ""
+
+    kind = "pretrained"
+
+
+@dataclass(frozen=True)
 class DataInfo:
     """What a dataset says about itself; models are sized from this alone.
 

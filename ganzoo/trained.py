@@ -47,6 +47,17 @@ class LoadedGenerator:
     source: DataInfo | None = None  # the images an image-to-image generator takes; None for noise
     direction: str = "AtoB"  # which of an image-to-image run's generators this is
     sampling: tuple[str, ...] = ()  # the sampling options its forward takes (`ComponentSpec.sampling`)
+    pretrained: str | None = None  # the recipe whose shipped weights these are (`ganzoo.pretrained`); None for a run
+
+    def default_out(self, seed: int) -> Path:
+        """Where `ganzoo sample` writes without --out: the run's samples/ folder, or for shipped weights (whose
+        folder is the installed package) a fresh NAME-sample-SEED.png in the working folder."""
+        if self.pretrained is None:
+            return RunDir(self.run_dir).sample_file(seed)
+        path, n = Path(f"{self.pretrained}-sample-{seed}.png"), 2
+        while path.exists():
+            path, n = Path(f"{self.pretrained}-sample-{seed}-{n}.png"), n + 1
+        return path
 
     @property
     def translates(self) -> bool:
@@ -55,6 +66,58 @@ class LoadedGenerator:
     @property
     def latent_dim(self) -> int:
         return int(self.config.train["latent_dim"])
+
+    def sample(self, n: int = 64, labels: torch.Tensor | list[int] | int | None = None, *, seed: int = 0,
+               truncation: float | None = None) -> torch.Tensor:
+        """``n`` samples, float32 on the CPU: images (n, C, H, W) in [-1, 1], or points (n, D).
+
+        ``labels``: for a conditional generator, one class for all, or one per sample; None: the classes in
+        turn (0, 1, ..., 0, 1, ...). ``seed`` seeds the latent codes (the same seed, the same samples).
+        ``truncation``: the truncation trick's psi, for generators that declare it (stylegan2).
+        """
+        from .sampling import generate, latent
+
+        if self.translates:
+            raise UsageError(f"generator {self.config.gen['name']!r} translates images; it draws no samples",
+                             "call it on a batch of input images: loaded.model(images)")
+        if n < 1:
+            raise UsageError(f"n must be positive, not {n}")
+        options = self.sampling_options(truncation)
+        y = self._labels(n, labels)
+        z = latent(self.model, n, self.latent_dim, torch.Generator().manual_seed(seed))
+        return generate(self.model, z, y, 256, **options)
+
+    def sampling_options(self, truncation: float | None = None) -> dict[str, float]:
+        """The options of `sample`, each checked against what this generator declares (`ComponentSpec.sampling`)."""
+        if truncation is None:
+            return {}
+        name = self.config.gen["name"]
+        if "truncation_psi" not in self.sampling:
+            from .plugin_manager import get_registry
+
+            able = sorted(s.name for s in get_registry().components("generator") if "truncation_psi" in s.sampling)
+            raise UsageError(f"--truncation: generator {name!r} declares no truncation trick",
+                             f"generators that do: {', '.join(able) or 'none installed'}")
+        if not 0.0 <= truncation <= 1.0:
+            raise UsageError(f"--truncation {truncation}: psi is between 0 (the mean image) and 1 (none)")
+        return {"truncation_psi": float(truncation)}
+
+    def _labels(self, n: int, labels: torch.Tensor | list[int] | int | None) -> torch.Tensor | None:
+        name, classes = self.config.gen["name"], self.data.num_classes or 0
+        if not self.conditional:
+            if labels is not None:
+                raise UsageError(f"--label: generator {name!r} is not conditional")
+            return None
+        if labels is None:
+            return torch.arange(n) % classes
+        y = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
+        y = y.expand(n) if y.numel() == 1 else y
+        if y.numel() != n:
+            raise UsageError(f"{y.numel()} labels for {n} samples: give one label, or one per sample")
+        bad = y[(y < 0) | (y >= classes)]
+        if bad.numel():
+            raise UsageError(f"--label {int(bad[0])} is out of range", f"this model has classes 0..{classes - 1}")
+        return y.clone()
 
 
 def locate(target: str | Path) -> tuple[Path, Path]:
@@ -107,6 +170,9 @@ def load_generator(target: str | Path, use_ema: bool = True, device: str | torch
                    registry: Registry | None = None, direction: str = "AtoB") -> LoadedGenerator:
     """Rebuild a run's generator from its checkpoint (CheckpointError/ComponentError, one line, when it cannot).
 
+    ``target``: a run folder or a checkpoint file (pretrained weights are one: `ganzoo.pretrained.resolve`
+    turns a pretrained name into its file before this is called).
+
     ``direction``: for an image-to-image run, which generator ("AtoB", the
     run's main one, or "BtoA", CycleGAN's reverse one); a noise run has only
     "AtoB". The EMA weights (``use_ema``) exist for the main generator only.
@@ -118,6 +184,7 @@ def load_generator(target: str | Path, use_ema: bool = True, device: str | torch
         raise UsageError(f"--direction must be AtoB or BtoA, not {direction!r}")
     run_dir, path = locate(target)
     ck = ckpt_mod.load(path)
+    pretrained = ck.json("pretrained").get("name") if "pretrained" in ck.metadata else None
     if not ck.config:
         raise CheckpointError(f"checkpoint {path} records no run config", "it was not written by `ganzoo run`")
     try:
@@ -156,4 +223,4 @@ def load_generator(target: str | Path, use_ema: bool = True, device: str | torch
     conditional = spec.conditional
     return LoadedGenerator(model=model, data=data, config=config, meta=meta, run_dir=run_dir, checkpoint=path,
                            step=ck.step, ema=ema, conditional=conditional, takes=spec.takes, source=source,
-                           direction=direction, sampling=spec.sampling)
+                           direction=direction, sampling=spec.sampling, pretrained=pretrained)

@@ -43,7 +43,7 @@ from .results import TrainingInterrupted, TrainResult, on_signals
 from .errors import TrainingError
 from .rundir import RunDir, check_out, check_target
 from .steps import LossTracker
-from .trainstate import first_nonfinite
+from .trainstate import first_nonfinite, init_generator
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -132,6 +132,11 @@ class Trainer:
         p = self.parts = assemble(cfg, reg, env, dev, names)
         self.total = t["steps"] or t["epochs"] * p.feed.steps_per_epoch
         self.step = p.restore(ck.load(self.run.latest), cfg, env) if self.resume else 0
+        if t["init"] is not None and not self.resume:  # a resumed run has its own weights
+            from .pretrained import resolve
+
+            start = ck.load(ck.find(resolve(t["init"], reg)))
+            p.meta["init"] = init_generator(start, cfg, p.algorithm.modules, t["init"])
         self.algorithm = p.algorithm
         self.progress_hooks = progress_hooks(p.algorithm, p.loss)
 

@@ -97,6 +97,23 @@ def restore_training(c: Checkpoint, config: RunConfig, *, modules: dict[str, nn.
     return c.step
 
 
+def init_generator(c: Checkpoint, config: RunConfig, modules: dict[str, nn.Module], what: str) -> dict[str, Any]:
+    """``train.init``: a fresh run's generator (and its EMA) starts from the generator weights of ``c``, a
+    pretrained file or another run's checkpoint (its EMA weights where it kept them); everything else
+    (D, optimizers) starts fresh. Returns what the run's meta records. CheckpointError when they do not fit."""
+    name = config.gen["name"]
+    saved = (c.config.get("gen") or {}).get("name")
+    if saved != name:
+        raise CheckpointError(f"--init {what}: its generator is {saved!r}, this run builds {name!r}",
+                              "start from weights of the same generator (ganzoo list --pretrained)")
+    section = "ema" if c.section("ema") else "generator"
+    for target in ("generator", *STARTS_FROM):
+        if target in modules:
+            ck.load_model(c, section, modules[target], f"generator {name!r} (--init {what})")
+    return {"from": what, "checkpoint": str(c.path), "step": c.step, "weights": section,
+            **({"pretrained": c.json("pretrained")} if "pretrained" in c.metadata else {})}
+
+
 def _label(section: str, config: RunConfig) -> str:
     if section.startswith("generator"):
         return f"generator {config.gen['name']!r}"

@@ -91,3 +91,60 @@ def test_list_components_is_torch_free():
     names, torch_loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                                     check=True).stdout)
     assert "bce" in names and not torch_loaded
+
+
+# -- train, load, sample, evaluate ----------------------------------------------------------------------
+
+def test_train_a_recipe_with_overrides_then_load_sample_and_evaluate(tmp_path):
+    run = ganzoo.train("vanilla-gaussians", steps=30, batch_size=64, log_every=10, out=tmp_path / "g",
+                       gen={"name": "vanilla", "hidden": [16, 16]}, disc={"name": "vanilla", "hidden": [16]},
+                       progress="quiet")
+    assert run.path == tmp_path / "g" and run.result is not None and run.result.step == 30
+    assert [r["step"] for r in run.metrics() if "d_loss" in r] == [10, 20, 30]
+    G = ganzoo.load(run.path)
+    assert G.config.gen["hidden"] == [16, 16] and G.config.train["batch_size"] == 64  # the overrides reached the run
+    x = G.sample(7, seed=3)
+    assert x.shape == (7, 2) and torch.equal(x, run.sample(7, seed=3)) and not torch.equal(x, G.sample(7, seed=4))
+    scores = ganzoo.evaluate(run, num=200)
+    assert scores["num"] == 200 and 0 <= scores["modes_covered"] <= 8
+    # what `ganzoo eval --json` prints is this same function's result
+    from conftest import run_cli
+
+    proc = run_cli("eval", str(run.path), "--num", "200", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["modes_covered"] == scores["modes_covered"]
+
+
+def test_a_config_dict_trains_and_a_conditional_run_samples_the_labels_asked(toy, tmp_path):
+    from conftest import tiny_images
+
+    cfg = tiny_images(steps=2)
+    cfg["gen"] = {"name": "toy-cmlp"}
+    run = ganzoo.train(cfg, out=tmp_path / "c", progress="quiet", latent_dim=4)
+    G = ganzoo.open_run(run.path).generator()
+    assert G.conditional
+    images = run.images(3, labels=[1, 2, 3])
+    assert len(images) == 3 and images[0].size == (8, 8) and images[0].mode == "L"
+    # the labels asked for reach the model: one label for all, one per sample, the classes in turn by default
+    assert torch.equal(G.sample(4, labels=3), G.sample(4, labels=[3, 3, 3, 3]))
+    assert not torch.equal(G.sample(4, labels=1), G.sample(4, labels=3))
+    assert torch.equal(G.sample(4), G.sample(4, labels=[0, 1, 2, 3]))
+    with pytest.raises(UsageError, match="2 labels for 3 samples"):
+        G.sample(3, labels=[1, 2])
+    with pytest.raises(UsageError, match="--label 10 is out of range"):
+        G.sample(3, labels=10)
+
+
+def test_api_mistakes_are_one_line(tmp_path):
+    with pytest.raises(UsageError, match="is not a run folder"):
+        ganzoo.open_run(tmp_path)
+    with pytest.raises(ParamError):
+        ganzoo.train("vanilla-gaussians", steps=1, out=tmp_path / "x", gen={"name": "vanilla", "hiden": [4]},
+                     progress="quiet")
+    assert not (tmp_path / "x").exists()  # checked before anything is written
+
+
+def test_the_package_root_loads_the_api_lazily():
+    code = ("import sys, ganzoo; assert 'ganzoo.api' not in sys.modules and 'torch' not in sys.modules; "
+            "ganzoo.train; assert 'ganzoo.api' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

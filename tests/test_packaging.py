@@ -67,3 +67,15 @@ def test_installed_wheel_lists_recipes_from_its_own_catalogue(wheel, tmp_path):
     proc = subprocess.run([sys.executable, "-c", env_code], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert str(site) in proc.stdout and '"default": true' in proc.stdout
+
+
+def test_the_wheel_carries_every_pretrained_file_within_the_budget(wheel):
+    import json
+
+    archive = zipfile.ZipFile(wheel)
+    index = json.loads((ROOT / "plugins" / "pretrained" / "index.json").read_text())
+    assert json.loads(archive.read("ganzoo_plugins/pretrained/index.json")) == index
+    shipped = {n for n in archive.namelist() if n.startswith("ganzoo_plugins/pretrained/") and n.endswith(".safetensors")}
+    assert shipped == {f"ganzoo_plugins/pretrained/{e['file']}" for e in index.values()}
+    # the budget: the weights add at most 20 MB to the wheel (compressed, as pip downloads it)
+    assert sum(archive.getinfo(n).compress_size for n in shipped) <= 20 * 10**6

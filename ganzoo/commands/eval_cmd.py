@@ -57,29 +57,14 @@ def eval_cmd(path: str, num: int | None, dataset: str | None, seed: int, device:
     ganzoo eval samples.safetensors --dataset fashion-mnist --json
     ganzoo eval runs/<cyclegan-run> --direction BtoA
     """
+    from ..api import evaluate
     from ..console import console, err_console
-    from ..device import resolve_device
-    from ..errors import UsageError
-    from ..evaluation import evaluate
-    from ..evaluation.runs import generator_takes
 
     def log(message: str) -> None:
         err_console.print(f"[dim]{message}[/]", highlight=False)
 
-    if generator_takes(path) == "image":
-        from ..evaluation.translation import evaluate_translation_run
-
-        if dataset is not None:
-            raise UsageError("--dataset: an image-to-image run is scored on its own dataset's held-out split",
-                             "leave --dataset out")
-        result = evaluate_translation_run(path, num=num, seed=seed, device=resolve_device(device),
-                                          direction=direction or "AtoB", log=log)
-    else:
-        if direction is not None:
-            raise UsageError(f"--direction {direction}: {path} is not an image-to-image run",
-                             "--direction is for pix2pix and cyclegan runs")
-        result = evaluate(path, num=num, seed=seed, dataset=dataset, device=resolve_device(device),
-                          inception=inception, log=log)
+    result = evaluate(path, num=num, seed=seed, dataset=dataset, device=device, inception=inception,
+                      direction=direction, log=log)
     if as_json:
         print_json(result)
         return

@@ -9,11 +9,14 @@ import click
 from ._common import json_option, kind_option, print_json
 
 
-def rows(kind: str | None) -> list[dict[str, Any]]:
+def rows(kind: str | None, pretrained: bool = False) -> list[dict[str, Any]]:
+    """What `ganzoo list` shows; ``pretrained``: only the recipes that ship a trained generator."""
     from ..plugin_manager import get_registry
 
     registry = get_registry()
     out: list[dict[str, Any]] = []
+    if pretrained:
+        kind = "recipe"
     specs = registry.components(kind) if kind != "recipe" else []
     for spec in specs:
         out.append({
@@ -25,6 +28,9 @@ def rows(kind: str | None) -> list[dict[str, Any]]:
     if kind in (None, "recipe"):
         for recipe in registry.recipes():
             plugin = recipe.plugin
+            weights = registry.pretrained(recipe.name)
+            if pretrained and weights is None:
+                continue
             out.append({
                 "kind": "recipe", "name": recipe.name,
                 "plugin": plugin.name if plugin else "user",
@@ -33,16 +39,25 @@ def rows(kind: str | None) -> list[dict[str, Any]]:
                 "summary": recipe.summary, "source": recipe.source,
                 "default": recipe.name == registry.default_recipe,
                 "composition": {t: recipe.component(t) for t in ("gen", "disc", "loss", "dataset")},
+                # the plugin that ships its trained generator, if one does (`ganzoo sample NAME` works at once)
+                "pretrained": weights.plugin.name if weights is not None else None,
             })
     return out
 
 
 @click.command("list")
 @kind_option
+@click.option("--pretrained", is_flag=True,
+              help="Only the recipes that ship a trained generator (ganzoo sample NAME, ganzoo run --init NAME).")
 @json_option
-def list_cmd(kind: str | None, as_json: bool) -> None:
-    """List every generator, discriminator, loss, dataset and recipe installed."""
-    data = rows(kind)
+def list_cmd(kind: str | None, pretrained: bool, as_json: bool) -> None:
+    """List every generator, discriminator, loss, dataset and recipe installed.
+
+    A recipe marked "pretrained" ships its trained generator: `ganzoo sample NAME`
+    and `ganzoo eval NAME` work without training, and `ganzoo run --init NAME`
+    starts from it.
+    """
+    data = rows(kind, pretrained)
     if as_json:
         print_json(data)
         return
@@ -54,12 +69,13 @@ def list_cmd(kind: str | None, as_json: bool) -> None:
     for col in ("kind", "name", "plugin", "summary"):
         table.add_column(col, overflow="fold" if col == "summary" else "ellipsis", no_wrap=col != "summary")
     for row in data:
-        name = row["name"] + (" (default)" if row.get("default") else "")
+        name = row["name"] + (" (default)" if row.get("default") else "") + (
+            " [green]pretrained[/]" if row.get("pretrained") else "")
         if row.get("role") == "regularizer":
             name += " [dim]+term[/]"
         plugin = f"{row['distribution']} {row['version']}" if row["distribution"] else row["plugin"]
         table.add_row(row["kind"], name, plugin, row["summary"])
     if not data:
-        console.print("nothing registered; see `ganzoo plugins`")
+        console.print("no recipe ships a trained generator" if pretrained else "nothing registered; see `ganzoo plugins`")
         return
     console.print(table)

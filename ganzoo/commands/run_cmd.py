@@ -10,7 +10,7 @@ import click
 from ..errors import GanzooError, UnknownNameError, UsageError
 from ..settings import SETTINGS, Setting
 
-_CLICK_TYPES: dict[str, Any] = {"int": int, "float": float, "device": str}
+_CLICK_TYPES: dict[str, Any] = {"int": int, "float": float, "device": str, "text": str}
 
 
 def _flag_layer(opts: dict[str, Any]) -> dict[str, Any]:

@@ -110,23 +110,21 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
     import torch
 
     from ..device import resolve_device
-    from ..sampling import generate, latent, write_picture
+    from ..pretrained import resolve
+    from ..sampling import write_picture
     from ..trained import load_generator
 
-    loaded = load_generator(target, use_ema, resolve_device(device), registry, direction=direction)
+    loaded = load_generator(resolve(target, registry), use_ema, resolve_device(device), registry, direction=direction)
     if loaded.translates:
         return _translate_to_file(loaded, out, num, label, seed, input_path, resolve_device(device))
-    options = _sampling_options(loaded, truncation, registry)
+    options = loaded.sampling_options(truncation)  # checked before anything is drawn
     if input_path is not None:
         raise UsageError(f"--input: generator {loaded.config.gen['name']!r} draws from noise; it takes no images",
                          "--input is for image-to-image runs (pix2pix, cyclegan)")
     data, conditional = loaded.data, loaded.conditional
     classes = data.num_classes or 0
-    if label is not None:
-        if not conditional:
-            raise UsageError(f"--label: generator {loaded.config.gen['name']!r} is not conditional")
-        if not 0 <= label < classes:
-            raise UsageError(f"--label {label} is out of range", f"this model has classes 0..{classes - 1}")
+    if label is not None and conditional:
+        loaded.sample(1, label)  # one line when the label is out of range, before the memory check
     default_n = 64 if data.is_image else 1000
     if conditional and label is None:  # one full row per class: --num is rounded up to a multiple of the classes
         nrow = 8 if num is None else max(1, math.ceil(num / classes))
@@ -139,9 +137,8 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
     if conditional:
         labels = (torch.full((n,), label, dtype=torch.long) if label is not None
                   else torch.arange(classes).repeat_interleave(nrow))
-    z = latent(loaded.model, n, loaded.latent_dim, torch.Generator().manual_seed(seed))
-    samples = generate(loaded.model, z, labels, 256, **options)
-    path = Path(out) if out is not None else RunDir(loaded.run_dir).sample_file(seed)
+    samples = loaded.sample(n, labels if conditional else label, seed=seed, truncation=truncation)
+    path = Path(out) if out is not None else loaded.default_out(seed)
     if path.suffix.lower() == ".safetensors":
         from safetensors.torch import save
 
@@ -157,19 +154,6 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
     else:
         write_picture(samples, path, data, labels, nrow)
     return Drawn(loaded, path, n, labels)
-
-
-def _sampling_options(loaded: LoadedGenerator, truncation: float | None, registry: Any) -> dict[str, float]:
-    """The options given on the command line, each checked against what the run's generator declares."""
-    if truncation is None:
-        return {}
-    if "truncation_psi" not in loaded.sampling:
-        from ..plugin_manager import get_registry
-
-        able = sorted(s.name for s in (registry or get_registry()).components("generator") if "truncation_psi" in s.sampling)
-        raise UsageError(f"--truncation: generator {loaded.config.gen['name']!r} declares no truncation trick",
-                         f"generators that do: {', '.join(able) or 'none installed'}")
-    return {"truncation_psi": truncation}
 
 
 # how many held-out examples a translation grid shows by default, and side by side in a row
@@ -230,7 +214,7 @@ def _translate_to_file(loaded: LoadedGenerator, out: str | Path | None, num: int
             warn(line)
         inputs, targets, what = held.inputs, held.targets, f"{held.split} split of {name}"
     outputs = translate(loaded.model, inputs, device)
-    path = Path(out) if out is not None else RunDir(loaded.run_dir).sample_file(seed)
+    path = Path(out) if out is not None else loaded.default_out(seed)
     if path.suffix.lower() == ".safetensors":
         from safetensors.torch import save
 
@@ -251,14 +235,15 @@ def _translate_to_file(loaded: LoadedGenerator, out: str | Path | None, num: int
 
 
 @click.command("sample")
-@click.argument("target", metavar="RUN_DIR_OR_CHECKPOINT", type=click.Path(exists=True))
+@click.argument("target", metavar="RUN_DIR_CHECKPOINT_OR_PRETRAINED")
 @click.option("--num", "-n", type=int, help="How many samples (default 64; conditional without --label: 8 per class, "
                    "or N rounded up to a whole row per class).")
 @click.option("--label", type=int, help="Class to draw (conditional models only).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent codes.")
 @click.option("--out", "-o", type=click.Path(dir_okay=False),
               help="A .png grid or a .safetensors file (images uint8 NxCxHxW, labels). "
-                   "Default: RUN_DIR/samples/sample-SEED.png (or sample-SEED-2.png, ... when that exists)")
+                   "Default: RUN_DIR/samples/sample-SEED.png (or sample-SEED-2.png, ... when that exists); "
+                   "for a pretrained name, NAME-sample-SEED.png here")
 @click.option("--force", is_flag=True, help="Replace --out when it exists (never a file of a run).")
 @click.option("--no-ema", is_flag=True, help="Use the raw generator even when the run kept an EMA.")
 @click.option("--input", "-i", "input_", type=click.Path(exists=True),
@@ -276,7 +261,12 @@ def sample_cmd(target: str, num: int | None, label: int | None, seed: int, out: 
                no_ema: bool, input_: str | None, truncation: float | None, direction: str, device: str) -> None:
     """Sample a trained generator: a PNG grid (one row per class for conditional models) or tensors.
 
+    TARGET is a run folder, a checkpoint, or the name of a recipe that ships
+    its trained generator (`ganzoo list --pretrained`): no training needed.
+
     \b
+    ganzoo sample dcgan-mnist --out grid.png
+    ganzoo sample runs/<run> --label 7 --num 16
     An image-to-image run (pix2pix, CycleGAN) translates images instead:
     ganzoo sample runs/<run> --input photos/ --out translated.png
     ganzoo sample runs/<cyclegan-run> --direction BtoA

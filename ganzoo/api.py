@@ -1,0 +1,165 @@
+"""Training, loading and scoring from Python: what `ganzoo run`, `ganzoo sample` and `ganzoo eval` do, for
+notebooks and scripts (docs/api.md).
+
+Each function goes through the same layers as its command: a run config is
+resolved from a recipe and overrides by `ganzoo.config.resolve`, its names
+looked up by `ganzoo.composition.lookup`, trained by `ganzoo.trainer.Trainer`;
+a run's generator is rebuilt by `ganzoo.trained.load_generator`; a run is
+scored by `evaluate`, which `ganzoo eval` calls too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from PIL import Image
+
+    from .results import TrainResult
+    from .trained import LoadedGenerator
+
+#: the tables of a run config an override may name; any other keyword is a [train] setting
+TABLES = ("algo", "gen", "disc", "loss", "dataset")
+
+
+def overrides_layer(overrides: dict[str, Any]) -> dict[str, Any]:
+    """``train(..., gen="dcgan", loss="bce+l1", epochs=2, out="runs/x")`` as a config layer: a table given as a
+    name or a dict of its keys; ``out``; every other keyword a [train] setting (docs/settings.md)."""
+    layer: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key in TABLES:
+            layer[key] = {"name": value} if isinstance(value, str) else dict(value)
+        elif key == "out":
+            layer["out"] = str(value)
+        else:
+            layer.setdefault("train", {})[key] = list(value) if isinstance(value, tuple) else value
+    return layer
+
+
+@dataclass
+class Run:
+    """A trained run: its folder, how training ended, and its generator on demand."""
+
+    path: Path
+    result: TrainResult | None = None  # None for a run opened with `open_run` rather than trained here
+
+    def generator(self, ema: bool = True, device: str = "cpu") -> LoadedGenerator:
+        """The run's generator (its EMA when it kept one and ``ema``), in eval mode: `ganzoo.load`."""
+        return load(self.path, ema=ema, device=device)
+
+    def sample(self, n: int = 64, labels: torch.Tensor | list[int] | int | None = None, *, seed: int = 0,
+               truncation: float | None = None) -> torch.Tensor:
+        """``n`` samples of the run's generator: float32 images (n, C, H, W) in [-1, 1] (or points)."""
+        return self.generator().sample(n, labels, seed=seed, truncation=truncation)
+
+    def images(self, n: int = 16, labels: torch.Tensor | list[int] | int | None = None, *,
+               seed: int = 0) -> list[Image.Image]:
+        """``n`` samples as PIL images, as a notebook shows them."""
+        return to_pil(self.sample(n, labels, seed=seed))
+
+    def evaluate(self, num: int | None = None, *, seed: int = 0, device: str = "cpu") -> dict[str, Any]:
+        """`ganzoo eval` on this run: the numbers by name, measured against the dataset's held-out split."""
+        return evaluate(self.path, num=num, seed=seed, device=device)
+
+    def metrics(self) -> list[dict[str, Any]]:
+        """metrics.jsonl, a dict per line (losses every ``log_every`` steps, evaluations)."""
+        from .rundir import RunDir, read_metrics
+
+        path = RunDir(self.path).metrics
+        return read_metrics(path) if path.exists() else []
+
+
+def train(recipe_or_config: str | Path | dict[str, Any] | None = None, *, resume: bool = False,
+          overwrite: bool = False, progress: str = "auto", **overrides: Any) -> Run:
+    """Train a recipe (by name), a config file (a path to a TOML), a config dict, or the default recipe.
+
+    ``overrides``: tables by name or dict (``gen="dcgan"``, ``loss="bce+0.5*l1"``,
+    ``dataset={"name": "mnist-10k", "image_size": 32}``), ``out`` (the run folder), and any [train]
+    setting (``epochs=2``, ``lr=1e-4``, ``ema=0.999``). ``progress``: auto | bar | plain | quiet (in Jupyter,
+    auto draws rich's live display in the cell). Errors are `ganzoo.errors.GanzooError`, one line each.
+    """
+    from .composition import lookup
+    from .config import resolve
+    from .plugin_manager import get_registry
+    from .trainer import Trainer
+
+    registry = get_registry()
+    layer = overrides_layer(overrides)
+    if isinstance(recipe_or_config, dict):  # a whole config: it takes the recipe's place under the overrides
+        config = resolve(flags=layer, base=dict(recipe_or_config), recipes=registry)
+    elif isinstance(recipe_or_config, Path) or (isinstance(recipe_or_config, str)
+                                               and recipe_or_config.endswith(".toml")):
+        config = resolve(config_file=recipe_or_config, flags=layer, recipes=registry)
+    else:
+        config = resolve(recipe=recipe_or_config, flags=layer, recipes=registry)
+    result = Trainer(lookup(config, registry), resume=resume, overwrite=overwrite, progress=progress,
+                     registry=registry).fit()
+    return Run(result.run_dir, result)
+
+
+def open_run(path: str | Path) -> Run:
+    """A run folder trained earlier (by `ganzoo run` or `train`)."""
+    from .rundir import RunDir
+
+    if not RunDir(Path(path)).is_run():
+        raise UsageError(f"{path} is not a run folder", "give the folder `ganzoo run` wrote (it holds config.toml)")
+    return Run(Path(path))
+
+
+def load(path: str | Path, *, ema: bool = True, device: str = "cpu", direction: str = "AtoB") -> LoadedGenerator:
+    """A generator (a run folder, a checkpoint file, or a pretrained recipe's name such as "dcgan-mnist",
+    see `ganzoo list --pretrained`), rebuilt in eval mode: ``.model`` is the
+    ``nn.Module``, ``.sample(n, labels)`` draws from it, ``.data`` describes what it makes. ``ema``: the EMA
+    weights when the run kept them. ``direction``: a CycleGAN run's "BtoA" generator."""
+    from .device import resolve_device
+    from .pretrained import resolve
+    from .trained import load_generator
+
+    return load_generator(resolve(path), ema, resolve_device(device), direction=direction)
+
+
+def evaluate(path: str | Path | Run, *, num: int | None = None, seed: int = 0, dataset: str | None = None,
+             device: str = "cpu", inception: bool = False, direction: str | None = None,
+             log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Score a run, a checkpoint, a pretrained recipe's name or a .safetensors of samples, as `ganzoo eval` does: against the held-out
+    split of the run's dataset (FD with its floor, precision/recall, coverage, memorization; for an
+    image-to-image run L1, PSNR, SSIM, FD and digit kept). ``inception``: standard FID too, when Inception
+    weights are on disk (never downloaded)."""
+    from .device import resolve_device
+    from .evaluation.runs import generator_takes
+    from .pretrained import resolve
+
+    where = path.path if isinstance(path, Run) else resolve(path)
+    if generator_takes(where) == "image":
+        from .evaluation.translation import evaluate_translation_run
+
+        if dataset is not None:
+            raise UsageError("--dataset: an image-to-image run is scored on its own dataset's held-out split",
+                             "leave --dataset out")
+        return evaluate_translation_run(where, num=num, seed=seed, device=resolve_device(device),
+                                        direction=direction or "AtoB", log=log)
+    if direction is not None:
+        raise UsageError(f"--direction {direction}: {where} is not an image-to-image run",
+                         "--direction is for pix2pix and cyclegan runs")
+    from .evaluation import evaluate as evaluate_samples
+
+    return evaluate_samples(where, num=num, seed=seed, dataset=dataset, device=resolve_device(device),
+                            inception=inception, log=log)
+
+
+def to_pil(samples: torch.Tensor) -> list[Image.Image]:
+    """Float images in [-1, 1] (N, C, H, W) as PIL images (greyscale or RGB)."""
+    from PIL import Image
+
+    from .interfaces import to_uint8
+
+    if samples.dim() != 4:
+        raise UsageError("these samples are not images (points have no picture)", "plot them instead")
+    pixels = to_uint8(samples).permute(0, 2, 3, 1).numpy()
+    return [Image.fromarray(p[..., 0] if p.shape[-1] == 1 else p) for p in pixels]

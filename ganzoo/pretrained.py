@@ -1,0 +1,104 @@
+"""Pretrained generators: trained weights a plugin ships for its recipes, found by the recipe's name.
+
+A plugin registers them in its recipes hook (``register.pretrained(recipe, path, sha256=...)``, see
+docs/plugins.md); the built-in recipes ship theirs in ``plugins/pretrained/``, written by
+``benchmarks/zoo.py`` from the very runs docs/zoo.md measures.
+
+A pretrained file is a ganzoo checkpoint (`ganzoo.checkpoint`) cut down to what sampling needs: the
+generator's weights (the EMA weights where the run kept them, under ``ema.*``; CycleGAN's reverse generator
+under ``generator_ba.*``) as float16, the run's ``config`` and ``meta``, and the ``metrics`` that
+``ganzoo eval`` measured on this very file. So `ganzoo.trained.load_generator` reads it like any checkpoint,
+and `resolve` is the only place a name becomes a file: once, at the top of `sample`, `eval`, `load` and
+``run --init``. Torch-free until `export`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import CheckpointError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .registry import Registry
+    from .specs import PretrainedSpec
+
+#: the weight sections a pretrained file keeps, in the order they are looked for; "ema" stands in for
+#: "generator" when the run kept an EMA (it is what `ganzoo sample` and `ganzoo eval` use)
+SECTIONS = ("ema", "generator", "generator_ba")
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verified(spec: PretrainedSpec) -> Path:
+    """The weights file of ``spec``, once it exists and its sha256 is the one its plugin registered."""
+    path = Path(spec.path)
+    if not path.is_file():
+        raise CheckpointError(f"pretrained {spec.name!r} from plugin {spec.plugin.name!r}: {path} is missing",
+                              f"reinstall {spec.plugin.dist or spec.plugin.name}")
+    digest = sha256_file(path)
+    if digest != spec.sha256:
+        raise CheckpointError(f"pretrained {spec.name!r} from plugin {spec.plugin.name!r}: {path} has sha256 "
+                              f"{digest[:12]}..., the plugin registered {spec.sha256[:12]}...",
+                              f"the file is damaged or was replaced; reinstall {spec.plugin.dist or spec.plugin.name}")
+    return path
+
+
+def resolve(target: str | Path, registry: Registry | None = None) -> Path:
+    """A run folder or checkpoint as it is; else the verified weights of the pretrained recipe ``target``."""
+    path = Path(target)
+    if path.exists() or not isinstance(target, str):
+        return path
+    from .plugin_manager import get_registry
+
+    registry = registry or get_registry()
+    spec = registry.pretrained(target)
+    if spec is None:
+        names = ", ".join(s.name for s in registry.all_pretrained()) or "none installed"
+        raise UsageError(f"{target} does not exist, and no recipe of that name ships a trained generator",
+                         f"give a run folder or a checkpoint; pretrained: {names}")
+    return verified(spec)
+
+
+def is_pretrained(metadata: dict[str, Any]) -> bool:
+    """Whether checkpoint metadata (a header's str -> str table) is that of a pretrained file."""
+    return "pretrained" in metadata
+
+
+def export(checkpoint: str | Path, out: str | Path, *, name: str, metrics: dict[str, Any] | None = None) -> str:
+    """Write the generator of a run's ``checkpoint`` as the pretrained file ``out`` (float16, atomically);
+    returns its sha256. ``metrics``: what ``ganzoo eval`` measured on this file (recorded in its metadata)."""
+    from . import checkpoint as ckpt_mod
+
+    ck = ckpt_mod.load(checkpoint)
+    tensors = {}
+    for section in SECTIONS:
+        if section == "generator" and ck.section("ema"):
+            continue
+        for key, t in ck.section(section).items():
+            tensors[f"{section}.{key}"] = t.half() if t.is_floating_point() else t
+    if not tensors:
+        raise CheckpointError(f"checkpoint {checkpoint} holds no generator weights")
+    metadata: dict[str, Any] = {
+        "step": str(ck.step), "config": ck.metadata["config"], "meta": ck.metadata["meta"],
+        "pretrained": json.dumps({"name": name, "dtype": "float16", "from_step": ck.step}),
+    }
+    if metrics is not None:
+        metadata["metrics"] = json.dumps(metrics)
+    ckpt_mod.save(Path(out), tensors, metadata)
+    return sha256_file(out)
+
+
+def recorded_metrics(path: str | Path) -> dict[str, Any]:
+    """The evaluation a pretrained file records ({} when it has none), from its header alone."""
+    from .checkpoint import metadata_json, read_metadata
+
+    return metadata_json(read_metadata(path), "metrics", Path(path))
