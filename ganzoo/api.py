@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
     from PIL import Image
 
+    from .composition import Composition
+    from .config import RunConfig
+    from .registry import Registry
     from .results import TrainResult
     from .trained import LoadedGenerator
 
@@ -75,31 +78,41 @@ class Run:
         return read_metrics(path) if path.exists() else []
 
 
-def train(recipe_or_config: str | Path | dict[str, Any] | None = None, *, resume: bool = False,
-          overwrite: bool = False, progress: str = "auto", **overrides: Any) -> Run:
+def train(recipe_or_config: str | Path | dict[str, Any] | RunConfig | Composition | None = None, *,
+          resume: bool = False, overwrite: bool = False, progress: str = "auto", registry: Registry | None = None,
+          **overrides: Any) -> Run:
     """Train a recipe (by name), a config file (a path to a TOML), a config dict, or the default recipe.
 
     ``overrides``: tables by name or dict (``gen="dcgan"``, ``loss="bce+0.5*l1"``,
     ``dataset={"name": "mnist-10k", "image_size": 32}``), ``out`` (the run folder), and any [train]
-    setting (``epochs=2``, ``lr=1e-4``, ``ema=0.999``). ``progress``: auto | bar | plain | quiet (in Jupyter,
-    auto draws rich's live display in the cell). Errors are `ganzoo.errors.GanzooError`, one line each.
+    setting (``epochs=2``, ``lr=1e-4``, ``ema=0.999``, ``init="dcgan-mnist"``). ``progress``: auto | bar |
+    plain | quiet (auto: a live bar on a terminal and in Jupyter, plain lines elsewhere). ``resume``: continue
+    the run in ``out``. Errors are `ganzoo.errors.GanzooError`, one line each. `ganzoo run` calls this with
+    the config it resolved from its flags (a `RunConfig`, or its looked-up `Composition`).
     """
-    from .composition import lookup
-    from .config import resolve
+    from .composition import Composition
+    from .config import RunConfig, resolve
     from .plugin_manager import get_registry
     from .trainer import Trainer
 
-    registry = get_registry()
-    layer = overrides_layer(overrides)
-    if isinstance(recipe_or_config, dict):  # a whole config: it takes the recipe's place under the overrides
-        config = resolve(flags=layer, base=dict(recipe_or_config), recipes=registry)
-    elif isinstance(recipe_or_config, Path) or (isinstance(recipe_or_config, str)
-                                               and recipe_or_config.endswith(".toml")):
-        config = resolve(config_file=recipe_or_config, flags=layer, recipes=registry)
+    registry = registry or get_registry()
+    if isinstance(recipe_or_config, (RunConfig, Composition)):
+        if overrides:
+            raise UsageError("a resolved run config takes no overrides", "put them in the config itself")
+        config: RunConfig | Composition = recipe_or_config
     else:
-        config = resolve(recipe=recipe_or_config, flags=layer, recipes=registry)
-    result = Trainer(lookup(config, registry), resume=resume, overwrite=overwrite, progress=progress,
-                     registry=registry).fit()
+        layer = overrides_layer(overrides)
+        if isinstance(recipe_or_config, dict):  # a whole config: it takes the recipe's place under the overrides
+            config = resolve(flags=layer, base=dict(recipe_or_config), recipes=registry)
+        elif isinstance(recipe_or_config, Path) or (isinstance(recipe_or_config, str)
+                                                   and recipe_or_config.endswith(".toml")):
+            config = resolve(config_file=recipe_or_config, flags=layer, recipes=registry)
+        else:
+            config = resolve(recipe=recipe_or_config, flags=layer, recipes=registry)
+        from .composition import lookup
+
+        config = lookup(config, registry)  # every name and parameter checked before anything is built
+    result = Trainer(config, resume=resume, overwrite=overwrite, progress=progress, registry=registry).fit()
     return Run(result.run_dir, result)
 
 

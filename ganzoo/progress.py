@@ -85,14 +85,15 @@ def header(config: RunConfig, parts: Parts, root: Path, total: int, resumed_at: 
 
 
 class Reporter:
-    """Progress while training. ``mode``: bar | plain | quiet (``auto``: bar on a terminal)."""
+    """Progress while training. ``mode``: bar | plain | quiet (``auto``: bar on a terminal or in Jupyter, where
+    rich draws it as a live cell output; plain lines when the output is a file or a pipe)."""
 
     def __init__(self, mode: str = "auto", console: Console | None = None):
         from .console import console as default_console
 
         self.console = console or default_console
         if mode == "auto":
-            mode = "bar" if self.console.is_terminal else "plain"
+            mode = "bar" if self.console.is_terminal or self.console.is_jupyter else "plain"
         self.mode = mode
         self._bar: Progress | None = None
         self._task: TaskID = TaskID(0)

@@ -148,3 +148,29 @@ def test_the_package_root_loads_the_api_lazily():
     code = ("import sys, ganzoo; assert 'ganzoo.api' not in sys.modules and 'torch' not in sys.modules; "
             "ganzoo.train; assert 'ganzoo.api' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_progress_is_a_live_bar_in_jupyter_and_plain_lines_in_a_pipe(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from ganzoo.progress import Reporter
+
+    assert Reporter("auto", Console(force_jupyter=True)).mode == "bar"
+    assert Reporter("auto", Console(file=io.StringIO(), force_terminal=False, force_jupyter=False)).mode == "plain"
+    assert Reporter("auto", Console(file=io.StringIO(), force_terminal=True, force_jupyter=False)).mode == "bar"
+
+
+def test_ganzoo_run_trains_through_the_api(monkeypatch, tmp_path, capsys):
+    """`ganzoo run` is `ganzoo.train` on the config its flags resolve to, not a parallel path."""
+    import ganzoo.api
+    from ganzoo.cli import main
+
+    calls = []
+    real = ganzoo.api.train
+    monkeypatch.setattr(ganzoo.api, "train", lambda *a, **k: calls.append(a) or real(*a, **k))
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "vanilla-gaussians", "--steps", "2", "--out", str(tmp_path / "r"), "--quiet"])
+    assert exc.value.code == 0, capsys.readouterr().err
+    assert len(calls) == 1 and calls[0][0].config.train["steps"] == 2

@@ -128,18 +128,20 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
             raise
         # a resumed run's component went away: say which plugin it came from and why it is not loaded
         raise unavailable(exc.kind, exc.name, RunDir(Path(resume)).recorded_component(exc.kind, exc.name)) from None
+    from .. import distributed as dist
+    from ..api import train
     from ..progress import print_summary
-    from ..trainer import Trainer, TrainingInterrupted  # torch is imported from here on
+    from ..trainer import TrainingInterrupted  # torch is imported from here on
 
-    trainer = Trainer(composition, resume=bool(resume), overwrite=overwrite, progress="quiet" if quiet else "auto",
-                      registry=registry)
+    main_rank = dist.from_env().is_main  # under torchrun, rank 0 alone reports
     try:
-        result = trainer.fit()
+        run = train(composition, resume=bool(resume), overwrite=overwrite, progress="quiet" if quiet else "auto",
+                    registry=registry)
     except GanzooError as exc:
-        if not trainer.env.is_main:  # under torchrun, rank 0 alone reports
+        if not main_rank:
             raise SystemExit(exc.exit_code) from None
         if isinstance(exc, TrainingInterrupted):
             print_summary(exc.result)
         raise
-    if trainer.env.is_main:
-        print_summary(result)
+    if main_rank and run.result is not None:
+        print_summary(run.result)
