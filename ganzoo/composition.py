@@ -58,6 +58,7 @@ def lookup(config: RunConfig, registry: Registry) -> Composition:
     gen = registry.get("generator", config.gen["name"])
     disc = registry.get("discriminator", config.disc["name"])
     data = registry.get("dataset", config.dataset["name"])
+    _check_data_root(config, data, registry)
     loggers = check_loggers(config.train["loggers"], registry)
     check_fit(algo, gen, disc, data, registry)
     terms = resolve_terms(config.loss_spec, registry, adversarial_optional=algo.adversarial_optional)
@@ -76,6 +77,17 @@ def lookup(config: RunConfig, registry: Registry) -> Composition:
                                                            if v is not None})),
         loss=loss, algo=_table({"name": algo.name}, check_params(algo, RunConfig.params(config.algo))))
     return Composition(checked_config, algo, gen, disc, data, terms, loggers)
+
+
+def _check_data_root(config: RunConfig, data: ComponentSpec, registry: Registry) -> None:
+    """A recipe that trains on the user's own files says what to download when no --data-root is given."""
+    if config.recipe is None or config.recipe not in registry.names("recipe") or config.dataset.get("root"):
+        return
+    recipe = registry.recipe(config.recipe)
+    if recipe.data and any(p.name == "root" for p in data.params) and config.dataset["name"] == recipe.component(
+            "dataset"):
+        raise UsageError(f"recipe {recipe.name!r} trains on a folder of your own images: pass --data-root DIR",
+                         recipe.data)
 
 
 def _algorithm(config: RunConfig, registry: Registry) -> ComponentSpec:

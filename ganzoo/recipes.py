@@ -42,6 +42,11 @@ def _line_of(text: str, needle: str) -> int:
     return 1
 
 
+#: a recipe's keys that are text for people, not run config tables: its help, and for a recipe that trains on
+#: the user's own files, what to download and where to point --data-root (said when --data-root is missing)
+PROSE = ("doc", "summary", "data")
+
+
 def validate_recipe(name: str, config: Any, where: str) -> None:
     """Raise ConfigError("<where>: ...") for anything a run could not use."""
     if not NAME_RE.match(name):
@@ -49,7 +54,9 @@ def validate_recipe(name: str, config: Any, where: str) -> None:
     if not isinstance(config, dict):
         raise ConfigError(f"{where}: recipe {name!r} must be a table")
     for key, value in config.items():
-        if key in ("doc", "summary"):
+        if key in PROSE:
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}: recipe {name!r}: {key!r} must be a string")
             continue
         if key in REFUSED:
             raise ConfigError(f"{where}: recipe {name!r}: {key!r} is not a run config table", REFUSED[key])
@@ -60,7 +67,7 @@ def validate_recipe(name: str, config: Any, where: str) -> None:
     for key in REQUIRED:
         if not isinstance(config.get(key, {}).get("name"), str):
             raise ConfigError(f"{where}: recipe {name!r} needs {key}.name")
-    check_layer({k: v for k, v in config.items() if k not in ("doc", "summary")}, f"{where}: recipe {name!r}")
+    check_layer({k: v for k, v in config.items() if k not in PROSE}, f"{where}: recipe {name!r}")
 
 
 def load_recipe_file(path: Path, plugin: PluginInfo | None = None) -> tuple[list[RecipeSpec], str | None]:
@@ -77,7 +84,7 @@ def load_recipe_file(path: Path, plugin: PluginInfo | None = None) -> tuple[list
         validate_recipe(name, config, f"{path}:{_line_of(text, name)}")
         config = dict(config)
         doc = str(config.pop("doc", config.pop("summary", "")))
-        specs.append(RecipeSpec(name, config, str(path), plugin, doc))
+        specs.append(RecipeSpec(name, config, str(path), plugin, doc, data=str(config.pop("data", ""))))
     default = data.get("default")
     if default is not None and not isinstance(default, str):
         raise ConfigError(f"{path}:{_line_of(text, 'default')}: 'default' must be a recipe name")

@@ -300,12 +300,14 @@ class RecipeRegistrar:
         if self._default is not None:
             self._registry.set_default(*self._default)
 
-    def recipe(self, name: str, config: dict[str, Any], *, doc: str = "") -> RecipeSpec:
+    def recipe(self, name: str, config: dict[str, Any], *, doc: str = "", data: str = "") -> RecipeSpec:
+        """``data``: for a recipe that trains on the user's own files, what to download and where to point
+        --data-root (the one-line message a run without --data-root gets)."""
         from .recipes import validate_recipe
 
         source = f"plugin {self.plugin.name}"
         validate_recipe(name, config, source)
-        return self._stage(RecipeSpec(name, config, source, self.plugin, doc))
+        return self._stage(RecipeSpec(name, config, source, self.plugin, doc, data))
 
     def toml(self, path: str | Path) -> list[RecipeSpec]:
         from .recipes import load_recipe_file

@@ -147,6 +147,7 @@ class RecipeSpec:
     source: str
     plugin: PluginInfo | None = None
     doc: str = ""
+    data: str = ""  # for a recipe that trains on the user's files: what to download, where to point --data-root
 
     kind = "recipe"
 
