@@ -159,3 +159,27 @@ def test_every_recipe_on_bundled_data_ships_its_generator():
                                                   "fashion-mnist", "cifar10")}
     missing = sorted(bundled - set(INDEX))
     assert not missing, f"run benchmarks/zoo.py --recipes {' '.join(missing)}"
+
+
+ZOO = json.loads((ROOT / "docs" / "zoo" / "results.json").read_text())
+
+
+@pytest.mark.parametrize("recipe", sorted(INDEX))
+def test_the_zoo_row_is_the_evaluation_of_the_shipped_file(recipe):
+    """docs/zoo.md's row of a recipe was measured on the very file it ships, and the file says so."""
+    row = ZOO[recipe]
+    assert row["pretrained"]["sha256"] == INDEX[recipe]["sha256"]
+    recorded = recorded_metrics(ROOT / "plugins" / "pretrained" / INDEX[recipe]["file"])
+    assert {k: v for k, v in recorded.items() if k != "notes"} == {k: v for k, v in row["metrics"].items()
+                                                                   if k != "notes"}
+
+
+@pytest.mark.parametrize("recipe", [r for r in ("vanilla-gaussians", "dcgan-mnist") if r in INDEX])
+def test_ganzoo_eval_of_a_pretrained_name_reproduces_its_zoo_row(recipe):
+    """What a user gets right after install: `ganzoo eval RECIPE` gives the docs' numbers."""
+    row = ZOO[recipe]["metrics"]
+    proc = run_cli("eval", recipe, "--num", str(row["num"]), "--json")
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    for key in ("fd", "fd_floor", "precision", "recall", "memorized"):
+        assert got.get(key) == pytest.approx(row.get(key), rel=1e-4, abs=1e-6), key

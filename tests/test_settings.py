@@ -22,7 +22,7 @@ BEFORE = {
     "keep_every": 0, "log_every": 50, "eval_every": 0, "eval_num": 2000, "compile": False, "channels_last": "auto",
 }
 # Settings added since, each off by default: a config without them trains as before.
-ADDED = {"lr_d": None, "betas_d": None, "loggers": []}
+ADDED = {"lr_d": None, "betas_d": None, "loggers": [], "init": None}
 NAMES = {"gen": {"name": "g"}, "loss": {"name": "l"}, "dataset": {"name": "d"}}
 
 

@@ -25,10 +25,13 @@ def _component(spec: ComponentSpec) -> dict[str, Any]:
     }
 
 
-def _recipe(spec: RecipeSpec, default: str | None) -> dict[str, Any]:
+def _recipe(spec: RecipeSpec, registry: Registry) -> dict[str, Any]:
+    weights = registry.pretrained(spec.name)
     return {"kind": "recipe", "name": spec.name, "summary": spec.summary, "doc": spec.doc,
             "source": spec.source, "plugin": spec.plugin.name if spec.plugin else "user",
-            "default": spec.name == default, "config": spec.config}
+            "default": spec.name == registry.default_recipe, "config": spec.config, "data": spec.data or None,
+            "pretrained": {"plugin": weights.plugin.name, "path": weights.path, "sha256": weights.sha256}
+            if weights is not None else None}
 
 
 def _loss_spec(spec: LossSpec, registry: Registry) -> dict[str, Any]:
@@ -43,7 +46,7 @@ def lookup(name: str, kind: str | None) -> list[dict[str, Any]]:
     registry = get_registry()
     found = registry.find(name, kind)
     if found:
-        return [_recipe(s, registry.default_recipe) if isinstance(s, RecipeSpec) else _component(s) for s in found]
+        return [_recipe(s, registry) if isinstance(s, RecipeSpec) else _component(s) for s in found]
     if kind in (None, "loss"):
         try:
             spec: LossSpec | None = LossSpec.parse(name)
@@ -87,6 +90,11 @@ def _show(entry: dict[str, Any]) -> None:
         console.print(lines[0])
         if entry["doc"]:
             console.print(entry["doc"])
+        if entry["data"]:
+            console.print(f"data: {entry['data']}", highlight=False)
+        if entry["pretrained"]:
+            console.print(f"pretrained: its trained generator ships with plugin {entry['pretrained']['plugin']!r} "
+                          f"(ganzoo sample {entry['name']}, ganzoo run --init {entry['name']})", highlight=False)
         return
     where = f"{entry['distribution']} {entry['version']}" if entry["distribution"] else entry["plugin"]
     meta = f"plugin [cyan]{entry['plugin']}[/] ({where}) · factory {entry['factory']}"
