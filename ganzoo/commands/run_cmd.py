@@ -135,7 +135,7 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
 
     main_rank = dist.from_env().is_main  # under torchrun, rank 0 alone reports
     try:
-        run = train(composition, resume=bool(resume), overwrite=overwrite, progress="quiet" if quiet else "auto",
+        trained = train(composition, resume=bool(resume), overwrite=overwrite, progress="quiet" if quiet else "auto",
                     registry=registry)
     except GanzooError as exc:
         if not main_rank:
@@ -143,5 +143,5 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
         if isinstance(exc, TrainingInterrupted):
             print_summary(exc.result)
         raise
-    if main_rank and run.result is not None:
-        print_summary(run.result)
+    if main_rank and trained.result is not None:
+        print_summary(trained.result)
