@@ -68,11 +68,6 @@ def resolve(target: str | Path, registry: Registry | None = None) -> Path:
     return verified(spec)
 
 
-def is_pretrained(metadata: dict[str, Any]) -> bool:
-    """Whether checkpoint metadata (a header's str -> str table) is that of a pretrained file."""
-    return "pretrained" in metadata
-
-
 def export(checkpoint: str | Path, out: str | Path, *, name: str, metrics: dict[str, Any] | None = None) -> str:
     """Write the generator of a run's ``checkpoint`` as the pretrained file ``out`` (float16, atomically);
     returns its sha256. ``metrics``: what ``ganzoo eval`` measured on this file (recorded in its metadata)."""
