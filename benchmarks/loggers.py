@@ -17,7 +17,10 @@ Printed:
   inside the logger calls themselves (timed around `ganzoo.loggers.LoggerSet`'s
   calls): what the training loop waits for.
 
-    python benchmarks/loggers.py [--rounds 4] [--steps 600] [--logger tensorboard] [--threads 1]
+    python benchmarks/loggers.py [--rounds 4] [--steps 600] [--logger tensorboard] [--threads 1] [--save]
+
+``--save`` keeps the raw rounds in docs/benchmarks/raw/ (see results.py), from which render.py writes
+the table in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -85,13 +88,14 @@ def main() -> None:
     parser.add_argument("--logger", action="append", dest="loggers", help="logger to measure (repeatable; "
                         "default: tensorboard)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own)")
+    parser.add_argument("--save", action="store_true", help="save the raw rounds for docs/benchmarks.md")
     args = parser.parse_args()
     loggers = args.loggers or ["tensorboard"]
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"vanilla on gaussians, {args.steps} steps of batch {args.batch_size}, log_every 50, "
           f"{torch.get_num_threads()} threads; logger: {', '.join(loggers)}", flush=True)
-    ratios, logged_wall = [], 0.0
+    ratios, logged_wall, rounds = [], 0.0, []
     with tempfile.TemporaryDirectory(prefix="ganzoo-loggers-") as tmp, CallTimer() as timer:
         run(Path(tmp) / "warm-up", min(args.steps, 100), args.batch_size, loggers)
         timer.seconds = 0.0
@@ -102,11 +106,19 @@ def main() -> None:
                                               loggers if with_logger else [])
                 logged_wall += wall if with_logger else 0.0
             ratios.append(cost[False] / cost[True])
+            rounds.append({"with": cost[True], "without": cost[False]})
             print(f"  round {i + 1}: {1e3 * cost[True]:.3f} vs {1e3 * cost[False]:.3f} CPU ms per step, "
                   f"ratio {ratios[-1]:.3f}", flush=True)
     print(f"with/without      {statistics.median(ratios):.3f}  [{min(ratios):.3f}, {max(ratios):.3f}] "
           f"({len(ratios)} rounds)")
     print(f"in logger calls   {100 * timer.seconds / logged_wall:.3f}% of the logging runs' loop time")
+    if args.save:
+        import results
+
+        settings = {"rounds": args.rounds, "steps": args.steps, "batch_size": args.batch_size, "loggers": loggers,
+                    "log_every": 50, "threads": torch.get_num_threads()}
+        results.save("loggers", settings, {"rounds": rounds, "ratios": ratios,
+                                           "in_logger_calls": timer.seconds / logged_wall})
 
 
 if __name__ == "__main__":

@@ -85,7 +85,24 @@ def startup(runs: list[dict[str, Any]]) -> list[str]:
     return lines + [""] + notes
 
 
-SECTIONS = {"overhead": overhead, "startup": startup}
+def loggers(runs: list[dict[str, Any]]) -> list[str]:
+    if not runs:
+        return ["No run of `benchmarks/loggers.py` is saved yet."]
+    lines = ["| run | logger | settings | speed with/without (median [range]) | time inside logger calls |",
+             "| --- | --- | --- | --- | --- |"]
+    notes = []
+    for i, run in enumerate(runs, 1):
+        s, r = run["settings"], run["results"]
+        ratios = sorted(r["ratios"])
+        median = statistics.median(ratios)
+        lines.append(f"| {i} | {', '.join(s['loggers'])} | vanilla on gaussians, batch {s['batch_size']}, "
+                     f"log_every {s['log_every']}, {s['threads']} thread(s); {s['rounds']}x{s['steps']} steps | "
+                     f"{median:.3f} [{ratios[0]:.3f}, {ratios[-1]:.3f}] | {100 * r['in_logger_calls']:.2f}% |")
+        notes.append(f"- run {i} was measured {run['time']} on {_machine(run)}: `{run['command']}`.")
+    return lines + [""] + notes
+
+
+SECTIONS = {"overhead": overhead, "startup": startup, "loggers": loggers}
 
 
 def render(text: str, folder: Path = results.RAW) -> str:
