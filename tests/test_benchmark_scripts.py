@@ -54,9 +54,14 @@ def test_render_shows_each_saved_run_and_its_machine(tmp_path, monkeypatch):
     render = load("render")
     results.save("startup", {"repeats": 3}, {"times": {"import torch": [2.0, 2.2, 2.1], "ganzoo list": [0.2, 0.3, 0.1]}},
                  folder=tmp_path)
+    results.save("loggers", {"rounds": 2, "steps": 10, "batch_size": 64, "loggers": ["tensorboard"], "log_every": 50,
+                             "threads": 1}, {"rounds": [], "ratios": [1.02, 0.96, 1.0], "in_logger_calls": 0.0004},
+                 folder=tmp_path)
     doc = "x\n<!-- begin generated: overhead -->\nold\n<!-- end generated: overhead -->\n" \
-          "<!-- begin generated: startup -->\n| typed | by hand |\n<!-- end generated: startup -->\n"
+          "<!-- begin generated: startup -->\n| typed | by hand |\n<!-- end generated: startup -->\n" \
+          "<!-- begin generated: loggers -->\n<!-- end generated: loggers -->\n"
     out = render.render(doc, folder=tmp_path)
+    assert "| 1.000 [0.960, 1.020] | 0.04% |" in out  # the median ratio and its range, the share in calls
     assert "typed" not in out and "old" not in out
     assert "| 1 | `ganzoo list` | 0.200 s | 0.10× |" in out  # medians 0.2 / 2.1
     assert out.index("`import torch`") < out.index("`ganzoo list`")  # the reference row first
