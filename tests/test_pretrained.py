@@ -80,7 +80,7 @@ def test_a_damaged_or_missing_file_is_refused_in_one_line(shipped):
     path.unlink()
     with pytest.raises(CheckpointError, match="is missing"):
         ganzoo.load("toy-points")
-    with pytest.raises(UsageError, match="pretrained: .*toy-points"):
+    with pytest.raises(UsageError, match=r"pretrained: .*toy-points"):
         resolve("toy-pionts", registry)
 
 
