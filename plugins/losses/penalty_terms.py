@@ -1,4 +1,4 @@
-"""Penalties: gradient penalties on the discriminator, and BigGAN's orthogonal regularization of the generator."""
+"""Penalties: gradient penalties and ProGAN's drift on the discriminator, BigGAN's orthogonal regularization of G."""
 
 from __future__ import annotations
 
@@ -54,6 +54,23 @@ class R1Penalty(LossTerm):
         grad = input_gradients(inputs.discriminator, inputs.real, inputs.labels)
         penalty = 0.5 * grad.pow(2).sum(dim=1).mean()
         return penalty * self.every if self.every != 1 else penalty
+
+
+class DriftPenalty(LossTerm):
+    """ProGAN's drift penalty on the critic's real scores (Karras et al. 2018, appendix A.1); D side only.
+
+    - D: mean_i D(x_i)²  over the real batch.
+    - G: nothing.
+
+    A Wasserstein critic's scores are free to drift away from zero together,
+    which the gradient penalty does not prevent; this keeps them near it. The
+    weight is the paper's ε_drift: ``wgan-gp+0.001*drift``.
+    """
+
+    def d_loss(self, inputs: LossInputs) -> Tensor:
+        if inputs.d_real is None:
+            raise ValueError("drift reads D's real scores, and LossInputs.d_real is None")
+        return inputs.d_real.float().pow(2).mean()
 
 
 class OrthogonalRegularization(LossTerm):
