@@ -82,10 +82,7 @@ class RunDir:
 
     def sample_file(self, seed: int) -> Path:
         """`ganzoo sample`'s default output: samples/sample-SEED.png, or -2, -3, ... when that exists."""
-        path, n = self.samples / f"sample-{seed}.png", 2
-        while path.exists():
-            path, n = self.samples / f"sample-{seed}-{n}.png", n + 1
-        return path
+        return fresh_path(self.samples, f"sample-{seed}", ".png")
 
     def grids(self) -> list[Path]:
         """Sample grids written so far (not `sample-*` from `ganzoo sample`), oldest first."""
@@ -396,12 +393,13 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+def fresh_path(parent: Path, stem: str, suffix: str = "") -> Path:
+    """``parent/stem+suffix``, or ``stem-2``, ``stem-3``, ... when that exists: a new name never overwrites."""
+    path, n = parent / f"{stem}{suffix}", 2
+    while path.exists():
+        path, n = parent / f"{stem}-{n}{suffix}", n + 1
+    return path
+
+
 def default_name(base: str, parent: Path | str = "runs") -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    parent = Path(parent)
-    candidate = parent / f"{base}-{stamp}"
-    n = 2
-    while candidate.exists():
-        candidate = parent / f"{base}-{stamp}-{n}"
-        n += 1
-    return candidate
+    return fresh_path(Path(parent), f"{base}-{time.strftime('%Y%m%d-%H%M%S')}")

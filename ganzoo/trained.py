@@ -23,7 +23,7 @@ from torch import nn
 from . import checkpoint as ckpt_mod
 from .config import RunConfig, finalize
 from .errors import CheckpointError, GanzooError, UsageError
-from .rundir import RunDir
+from .rundir import RunDir, fresh_path
 from .specs import DataInfo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,10 +54,7 @@ class LoadedGenerator:
         folder is the installed package) a fresh NAME-sample-SEED.png in the working folder."""
         if self.pretrained is None:
             return RunDir(self.run_dir).sample_file(seed)
-        path, n = Path(f"{self.pretrained}-sample-{seed}.png"), 2
-        while path.exists():
-            path, n = Path(f"{self.pretrained}-sample-{seed}-{n}.png"), n + 1
-        return path
+        return fresh_path(Path(), f"{self.pretrained}-sample-{seed}", ".png")
 
     @property
     def translates(self) -> bool:
@@ -83,7 +80,7 @@ class LoadedGenerator:
         if n < 1:
             raise UsageError(f"n must be positive, not {n}")
         options = self.sampling_options(truncation)
-        y = self._labels(n, labels)
+        y = self.labels(n, labels)
         z = latent(self.model, n, self.latent_dim, torch.Generator().manual_seed(seed))
         return generate(self.model, z, y, 256, **options)
 
@@ -102,7 +99,9 @@ class LoadedGenerator:
             raise UsageError(f"--truncation {truncation}: psi is between 0 (the mean image) and 1 (none)")
         return {"truncation_psi": float(truncation)}
 
-    def _labels(self, n: int, labels: torch.Tensor | list[int] | int | None) -> torch.Tensor | None:
+    def labels(self, n: int, labels: torch.Tensor | list[int] | int | None) -> torch.Tensor | None:
+        """The ``n`` class labels `sample` would draw with (None for an unconditional G), checked: one line
+        (`UsageError`) for a label out of range, a count that does not match, or labels it cannot take."""
         name, classes = self.config.gen["name"], self.data.num_classes or 0
         if not self.conditional:
             if labels is not None:

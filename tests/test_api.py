@@ -133,6 +133,11 @@ def test_a_config_dict_trains_and_a_conditional_run_samples_the_labels_asked(toy
         G.sample(3, labels=[1, 2])
     with pytest.raises(UsageError, match="--label 10 is out of range"):
         G.sample(3, labels=10)
+    # the check `ganzoo sample --label` makes before drawing anything, the same one sample() makes
+    assert torch.equal(G.labels(4, None), torch.tensor([0, 1, 2, 3]))
+    assert torch.equal(G.labels(2, 7), torch.tensor([7, 7]))
+    with pytest.raises(UsageError, match="--label -1 is out of range"):
+        G.labels(1, -1)
 
 
 def test_api_mistakes_are_one_line(tmp_path):

@@ -124,7 +124,7 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
     data, conditional = loaded.data, loaded.conditional
     classes = data.num_classes or 0
     if label is not None and conditional:
-        loaded.sample(1, label)  # one line when the label is out of range, before the memory check
+        loaded.labels(1, label)  # one line when the label is out of range, before the memory check
     default_n = 64 if data.is_image else 1000
     if conditional and label is None:  # one full row per class: --num is rounded up to a multiple of the classes
         nrow = 8 if num is None else max(1, math.ceil(num / classes))
