@@ -229,6 +229,29 @@ def default_section(current: dict, default: str | None) -> list[str]:
 
 
 
+#: a conditional recipe must draw the asked digit this often, as read by the shipped classifier (issue 14)
+MIN_CONDITIONAL = 0.99
+
+
+def conditional_section(current: dict) -> list[str]:
+    """Every conditional recipe's conditional accuracy against the bar, next to the classifier's own."""
+    rows = {k: r["metrics"] for k, r in sorted(current.items())
+            if r.get("metrics", {}).get("conditional_accuracy") is not None}
+    if not rows:
+        return []
+    lines = ["", "## Conditional recipes: is the asked digit drawn?", "",
+             f"A conditional recipe should draw the digit it is asked for at least {MIN_CONDITIONAL:.0%} of the "
+             "time, as read by the shipped classifier (whose own accuracy on held-out real digits, the floor, "
+             "is what a perfect generator scores):", "",
+             "| recipe | discriminator | cond. acc. (floor) | meets the bar |", "| --- | --- | --- | --- |"]
+    for name, m in rows.items():
+        disc = current[name].get("settings", {}).get("disc", {}).get("name", "?")
+        ok = m["conditional_accuracy"] >= MIN_CONDITIONAL
+        lines.append(f"| `{name}` | {disc} | {fmt(m['conditional_accuracy'], 4)} "
+                     f"({fmt(m.get('conditional_accuracy_floor'), 4)}) | {'yes' if ok else 'no'} |")
+    return lines
+
+
 def render(results: dict, catalogue: dict, default: str | None = None) -> str:
     lines = list(HEADER)
     current = {k: r for k, r in results.items() if r.get("protocol") == PROTOCOL}
@@ -291,6 +314,7 @@ def render(results: dict, catalogue: dict, default: str | None = None) -> str:
             "earlier (`--reuse`): the time is the training loop's own, from metrics.jsonl.",
         ]
     lines += default_section(current, default)
+    lines += conditional_section(current)
     if history:
         lines += [
             "",

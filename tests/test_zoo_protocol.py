@@ -38,3 +38,33 @@ def test_nothing_measured_under_the_new_protocol_yet_says_so():
     page = zoo.render({"a": {"recipe": "a", "measured": "day 1", "metrics": {"fd": 1.0}}}, {})
     assert "No recipe has been measured against the held-out split yet" in page
     assert "## History" in page
+
+
+
+def _row(metrics: dict, wall: float = 100.0, disc: str = "cdcgan") -> dict:
+    return {"protocol": "heldout", "metrics": {"dataset": "mnist-10k", "num_classes": 10, **metrics},
+            "wall_time_s": wall, "threads": 2, "images_per_sec": 1.0, "settings": {"disc": {"name": disc}}}
+
+
+def test_the_default_bar_fails_each_recipe_on_what_it_misses():
+    zoo = load_zoo()
+    base = {"fd": 2.0, "recall": 0.9, "classes_covered": 10}
+    results = {"dcgan-mnist": _row(base),
+               "good": _row({"fd": 1.0, "recall": 0.8, "classes_covered": 10}),
+               "blurry": _row({"fd": 1.01, "recall": 0.9, "classes_covered": 10}),
+               "narrow": _row({"fd": 0.5, "recall": 0.79, "classes_covered": 9}),
+               "slow": _row({"fd": 0.5, "recall": 0.9, "classes_covered": 10}, wall=601)}
+    table = dict(line.split(" | ", 1) for line in zoo.default_section(results, "good") if line.startswith("| `"))
+    assert table["| `good` (default)"].endswith("| yes |")
+    assert table["| `blurry`"].endswith("| no: FD |")
+    assert table["| `narrow`"].endswith("| no: recall, classes |")
+    assert table["| `slow`"].endswith("| no: time |")
+
+
+def test_the_conditional_bar_is_99_percent_of_asked_digits():
+    zoo = load_zoo()
+    results = {"proj": _row({"conditional_accuracy": 0.99, "conditional_accuracy_floor": 0.992}),
+               "big": _row({"conditional_accuracy": 0.9899}, disc="biggan"),
+               "uncond": _row({"fd": 1.0})}
+    lines = [line for line in zoo.conditional_section(results) if line.startswith("| `")]
+    assert lines == ["| `big` | biggan | 0.9899 (–) | no |", "| `proj` | cdcgan | 0.99 (0.992) | yes |"]
