@@ -340,19 +340,20 @@ def test_minibatch_layer_shape():
     assert layer(torch.randn(5, 3, 2, 2)).shape == (5, 12 + 7)
 
 
-@pytest.mark.parametrize(("name", "data"), [("dcgan", MNIST), ("vanilla", POINTS)])
+@pytest.mark.parametrize(("name", "data"), [("dcgan", MNIST), ("vanilla", POINTS), ("cdcgan", MNIST10)])
 def test_minibatch_features_make_the_score_depend_on_the_other_samples(name, data):
     x = torch.randn(4, *data.shape).clamp(-1, 1)
     y = x.clone()
     y[1:] = -y[1:]  # the same first sample, different company
-    norm = {"norm": "none"} if name == "dcgan" else {"dropout": 0.0}
+    labels = torch.tensor([3, 1, 4, 1]) if data.num_classes else None
+    norm = {"dropout": 0.0} if name == "vanilla" else {"norm": "none"}
     torch.manual_seed(0)
     plain = build_discriminator(name, data, params=norm).eval()
-    assert plain(x)[0].item() == pytest.approx(plain(y)[0].item(), abs=1e-6)  # per-sample without it
+    assert plain(x, labels)[0].item() == pytest.approx(plain(y, labels)[0].item(), abs=1e-6)  # per-sample without it
     torch.manual_seed(0)
     d = build_discriminator(name, data, params={**norm, "minibatch_features": 8}).eval()
-    assert d(x).shape == (4,) and d(x[:1]).shape == (1,)
-    assert abs(d(x)[0].item() - d(y)[0].item()) > 1e-6
+    assert d(x, labels).shape == (4,) and d(x[:1], None if labels is None else labels[:1]).shape == (1,)
+    assert abs(d(x, labels)[0].item() - d(y, labels)[0].item()) > 1e-6
     mb = d.minibatch
     assert isinstance(mb, MinibatchDiscrimination) and mb.kernels == 8
 
@@ -361,7 +362,8 @@ def test_minibatch_features_make_the_score_depend_on_the_other_samples(name, dat
 
 @pytest.mark.parametrize(("name", "params"), [("dcgan", {"norm": "spectral"}), ("dcgan", {"minibatch_features": 4}),
                                               ("vanilla", {"norm": "spectral", "minibatch_features": 4}),
-                                              ("cgan", {"norm": "spectral"}), ("cdcgan", {"norm": "spectral"})])
+                                              ("cgan", {"norm": "spectral"}), ("cdcgan", {"norm": "spectral"}),
+                                              ("cdcgan", {"minibatch_features": 4})])
 def test_discriminator_options_conform(name, params):
     assert check_discriminator(name, params=params).supported
 

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from ganzoo.interfaces import DataInfo, Discriminator, Generator
-from ganzoo.nn import (LabelProjection, conv_down_stack, conv_head, conv_resolution, conv_up_stack,
+from ganzoo.nn import (LabelProjection, conv_down_stack, conv_resolution, conv_up_stack, minibatch_head,
                        init_normal_, mlp, mlp_hidden, output_activation, require_labels, require_num_classes,
                        spectral_norm_)
 from ganzoo.params import Range
@@ -119,16 +119,22 @@ class CDCGANDiscriminator(Discriminator):
         normalization of every weight, the projection's embedding included,
         as in Miyato & Koyama's SNGAN projection discriminator); see the dcgan
         discriminator.
+    minibatch_features: minibatch discrimination (Salimans et al. 2016) before
+        the unconditional part of the score, as in the dcgan discriminator
+        (0: off; the paper uses 100). The projection still reads h alone.
+    minibatch_dim: size of each compared row (the paper's C, 5).
     """
 
     def __init__(self, data: DataInfo, ndf: Annotated[int, Range(1, 1024)] = 64,
-                 norm: Literal["batch", "layer", "none", "spectral"] = "batch"):
+                 norm: Literal["batch", "layer", "none", "spectral"] = "batch",
+                 minibatch_features: Annotated[int, Range(0, 4096)] = 0,
+                 minibatch_dim: Annotated[int, Range(1, 1024)] = 5):
         super().__init__(data)
         classes = require_num_classes(data, "cdcgan")
         resolution = conv_resolution(data, "cdcgan")
         self.body, channels, side = conv_down_stack(data.shape[0], resolution, ndf,
                                                     "none" if norm == "spectral" else norm)
-        self.head = conv_head(channels, side)
+        self.minibatch, self.head = minibatch_head(channels, side, minibatch_features, minibatch_dim)
         init_normal_(self)
         self.project = LabelProjection(classes, channels * side * side)
         if norm == "spectral":
@@ -139,4 +145,5 @@ class CDCGANDiscriminator(Discriminator):
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         h = self.body(x)
-        return self.head(h).view(-1) + self.project(h, require_labels(labels, "cdcgan"))
+        unconditional = self.head(h if self.minibatch is None else self.minibatch(h)).view(-1)
+        return unconditional + self.project(h, require_labels(labels, "cdcgan"))
