@@ -33,7 +33,7 @@ def test_light_commands_do_not_import_torch(args):
 def test_list_shows_every_kind_and_recipes():
     proc = run_cli("list")
     assert proc.returncode == 0, proc.stderr
-    for word in ("generator", "discriminator", "loss", "dataset", "recipe", "dcgan-mnist (default)"):
+    for word in ("generator", "discriminator", "loss", "dataset", "recipe", "improved-dcgan-mnist (default)"):
         assert word in proc.stdout
     assert proc.stderr == ""
 
