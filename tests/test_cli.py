@@ -60,9 +60,10 @@ def test_info_component_shows_doc_params_and_plugin():
 
 
 def test_info_recipe_shows_composition():
-    entry = json.loads(run_cli("info", "dcgan-mnist", "--json").stdout)
+    entry = json.loads(run_cli("info", "improved-dcgan-mnist", "--json").stdout)
     assert entry["kind"] == "recipe" and entry["default"] is True
-    assert entry["config"]["gen"]["name"] == "dcgan"
+    assert entry["config"]["gen"]["name"] == "dcgan" and entry["config"]["disc"]["minibatch_features"] == 100
+    assert json.loads(run_cli("info", "dcgan-mnist", "--json").stdout)["default"] is False
 
 
 def test_info_weighted_single_term_is_a_spec():

@@ -63,7 +63,7 @@ def test_installed_wheel_lists_recipes_from_its_own_catalogue(wheel, tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target",
                     str(site), str(wheel)], check=True, capture_output=True)
     env_code = (f"import sys; sys.path.insert(0, {str(site)!r}); "
-                "from ganzoo.cli import main; main(['info', 'dcgan-mnist', '--json'])")
+                "from ganzoo.cli import main; main(['info', 'improved-dcgan-mnist', '--json'])")
     proc = subprocess.run([sys.executable, "-c", env_code], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert str(site) in proc.stdout and '"default": true' in proc.stdout
