@@ -105,7 +105,8 @@ class LoadedGenerator:
         name, classes = self.config.gen["name"], self.data.num_classes or 0
         if not self.conditional:
             if labels is not None:
-                raise UsageError(f"--label: generator {name!r} is not conditional")
+                raise UsageError(f"--label: generator {name!r} is not conditional",
+                                 "drop --label, or sample a conditional recipe such as cdcgan-mnist")
             return None
         if labels is None:
             return torch.arange(n) % classes
