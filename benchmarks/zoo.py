@@ -283,7 +283,7 @@ def render(results: dict, catalogue: dict, default: str | None = None) -> str:
         lines.append(
             f"| `{name}`{smoke} | {comp} | {fmt(m.get('fd'))} ({fmt(m.get('fd_floor'), 2)}) | "
             f"{fmt(m.get('precision'), 2)} / {fmt(m.get('recall'), 2)} | {cover(m)} | "
-            f"{fmt(m.get('conditional_accuracy'), 2)} | {fmt(m.get('memorized'), 2)} "
+            f"{fmt(m.get('conditional_accuracy'), 3)} | {fmt(m.get('memorized'), 2)} "
             f"({fmt(m.get('memorized_floor'), 2)}) | {duration(r)} | "
             f"{fmt(r['images_per_sec'])} | `{r.get('command', 'ganzoo run ' + name)}` |")
     if translation:
@@ -331,7 +331,7 @@ def render(results: dict, catalogue: dict, default: str | None = None) -> str:
         for name, m, measured in sorted(history, key=lambda h: (h[0], str(h[2]))):
             lines.append(f"| `{name}` | {fmt(m.get('fd'))} ({fmt(m.get('fd_floor'), 2)}) | "
                          f"{fmt(m.get('precision'), 2)} / {fmt(m.get('recall'), 2)} | {cover(m)} | "
-                         f"{fmt(m.get('conditional_accuracy'), 2)} | {measured} |")
+                         f"{fmt(m.get('conditional_accuracy'), 3)} | {measured} |")
     lines += ["", "## Samples", ""]
     for name in sorted(results):
         if results[name].get("grid"):
