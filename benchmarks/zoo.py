@@ -228,7 +228,6 @@ def default_section(current: dict, default: str | None) -> list[str]:
     return lines
 
 
-
 #: a conditional recipe must draw the asked digit this often, as read by the shipped classifier (issue 14)
 MIN_CONDITIONAL = 0.99
 

@@ -40,7 +40,6 @@ def test_nothing_measured_under_the_new_protocol_yet_says_so():
     assert "## History" in page
 
 
-
 def _row(metrics: dict, wall: float = 100.0, disc: str = "cdcgan") -> dict:
     return {"protocol": "heldout", "metrics": {"dataset": "mnist-10k", "num_classes": 10, **metrics},
             "wall_time_s": wall, "threads": 2, "images_per_sec": 1.0, "settings": {"disc": {"name": disc}}}
