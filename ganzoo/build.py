@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from .contract import info_problem, item_problem, model_output_problem, tensors_problem
-from .errors import ComponentError, GanzooError, ParamError, UnsupportedDataError, UsageError
+from .errors import (EXIT_HINT, PLUGIN_FAULTS, ComponentError, GanzooError, ParamError, UnsupportedDataError,
+                     UsageError, describe)
 from .interfaces import Dataset, LossTerm, forward
 from .introspect import read_signature
 from .losses import CompositeLoss
@@ -36,8 +37,8 @@ def _construct(spec: ComponentSpec, args: tuple[object, ...], params: dict[str, 
     """Check ``params``, then call the factory with them and what the builder itself passes (``context``)."""
     try:
         factory = spec.load_factory()
-    except Exception as exc:
-        raise ComponentError(f"{spec.who} cannot be imported ({spec.target}): {type(exc).__name__}: {exc}") from exc
+    except PLUGIN_FAULTS as exc:  # sys.exit() at import too: the plugin's failure, not the process's end
+        raise ComponentError(f"{spec.who} cannot be imported ({spec.target}): {describe(exc)}", _hint(exc)) from exc
     params = check_params(_declared(spec, factory), params)
     try:
         return factory(*args, **context, **params)
@@ -49,8 +50,28 @@ def _construct(spec: ComponentSpec, args: tuple[object, ...], params: dict[str, 
         raise
     except GanzooError:  # already a one-line message for the user (a missing dataset, say)
         raise
-    except Exception as exc:
-        raise ComponentError(f"{spec.who} failed to build: {type(exc).__name__}: {exc}") from exc
+    except PLUGIN_FAULTS as exc:
+        raise ComponentError(f"{spec.who} failed to build: {describe(exc)}", _hint(exc)) from exc
+
+
+def _hint(exc: BaseException) -> str | None:
+    return EXIT_HINT if isinstance(exc, SystemExit) else None
+
+
+def blame(exc: BaseException, registry: Registry) -> ComponentSpec | None:
+    """The registered component whose code raised ``exc`` (the innermost frame of its class, else of its module);
+    None when no component's code is in the traceback (the error message then says "a plugin")."""
+    by_module: dict[str, list[ComponentSpec]] = {}
+    for spec in registry.components():
+        by_module.setdefault(spec.target.partition(":")[0], []).append(spec)
+    found, tb = None, exc.__traceback__
+    while tb is not None:
+        specs = by_module.get(tb.tb_frame.f_globals.get("__name__", ""), [])
+        code = tb.tb_frame.f_code
+        owner = getattr(code, "co_qualname", code.co_name).split(".")[0]  # co_qualname: Python 3.11+
+        found = next((s for s in specs if s.target.partition(":")[2] == owner), specs[0] if specs else found)
+        tb = tb.tb_next
+    return found
 
 
 def _declared(spec: ComponentSpec, factory: object) -> ComponentSpec:
@@ -123,9 +144,9 @@ def _probe(spec: ComponentSpec, model: nn.Module, x: torch.Tensor, labels: torch
     try:
         with torch.no_grad():
             return forward(model, x, labels)
-    except Exception as exc:
-        raise ComponentError(f"{spec.who} failed on a probe batch of shape {tuple(x.shape)}: "
-                             f"{type(exc).__name__}: {exc}") from exc
+    except PLUGIN_FAULTS as exc:
+        raise ComponentError(f"{spec.who} failed on a probe batch of shape {tuple(x.shape)}: {describe(exc)}",
+                             _hint(exc)) from exc
     finally:
         model.train(was_training)
 
@@ -184,8 +205,8 @@ def _data_problem(spec: ComponentSpec, ds: Dataset, info: DataInfo) -> str | Non
         x, labels = ds.tensors()
     except GanzooError:
         raise
-    except Exception as exc:
-        raise ComponentError(f"{spec.who} failed to give its data: {type(exc).__name__}: {exc}") from exc
+    except PLUGIN_FAULTS as exc:
+        raise ComponentError(f"{spec.who} failed to give its data: {describe(exc)}", _hint(exc)) from exc
     return tensors_problem(info, x, labels)
 
 

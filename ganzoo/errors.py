@@ -115,3 +115,21 @@ class WriteError(GanzooError):
                  errno.EISDIR: "a folder is in the way: choose another name"}
         where = path if path is not None else exc.filename  # the file meant, not the temp file it went through
         return cls(f"cannot {what} {where}: {exc.strerror or exc}", hints.get(exc.errno or 0))
+
+
+#: What ganzoo catches around a plugin's code: every exception, and ``sys.exit()`` too (SystemExit, and
+#: GeneratorExit, are BaseExceptions that ``except Exception`` lets through). A plugin never ends the process:
+#: its exit is its failure, reported like any other. KeyboardInterrupt is not here: a Ctrl-C is the user's.
+PLUGIN_FAULTS: tuple[type[BaseException], ...] = (Exception, SystemExit, GeneratorExit)
+
+
+def describe(exc: BaseException) -> str:
+    """What a plugin's failure was, for the one line that reports it: ``KeyError: 'x'``, ``it called sys.exit(7)``."""
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r})"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+#: the hint for a plugin that ended the process instead of raising
+EXIT_HINT = "a plugin must raise an exception, not end the process; report it to the plugin's authors"

@@ -11,9 +11,10 @@ metrics.jsonl is not a logger of this kind: it is the run's own record (``--resu
 (a WriteError) instead of being switched off.
 
 The core talks to loggers through a `LoggerSet`, and only on rank 0 (it lives in
-`ganzoo.outputs.Outputs`). The set isolates them: a logger whose factory or method raises is
-reported once, in one line on stderr naming it and its plugin, and left out for the rest of the
-run; the run goes on. Loggers are called where the trainer reads its losses anyway (every
+`ganzoo.outputs.Outputs`). The set isolates them: a logger whose factory or method raises (or
+calls ``sys.exit()``) is reported once, in one line on stderr naming it and its plugin, and left
+out for the rest of the run; the run goes on. A KeyboardInterrupt inside one is the user's Ctrl-C:
+the run stops at the end of the step and writes its checkpoint, as for a Ctrl-C between steps. Loggers are called where the trainer reads its losses anyway (every
 ``train.log_every`` steps), never inside a training step.
 
 Torch-free: `check_loggers` is what the torch-free composition step calls, so that
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import GanzooError
+from .errors import PLUGIN_FAULTS, GanzooError, describe
 from .registry import Registry
 from .specs import ComponentSpec
 
@@ -43,7 +44,7 @@ class Logger:
 
     Every method is called on rank 0 only, from the training loop's thread, at log steps, grids and
     evaluations: keep them quick (hand slow uploads to a thread of your own, as wandb and TensorBoard's
-    writer do). Whatever a method raises is caught, reported once and the logger switched off.
+    writer do). Whatever a method raises (``sys.exit()`` too) is caught, reported once and the logger switched off.
     """
 
     def start(self, config: dict[str, Any], meta: dict[str, Any]) -> None:
@@ -105,18 +106,25 @@ class LoggerSet:
     def __init__(self, members: Iterable[tuple[ComponentSpec, Logger]] = (), warn: Callable[[str], None] = _warn):
         self._members = [_Member(spec, logger) for spec, logger in members]
         self._warn = warn
+        #: what a KeyboardInterrupt inside a logger calls (the trainer's stop request, so that the run ends with a
+        #: checkpoint as for a Ctrl-C between steps); None: it is raised on
+        self.on_interrupt: Callable[[], None] | None = None
         self.failed: list[str] = []  # the names of the loggers switched off
 
     @classmethod
     def open(cls, specs: Iterable[ComponentSpec], run_dir: Path, config: dict[str, Any], meta: dict[str, Any],
-             warn: Callable[[str], None] = _warn) -> LoggerSet:
+             warn: Callable[[str], None] = _warn, on_interrupt: Callable[[], None] | None = None) -> LoggerSet:
         """Build each logger (``factory(run_dir)``) and start it; one that fails to is reported and left out."""
         found = cls(warn=warn)
+        found.on_interrupt = on_interrupt
         for spec in specs:
             try:
                 logger = spec.load_factory()(run_dir)
-            except Exception as exc:  # a logger never stops the run: it is left out, and said so
+            except PLUGIN_FAULTS as exc:  # a logger never stops the run (sys.exit() neither): left out, and said so
                 found._report(spec, "start", exc)
+                continue
+            except KeyboardInterrupt:  # the user's Ctrl-C: the run stops, as for one between steps
+                found._interrupted()
                 continue
             found._members.append(_Member(spec, logger))
         found._call("start", config, meta)
@@ -154,26 +162,30 @@ class LoggerSet:
         for member in list(self._members):
             try:
                 getattr(member.logger, method)(*args)
-            except Exception as exc:  # a logger never stops the run: it is switched off, and said so
+            except PLUGIN_FAULTS as exc:  # a logger never stops the run (sys.exit() neither): switched off, said so
                 self._members.remove(member)
                 self._report(member.spec, method, exc)
                 if method != "close":
                     self._close_quietly(member)
+            except KeyboardInterrupt:  # the user's Ctrl-C: the run stops at the end of this step, checkpointed
+                self._interrupted()
+
+    def _interrupted(self) -> None:
+        if self.on_interrupt is None:  # nobody to hand it to (a LoggerSet used on its own): Ctrl-C as usual
+            raise KeyboardInterrupt
+        self.on_interrupt()
 
     @staticmethod
     def _close_quietly(member: _Member) -> None:
         # release its files and threads; it failed once already and has been reported
         try:
             member.logger.close("failed")
-        except Exception:
+        except PLUGIN_FAULTS:
             pass
 
-    def _report(self, spec: ComponentSpec, method: str, exc: Exception) -> None:
+    def _report(self, spec: ComponentSpec, method: str, exc: BaseException) -> None:
         self.failed.append(spec.name)
-        if isinstance(exc, GanzooError):  # a message written for the user (a missing extra, say)
-            why = str(exc)
-        else:
-            text = str(exc).strip().splitlines()
-            why = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+        # a GanzooError is a message written for the user (a missing extra, say)
+        why = str(exc) if isinstance(exc, GanzooError) else describe(exc)
         off = "" if method == "close" else " and is off for the rest of the run"
         self._warn(f"warning: {spec.who} failed in {method}{off}: {why}")

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .errors import ComponentError, GanzooError
+from .errors import EXIT_HINT, PLUGIN_FAULTS, ComponentError, GanzooError, describe
 from .interfaces import LossInputs, LossTerm, forward
 from .lossspec import Term
 
@@ -34,7 +34,7 @@ class CompositeLoss:
                 raise
             except torch.OutOfMemoryError:
                 raise
-            except Exception as exc:
+            except PLUGIN_FAULTS as exc:  # sys.exit() in a term too: its failure, not the process's end
                 raise self._failed(term, impl, side, inputs, exc) from exc
             if value is None:
                 continue
@@ -50,13 +50,13 @@ class CompositeLoss:
             total = torch.zeros((), device=inputs.fake.device)
         return total, parts
 
-    def _failed(self, term: Term, impl: LossTerm, side: str, inputs: LossInputs, exc: Exception) -> ComponentError:
+    def _failed(self, term: Term, impl: LossTerm, side: str, inputs: LossInputs,
+                exc: BaseException) -> ComponentError:
         """The one-line error for a term that raised; says so when the term read d_real without asking for it."""
-        hint = None
+        hint = EXIT_HINT if isinstance(exc, SystemExit) else None
         if side == "g_loss" and inputs.d_real is None and _works_with_real_scores(impl, inputs):
             hint = "its g_loss reads d_real: set needs_real_scores_for_g = True on the term"
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return ComponentError(f"{term.spec.who} failed in {side}: {type(exc).__name__}: {text}".rstrip(": "), hint)
+        return ComponentError(f"{term.spec.who} failed in {side}: {describe(exc)}", hint)
 
     def d_loss(self, inputs: LossInputs) -> tuple[Tensor, dict[str, Tensor]]:
         return self._side("d_loss", inputs)
@@ -77,6 +77,6 @@ def _works_with_real_scores(impl: LossTerm, inputs: LossInputs) -> bool:
             d = inputs.discriminator
             d_real = forward(d, inputs.real, inputs.labels).reshape(-1)
             impl.g_loss(replace(inputs, d_real=d_real))
-    except Exception:
+    except PLUGIN_FAULTS:
         return False
     return True

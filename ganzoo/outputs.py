@@ -63,8 +63,12 @@ class Outputs:
         self.last_eval: dict[str, Any] | None = None
         self.eval_seconds = 0.0
 
-    def open(self, *, resume: bool, overwrite: bool, step: int) -> Outputs:
-        """Write config.toml; on resume, cut metrics.jsonl back to ``step`` and pick up the run so far."""
+    def open(self, *, resume: bool, overwrite: bool, step: int,
+             on_interrupt: Callable[[], None] | None = None) -> Outputs:
+        """Write config.toml; on resume, cut metrics.jsonl back to ``step`` and pick up the run so far.
+
+        ``on_interrupt``: what a Ctrl-C inside a logger calls (the trainer's stop request; see `ganzoo.loggers`).
+        """
         root = self.run.root
         make_parent(self.run.config)  # the run folder itself
         try:
@@ -83,7 +87,7 @@ class Outputs:
         self.frames = self.run.grids()
         self.last_grid = self.frames[-1] if self.frames else None
         self.metrics.loggers = LoggerSet.open(self.parts.setup.composition.loggers, root, recorded.to_dict(),
-                                              {**self.parts.meta, "start_step": step})
+                                              {**self.parts.meta, "start_step": step}, on_interrupt=on_interrupt)
         return self
 
     @property

@@ -40,7 +40,7 @@ from .device import configure_backends, resolve_device
 from .outputs import Outputs
 from .progress import Reporter, header
 from .results import TrainingInterrupted, TrainResult, on_signals
-from .errors import TrainingError
+from .errors import EXIT_HINT, ComponentError, TrainingError
 from .rundir import RunDir, check_out, check_target
 from .steps import LossTracker
 from .trainstate import first_nonfinite, init_generator
@@ -96,16 +96,28 @@ class Trainer:
                 self.reporter.note(f"{self.run.root} is already at step {self.step} (target {self.total})")
                 return self._result(0.0, 0)
             if self.env.is_main:  # the first write to disk
-                self.out = Outputs(self.run, self.config, self.parts).open(resume=self.resume,
-                                                                           overwrite=self.overwrite, step=self.step)
+                self.out = Outputs(self.run, self.config, self.parts).open(
+                    resume=self.resume, overwrite=self.overwrite, step=self.step,
+                    on_interrupt=lambda: self._request_stop(signal.SIGINT))  # a Ctrl-C inside a logger
             with on_signals(self._request_stop, self.handle_signals):
                 return self._train()
+        except SystemExit as exc:  # ganzoo never exits from here: a plugin's code did (a model, an algorithm)
+            raise self._exited(exc) from exc
         finally:
             self.reporter.close()
             if self.out is not None:
                 self.out.close()
             if owns_group:
                 dist.shutdown(self.env)
+
+    def _exited(self, exc: SystemExit) -> ComponentError:
+        from .build import blame
+
+        spec = blame(exc, self.registry) if self.registry is not None else None
+        who = spec.who if spec is not None else "a plugin"
+        kept = self._kept() if hasattr(self, "ckpt_step") else "nothing was trained"
+        return ComponentError(f"{who} called sys.exit({exc.code!r}) at step {getattr(self, 'step', 0)}; training "
+                              f"stopped ({kept})", EXIT_HINT)
 
     def _request_stop(self, signum: int) -> None:
         self._stop = signum

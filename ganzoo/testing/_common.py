@@ -94,4 +94,6 @@ def fit_labels(data: DataInfo, conditional: bool) -> DataInfo:
 
 
 def error_text(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):  # a plugin's sys.exit() is its failure here, as in a run
+        return f"it called sys.exit({exc.code!r})"
     return f"{type(exc).__name__}: {exc}"

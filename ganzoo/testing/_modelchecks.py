@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from ..contract import model_output_problem
+from ..errors import PLUGIN_FAULTS
 from ..interfaces import forward
 from ..specs import ComponentSpec, DataInfo
 from ._common import NUM_CLASSES, Report, error_text, fail
@@ -32,7 +33,7 @@ def run_forward(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor
                 when: str) -> Any:
     try:
         return call_model(model, x, labels)
-    except Exception as exc:
+    except PLUGIN_FAULTS as exc:
         raise fail(spec, f"forward failed {when} on input of shape {tuple(x.shape)}: {error_text(exc)}", data) from exc
 
 
@@ -78,7 +79,7 @@ def check_labels(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tenso
                 raise fail(spec, "is registered as conditional but its output does not change with the labels", data)
             try:
                 run(x)
-            except Exception:
+            except PLUGIN_FAULTS:
                 pass
             else:
                 raise fail(spec, "is conditional but runs without labels; raise a clear error instead "
@@ -92,7 +93,7 @@ def check_labels(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tenso
                 other = run(*args, **kwargs)
             except TypeError:
                 continue  # forward(x) with no labels parameter at all is fine
-            except Exception as exc:
+            except PLUGIN_FAULTS as exc:
                 raise fail(spec, f"is unconditional but fails when given {what}: {error_text(exc)}", data) from exc
             if not torch.equal(plain, other):
                 raise fail(spec, f"is unconditional but its output changes when given {what}", data)

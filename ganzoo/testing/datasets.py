@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import DataError, GanzooError
+from ..errors import PLUGIN_FAULTS, DataError, GanzooError
 from ..contract import info_problem, item_problem, tensors_problem
 from ..specs import ComponentSpec
 from ._common import Report, error_text, fail, lookup, new_report, who
@@ -46,7 +46,7 @@ def check_dataset(name: str, params: dict[str, Any] | None = None, *, items: int
     if not getattr(ds, "streaming", False):
         try:
             x, labels = ds.tensors()
-        except Exception as exc:
+        except PLUGIN_FAULTS as exc:
             raise fail(spec, f"tensors() raised {error_text(exc)} (set streaming = True if it cannot hold its "
                        f"data in memory)") from exc
         _check(spec, tensors_problem(info, x, labels))
@@ -55,7 +55,7 @@ def check_dataset(name: str, params: dict[str, Any] | None = None, *, items: int
         tds = ds.torch_dataset()
         size = len(tds)  # type: ignore[arg-type]  # a map-style dataset has a length; not in its type
         batch = [tds[i] for i in range(min(items, size))]
-    except Exception as exc:
+    except PLUGIN_FAULTS as exc:
         raise fail(spec, f"torch_dataset() failed: {error_text(exc)}") from exc
     if size != info.size:
         raise fail(spec, f"torch_dataset() has {size} items but info.size is {info.size}")

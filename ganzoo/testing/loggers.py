@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import GanzooError
+from ..errors import PLUGIN_FAULTS, GanzooError
 from ._common import Report, error_text, fail, lookup, new_report
 
 #: what a run tells a logger, in the shapes it tells it (see `ganzoo.loggers.Logger`)
@@ -35,7 +35,7 @@ def check_logger(name: str, *, registry: Any = None) -> Report:
     report = new_report(spec)
     try:
         factory = spec.load_factory()
-    except Exception as exc:
+    except PLUGIN_FAULTS as exc:
         raise fail(spec, f"its factory {spec.target} cannot be imported: {error_text(exc)}") from exc
     with tempfile.TemporaryDirectory(prefix="ganzoo-logger-") as tmp:
         run_dir = Path(tmp) / "run"
@@ -45,7 +45,7 @@ def check_logger(name: str, *, registry: Any = None) -> Report:
         except GanzooError as exc:
             report.skipped = str(exc)
             return report
-        except Exception as exc:
+        except PLUGIN_FAULTS as exc:
             raise fail(spec, f"factory raised {error_text(exc)}") from exc
         missing = [m for m in ("start", "scalars", "image", "evaluation", "close")
                    if not callable(getattr(logger, m, None))]
@@ -67,7 +67,7 @@ def check_logger(name: str, *, registry: Any = None) -> Report:
         for method, args in calls:
             try:
                 getattr(logger, method)(*args)
-            except Exception as exc:
+            except PLUGIN_FAULTS as exc:
                 raise fail(spec, f"{method}() raised {error_text(exc)}") from exc
             report.passed(method)
     return report

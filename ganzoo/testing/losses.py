@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor, nn
 
-from ..errors import GanzooError
+from ..errors import PLUGIN_FAULTS, GanzooError
 from ..interfaces import LossInputs
 from ..specs import ComponentSpec, DataInfo
 from ._common import MNIST, NUM_CLASSES, POINTS, Report, error_text, fail, lookup, new_report
@@ -42,11 +42,11 @@ def _toy_generator(data: DataInfo) -> nn.Module:
 def _instantiate(spec: ComponentSpec, params: dict[str, Any]) -> Any:
     try:
         factory = spec.load_factory()
-    except Exception as exc:
+    except PLUGIN_FAULTS as exc:
         raise fail(spec, f"cannot import its factory {spec.target}: {error_text(exc)}") from exc
     try:
         term = factory(**params)
-    except Exception as exc:
+    except PLUGIN_FAULTS as exc:
         raise fail(spec, f"its factory raised {error_text(exc)} for parameters {params}") from exc
     if not (callable(getattr(term, "d_loss", None)) and callable(getattr(term, "g_loss", None))):
         raise fail(spec, f"its factory returned {type(term).__name__}, which has no d_loss/g_loss "
@@ -73,7 +73,7 @@ def _side(spec: ComponentSpec, term: Any, side: str, inputs: LossInputs, data: D
         value = getattr(term, side)(inputs)
     except GanzooError:
         raise
-    except Exception as exc:
+    except PLUGIN_FAULTS as exc:
         hint = ""
         if side == "g_loss" and inputs.d_real is None and _works_with_real_scores(term, inputs):
             hint = " (it reads d_real: a g_loss that does must set needs_real_scores_for_g = True)"
@@ -93,7 +93,7 @@ def _works_with_real_scores(term: Any, inputs: LossInputs) -> bool:
     try:
         with torch.no_grad():
             term.g_loss(replace(inputs, d_real=disc(inputs.real, inputs.labels)))
-    except Exception:
+    except PLUGIN_FAULTS:
         return False
     return True
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor, nn
 
-from ..errors import GanzooError
+from ..errors import PLUGIN_FAULTS, GanzooError
 from ..specs import ComponentSpec, DataInfo
 from ._common import DEFAULT_DATA, Report, error_text, fail, fit_labels, lookup, new_report, shape_label, who
 from ._modelchecks import check_gradients, check_labels, check_output, make_inputs, run_forward
@@ -39,7 +39,7 @@ def check_model(kind: str, name: str, data_infos: Iterable[DataInfo] = DEFAULT_D
     report = new_report(spec)
     try:
         factory = spec.load_factory()
-    except Exception as exc:
+    except PLUGIN_FAULTS as exc:
         raise fail(spec, f"cannot import its factory {spec.target}: {error_text(exc)}") from exc
     n = batch_size
     for data in data_infos:
@@ -53,7 +53,7 @@ def check_model(kind: str, name: str, data_infos: Iterable[DataInfo] = DEFAULT_D
         except (ValueError, GanzooError) as exc:  # a clear refusal: this shape is not supported
             report.unsupported[data.shape] = str(exc)
             continue
-        except Exception as exc:
+        except PLUGIN_FAULTS as exc:
             hint = ("pass params={...} if it has required parameters" if isinstance(exc, TypeError) else "")
             raise fail(spec, f"its factory raised {error_text(exc)}; refuse data you do not support with a "
                        f"clear ValueError{' (' + hint + ')' if hint else ''}", data) from exc
