@@ -112,8 +112,17 @@ class Setup:
                                                self.registry))
 
     def ema(self, G: nn.Module) -> nn.Module | None:
-        """An exponential moving average of ``G`` (``train.ema``), or None when it is off."""
-        return copy.deepcopy(G).eval().requires_grad_(False) if self.config.train["ema"] > 0 else None
+        """An exponential moving average of ``G`` (``train.ema_kimg`` or ``train.ema``), or None when it is off."""
+        from .ema import enabled
+
+        return copy.deepcopy(G).eval().requires_grad_(False) if enabled(self.config.train) else None
+
+    def ema_beta(self, step: int) -> float:
+        """The decay of the EMA update at the end of training step ``step`` (1-based): `ganzoo.ema.step_beta`
+        with this run's settings and its images per step over all processes (batch_size × world size)."""
+        from .ema import step_beta
+
+        return step_beta(self.config.train, step, self.config.train["batch_size"] * self.env.world_size)
 
     def optimizer(self, params: Any, side: Side) -> torch.optim.Optimizer:
         """Adam with the run's settings for ``side``: G's ``lr``/``betas``, D's ``lr_d``/``betas_d`` (TTUR)."""

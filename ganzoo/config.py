@@ -17,7 +17,8 @@ Merging rules: a layer that renames ``algo``, ``gen``, ``disc`` or ``dataset`` r
 that table (the old component's parameters do not carry over); renaming the
 generator without naming a discriminator points ``disc`` at the same name;
 renaming the loss keeps only the sub-tables of terms still in the spec;
-setting ``train.steps`` clears ``train.epochs`` from lower layers and vice versa.
+setting ``train.steps`` clears ``train.epochs`` from lower layers and vice versa,
+and ``train.ema`` (a fixed decay) clears ``train.ema_kimg`` (a half-life) and back.
 
 There is no ``[eval]`` table: nothing in a run would read it (evaluation during
 training is ``train.eval_every``/``train.eval_num``; ``ganzoo eval`` takes flags),

@@ -169,6 +169,11 @@ def merge(acc: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
             cur.pop("epochs", None)
         if new.get("epochs") is not None:
             cur.pop("steps", None)
+        # the EMA's two forms likewise (check_layer refused both in one layer): a fixed decay given on the
+        # command line replaces a recipe's half-life, and back; a full table (config.toml) sets both itself
+        for key, other in (("ema", "ema_kimg"), ("ema_kimg", "ema")):
+            if key in new and other not in new:
+                cur.pop(other, None)
         acc["train"] = {**cur, **new}
     for key in ("out", "recipe"):
         if key in layer:

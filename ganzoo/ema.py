@@ -4,6 +4,16 @@
 floating-point parameter, and G's buffers copied (a spectral norm's power
 iteration vectors, say, which are not averaged quantities).
 
+`beta` is the decay of one step, as StyleGAN2-ADA defines it
+(NVlabs/stylegan2-ada-pytorch, training/training_loop.py:298-301): a
+half-life of ``ema_kimg`` thousand images, at most ``ema_rampup`` times the
+images seen so far. The ramp-up is what makes the average forget the random
+initialisation in a short run: at step 1 nothing has been seen, the half-life
+is 0 and the EMA starts as a copy of the trained G. `step_beta` reads the
+settings from a run's ``[train]`` table (``ema_kimg``/``ema_rampup``, or the
+fixed decay ``ema``). Both depend on the step number alone, which a
+checkpoint holds, so a resumed run averages exactly as an unbroken one.
+
 Copying G's BatchNorm running statistics is not enough, though: they describe
 G's activations along its own trajectory, not the averaged model's, which
 then normalises with statistics that are not its own. `StandingStats`
@@ -17,7 +27,9 @@ grid, evaluated or checkpointed, so training steps pay nothing for it.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from contextlib import ExitStack
+from typing import Any
 
 import torch
 from torch import nn
@@ -29,6 +41,41 @@ from .sampling import latent
 
 #: latents the standing statistics are averaged over (in training-sized batches)
 STANDING_SAMPLES = 2048
+
+
+def beta(cur_nimg: float, batch_images: int, ema_kimg: float, ema_rampup: float | None) -> float:
+    """The EMA decay of one step that trains on ``batch_images`` images (all processes), ``cur_nimg`` seen before.
+
+    ``0.5 ** (batch_images / ema_nimg)``, so that after ``ema_nimg`` images at a constant half-life the
+    weights of the start keep half their weight; ``ema_nimg = ema_kimg * 1000``, capped at
+    ``cur_nimg * ema_rampup`` when ramp-up is on (training/training_loop.py:298-301 of
+    NVlabs/stylegan2-ada-pytorch, the same 1e-8 floor: a zero half-life gives 0, a copy of G).
+    """
+    ema_nimg = ema_kimg * 1000
+    if ema_rampup is not None:
+        ema_nimg = min(ema_nimg, cur_nimg * ema_rampup)
+    return float(0.5 ** (batch_images / max(ema_nimg, 1e-8)))
+
+
+def step_beta(train: Mapping[str, Any], step: int, batch_images: int) -> float:
+    """The EMA decay of training step ``step`` (1-based) of a run with this ``[train]`` table.
+
+    ``batch_images``: the images one step trains G on, over all processes (batch_size × world size).
+    The images seen before step ``step`` are ``(step − 1) × batch_images`` (StyleGAN2-ADA counts
+    ``cur_nimg`` after the update, training_loop.py:308). ``ema_kimg`` > 0 gives the half-life form;
+    otherwise ``ema`` is a fixed decay from step 1 (the form of ganzoo 0.1 and of ProGAN's
+    ``G_smoothing``), kept so that users' configs and old runs resume as they trained.
+    """
+    kimg = float(train.get("ema_kimg") or 0.0)
+    if kimg > 0:
+        rampup = train.get("ema_rampup") or None  # 0 (the "off" spellings) is no ramp-up, not a zero half-life
+        return beta((step - 1) * batch_images, batch_images, kimg, rampup)
+    return float(train.get("ema") or 0.0)
+
+
+def enabled(train: Mapping[str, Any]) -> bool:
+    """Whether a run with this ``[train]`` table keeps an EMA generator."""
+    return float(train.get("ema_kimg") or 0.0) > 0 or float(train.get("ema") or 0.0) > 0
 
 
 @torch.no_grad()

@@ -168,8 +168,22 @@ class TrainSettings:
                            flag="--device")
     amp: bool = _setting(True, "bool", "bf16 autocast, on CUDA only.", flag="--no-amp", flag_value=False,
                          flag_help="No bf16 autocast on CUDA (sets train.amp=false).")
-    ema: float = _setting(0.0, "float", "Keep an EMA of G's weights with this decay (e.g. 0.999), sampled from; "
-                          "0: off.", minimum=0.0, maximum=1.0, off=True, flag="--ema")
+    # The EMA by half-life (StyleGAN2-ADA, NVlabs/stylegan2-ada-pytorch training/training_loop.py:104-105 and
+    # 298-301; its train.py:155-160 sets ema/ramp per config: "auto" mb*10/32 kimg with ramp 0.05, "cifar" 500
+    # kimg with 0.05). The fixed decay `ema` stays, as its own form: users' configs and the runs they started
+    # (whose config.toml says ema = 0.999) train and resume as before; mapping it onto a half-life would need the
+    # batch size, and adding a ramp-up under it would change what those runs compute. A layer that sets one form
+    # clears the other from the layers below (ganzoo.configlayers), as steps and epochs do.
+    ema: float = _setting(0.0, "float", "Keep an EMA of G's weights with this fixed decay per step (e.g. 0.999), "
+                          "sampled from; 0: off. No ramp-up: the random init keeps decay^steps of the average; "
+                          "prefer ema_kimg. Set ema or ema_kimg, not both.", minimum=0.0, maximum=1.0, off=True,
+                          flag="--ema")
+    ema_kimg: float = _setting(0.0, "float", "Keep an EMA of G's weights with a half-life of this many thousand "
+                               "images (StyleGAN2-ADA's ema_kimg; all processes' images), sampled from; 0: off.",
+                               minimum=0.0, off=True, flag="--ema-kimg")
+    ema_rampup: float = _setting(0.05, "float", "With ema_kimg: the half-life is at most this fraction of the "
+                                 "images seen so far (StyleGAN2-ADA's ema_rampup), so the average forgets the "
+                                 "random init early; 0: no ramp-up.", minimum=0.0, off=True)
     sample_every: int = _setting(0, "int", "Write a sample grid every N steps; 0: at each epoch's end.", minimum=0,
                                  flag="--sample-every")
     checkpoint_every: int = _setting(0, "int", "Write a checkpoint every N steps; 0: at each epoch's end.", minimum=0)
@@ -227,6 +241,9 @@ def check_table(table: Mapping[str, Any], where: str) -> None:
     if table.get("epochs") is not None and table.get("steps") is not None:
         raise ConfigError(f"{where}: set train.epochs or train.steps, not both",
                           "--epochs N counts passes over the data, --steps N generator steps")
+    if all(k in table and BY_NAME[k].check(table[k]) for k in ("ema", "ema_kimg")):
+        raise ConfigError(f"{where}: set train.ema or train.ema_kimg, not both",
+                          "ema_kimg N: a half-life of N thousand images with ramp-up; ema D: a fixed decay D")
 
 
 def check_device(value: Any, what: str = "train.device") -> str:

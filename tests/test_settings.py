@@ -21,8 +21,9 @@ BEFORE = {
     "seed": 0, "device": "auto", "amp": True, "ema": 0.0, "sample_every": 0, "checkpoint_every": 0,
     "keep_every": 0, "log_every": 50, "eval_every": 0, "eval_num": 2000, "compile": False, "channels_last": "auto",
 }
-# Settings added since, each off by default: a config without them trains as before.
-ADDED = {"lr_d": None, "betas_d": None, "loggers": [], "init": None}
+# Settings added since, each off by default: a config without them trains as before (ema_rampup acts only
+# with ema_kimg, which is off).
+ADDED = {"lr_d": None, "betas_d": None, "loggers": [], "init": None, "ema_kimg": 0.0, "ema_rampup": 0.05}
 NAMES = {"gen": {"name": "g"}, "loss": {"name": "l"}, "dataset": {"name": "d"}}
 
 

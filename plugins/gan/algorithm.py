@@ -29,7 +29,7 @@ class GAN(Algorithm):
     Each step makes ``n_critic`` discriminator updates (the loss spec's
     adversarial term asks for it: 5 for wgan-gp), each on a fresh real batch
     and fresh latent codes, then one generator update, then the EMA of G's
-    weights when ``train.ema`` is on. Conditional models get the real batch's
+    weights when ``train.ema_kimg`` (or ``train.ema``) is on. Conditional models get the real batch's
     labels. Grids are drawn from one fixed batch of latent codes (one row per
     class for conditional generators). The default algorithm: a run that
     names none trains with this one.
@@ -48,7 +48,6 @@ class GAN(Algorithm):
         G, D = setup.generator(), setup.discriminator()
         self.G, self.D = G, D
         self.ema = setup.ema(G)
-        self.ema_decay = t["ema"]
         self.modules = {"generator": G, "discriminator": D}
         if self.ema is not None:
             self.modules["ema"] = self.ema
@@ -144,8 +143,8 @@ class GAN(Algorithm):
         finally:
             for p in self.d_params:
                 p.requires_grad_(True)
-        if self.ema is not None:
-            ema_mod.update(self.ema, self.G, self.ema_decay)
+        if self.ema is not None:  # the decay of this step: a half-life with ramp-up, or a fixed one (ganzoo.ema)
+            ema_mod.update(self.ema, self.G, self.setup.ema_beta(step))
         return loss_total.detach(), parts
 
     # -- what the trainer shows and scores ----------------------------------------------------------
