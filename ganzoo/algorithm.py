@@ -125,8 +125,9 @@ class Setup:
         return step_beta(self.config.train, step, self.config.train["batch_size"] * self.env.world_size)
 
     def optimizer(self, params: Any, side: Side) -> torch.optim.Optimizer:
-        """Adam with the run's settings for ``side``: G's ``lr``/``betas``, D's ``lr_d``/``betas_d`` (TTUR)."""
-        lr, betas = hyper(self.config, side)
+        """Adam with the run's settings for ``side``: G's ``lr``/``betas``, D's ``lr_d``/``betas_d`` (TTUR),
+        corrected for a loss term that regularizes the side lazily (`hyper`)."""
+        lr, betas = hyper(self.config, side, self.loss)
         opt = adam(params, lr, betas)
         self.sides[id(opt)] = side
         return opt
@@ -140,13 +141,23 @@ class Setup:
         return torch.compile(model) if self.config.train["compile"] else model
 
 
-def hyper(config: RunConfig, side: Side) -> tuple[float, tuple[float, float]]:
-    """(lr, betas) of one side: D's own when set (TTUR), else G's."""
+def hyper(config: RunConfig, side: Side, loss: CompositeLoss | None = None) -> tuple[float, tuple[float, float]]:
+    """(lr, betas) of one side: D's own when set (TTUR), else G's.
+
+    With ``loss``: a side that one of its terms regularizes lazily every k steps (``r1`` with every=16,
+    ``pl``) runs with lr·c and betas**c, c = k / (k + 1), as stylegan2-ada-pytorch's training_loop.py:202-205
+    does, so that Adam's step and moment horizons per regularized update stay what the config says.
+    """
     t = config.train
     if side == "d":
-        return (t["lr_d"] if t["lr_d"] is not None else t["lr"],
-                tuple(t["betas_d"] if t["betas_d"] is not None else t["betas"]))
-    return t["lr"], tuple(t["betas"])
+        lr, betas = (t["lr_d"] if t["lr_d"] is not None else t["lr"],
+                     tuple(t["betas_d"] if t["betas_d"] is not None else t["betas"]))
+    else:
+        lr, betas = t["lr"], tuple(t["betas"])
+    c = loss.adam_ratio(side) if loss is not None else 1.0
+    if c != 1.0:
+        lr, betas = lr * c, tuple(b ** c for b in betas)
+    return lr, betas
 
 
 class Algorithm:

@@ -83,11 +83,12 @@ class Parts:
         seeded afresh from (seed, rank, step).
         """
         algo = self.algorithm
-        optimizers = {name: (opt, hyper(config, self.setup.sides.get(id(opt), "g")))
+        optimizers = {name: (opt, hyper(config, self.setup.sides.get(id(opt), "g"), self.loss))
                       for name, opt in algo.optimizers.items()}
         step = restore_training(c, config, modules=algo.modules, optimizers=optimizers, feed=self.feed,
                                 noise=self.noise if env.is_main else None)
         algo.load_state(c.section("algo"))
+        self.loss.load_state(c.section("loss"))  # none in an older checkpoint: the terms start fresh
         if not env.is_main:
             seed = config.train["seed"]
             if not _restore_rank_rng(c, env.rank, self.noise):
@@ -112,6 +113,7 @@ class Parts:
              rank_rng: dict[str, torch.Tensor] | None = None) -> None:
         algo = self.algorithm
         extra = {f"algo.{k}": v.detach().cpu().contiguous() for k, v in algo.state().items()}
+        extra.update({f"loss.{k}": v.detach().cpu().contiguous() for k, v in self.loss.state().items()})
         save_training(path, modules=algo.modules, optimizers=algo.optimizers, feed=self.feed, noise=self.noise,
                       step=step, config_json=config.to_json(), meta=self.meta, keep=keep,
                       extra={**extra, **(rank_rng or {})})
@@ -195,6 +197,7 @@ def assemble(config: RunConfig, registry: Registry, env: dist.DistEnv, device: t
     described = algorithm.describe()
     if described:
         meta["algorithm"] = described
+    _check_generator_methods(loss, algorithm.modules["generator"], cfg.gen["name"])
     D = algorithm.modules.get("discriminator")
     warnings = run_warnings(loss, D, cfg.disc["name"], cfg.dataset["name"],
                             tuple(p.name for p in d_spec.params), paired=info_paired(spec))
@@ -241,6 +244,17 @@ def _check_modalities(loss: CompositeLoss, info: DataInfo, dataset: str) -> None
             raise UnsupportedDataError(
                 f"loss {term.name!r} works on {' and '.join(supported)} data; dataset {dataset!r} holds "
                 f"{info.modality} data", "drop the term, or train on a dataset it supports")
+
+
+def _check_generator_methods(loss: CompositeLoss, G: torch.nn.Module, gen: str) -> None:
+    """A term that calls an optional generator method (`LossTerm.reads_generator`) is refused a generator
+    without it here, before the first step, instead of failing at the step it first acts on."""
+    for term, impl in loss.terms:
+        missing = [m for m in getattr(impl, "reads_generator", ()) if not callable(getattr(G, m, None))]
+        if missing:
+            raise UsageError(f"loss {term.name!r} calls the generator's {missing[0]}(), which generator {gen!r} "
+                             f"does not define", f"drop the term, or use a generator that has it "
+                             f"(see `ganzoo info {term.name}`)")
 
 
 def run_warnings(loss: CompositeLoss, D: torch.nn.Module | None, disc: str, dataset: str,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -33,7 +34,18 @@ def forward(model: Callable[..., Tensor], x: Tensor, labels: Tensor | None = Non
 
 class Generator(nn.Module):
     """Maps latent codes ``z`` of shape (N, latent_dim), and class labels (N,) when
-    registered as conditional, to samples of shape (N, *data.shape); images in [-1, 1]."""
+    registered as conditional, to samples of shape (N, *data.shape); images in [-1, 1].
+
+    ``forward_with_w(z, labels=None) -> (samples, w)`` (optional): a generator
+    with an intermediate latent space (a mapping network, then a synthesis
+    network) returns what a training ``forward`` returns, and the intermediate
+    latent ``w`` (N, ..., w_dim) the samples were synthesized from, in the
+    graph so that the samples can be differentiated with respect to it. Terms
+    that regularize the synthesis network's Jacobian read it (``pl``, StyleGAN2's
+    path-length regularization); a term lists the generator methods it calls in
+    `LossTerm.reads_generator`, and a run whose generator lacks one is refused
+    at its start. The built-in stylegan2 generator defines it.
+    """
 
     def __init__(self, data: DataInfo, latent_dim: int = 100):
         super().__init__()
@@ -90,7 +102,8 @@ class LossInputs:
     when some term sets ``needs_real_scores_for_g``. ``discriminator`` is there
     for terms that differentiate through D (gradient penalties) or read its
     features (`Discriminator.features`); ``generator`` for terms that read G's
-    weights. ``step`` of ``total`` is the training progress.
+    weights or run it again on ``z`` (``g_labels``) themselves. ``step`` of
+    ``total`` is the training progress.
     """
 
     real: Tensor
@@ -107,6 +120,11 @@ class LossInputs:
     #: named (output, target) pairs an algorithm makes besides (fake, real), for the terms that compare
     #: them: CycleGAN's "cycle" (reconstruction, original) and "identity" (G_AB(b), b)
     pairs: dict[str, tuple[Tensor, Tensor]] = field(default_factory=dict)
+    #: the latent codes ``fake`` was generated from (N, latent_dim), for terms that run the generator again
+    #: themselves (``pl``); None where an algorithm's generator takes no noise (image-to-image)
+    z: Tensor | None = None
+    #: the class labels the generator was given with ``z`` (conditional generators), else None
+    g_labels: Tensor | None = None
 
 
 class LossTerm:
@@ -130,12 +148,28 @@ class LossTerm:
     #: names of the `LossInputs.pairs` the term compares (CycleGAN's "cycle"): an algorithm makes them only
     #: when a term reads them
     reads_pairs: tuple[str, ...] = ()
+    #: optional generator methods the term calls on `LossInputs.generator` (``pl``: "forward_with_w"); a run
+    #: whose generator lacks one is refused at its start, in one line
+    reads_generator: tuple[str, ...] = ()
+    #: lazy regularization (StyleGAN2, Karras et al. 2020, section 3.1): ("d" or "g", every) when the term acts
+    #: on that side only every ``every`` steps (scaled by ``every``). The side's Adam then runs with lr·c and
+    #: betas**c, c = every / (every + 1), as stylegan2-ada-pytorch's training_loop.py:201-205 does; None: not lazy
+    lazy: tuple[Literal["g", "d"], int] | None = None
 
     def d_loss(self, inputs: LossInputs) -> Tensor | None:
         return None
 
     def g_loss(self, inputs: LossInputs) -> Tensor | None:
         return None
+
+    def state(self) -> dict[str, Tensor]:
+        """Tensors the term keeps across steps (a running mean), saved in every checkpoint as
+        ``loss.TERM.KEY`` and given back by `load_state` on resume; {} (the default) for a stateless term."""
+        return {}
+
+    def load_state(self, tensors: dict[str, Tensor]) -> None:
+        """Restore what `state` returned (CPU tensors, by key); not called when the checkpoint has none for
+        this term (written before the term kept state, or without the term), so the term starts fresh."""
 
 
 class Dataset:

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .errors import EXIT_HINT, PLUGIN_FAULTS, ComponentError, GanzooError, describe
+from .errors import EXIT_HINT, PLUGIN_FAULTS, ComponentError, GanzooError, UsageError, describe
 from .interfaces import LossInputs, LossTerm, forward
 from .lossspec import Term
 
@@ -23,6 +23,8 @@ class CompositeLoss:
         #: D's scores are logits, so sigmoid(score) is D's probability that a sample is real (bce, minimax)
         self.scores_are_logits = bool(adversarial) and all(getattr(t, "scores_are_logits", False)
                                                            for t in adversarial)
+        #: the lazy-regularization interval of each side that has a lazy term ("g"/"d" -> every)
+        self.lazy = _lazy_intervals(terms)
 
     def _side(self, side: str, inputs: LossInputs) -> tuple[Tensor, dict[str, Tensor]]:
         total: Tensor | None = None
@@ -66,6 +68,52 @@ class CompositeLoss:
 
     def summary(self) -> list[dict[str, Any]]:
         return [{"name": t.name, "weight": t.weight, "role": t.spec.role} for t, _ in self.terms]
+
+    def adam_ratio(self, side: str) -> float:
+        """c = every / (every + 1) for a side with a lazy term (its Adam runs with lr·c and betas**c, as
+        stylegan2-ada-pytorch's training_loop.py:202-205); 1 for a side regularized every step."""
+        every = self.lazy.get(side)
+        return every / (every + 1) if every else 1.0
+
+    def state(self) -> dict[str, Tensor]:
+        """Every term's `LossTerm.state`, keyed ``TERM.KEY`` (a checkpoint's ``loss.*`` section)."""
+        out: dict[str, Tensor] = {}
+        for term, impl in self.terms:
+            state = getattr(impl, "state", None)
+            for key, value in (state() if callable(state) else {}).items():
+                out[f"{term.name}.{key}"] = value
+        return out
+
+    def load_state(self, tensors: dict[str, Tensor]) -> None:
+        """Give each term its part of ``tensors`` (`state`'s keys); a term with no part starts fresh (a
+        checkpoint written before it kept state), a part for a term not in this spec is ignored."""
+        for term, impl in self.terms:
+            prefix = term.name + "."
+            mine = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+            load = getattr(impl, "load_state", None)
+            if mine and callable(load):
+                load(mine)
+
+
+def _lazy_intervals(terms: list[tuple[Term, LossTerm]]) -> dict[str, int]:
+    """Each side's lazy interval; two lazy terms on one side must agree (the side has one Adam)."""
+    found: dict[str, tuple[str, int]] = {}
+    for term, impl in terms:
+        lazy = getattr(impl, "lazy", None)
+        if lazy is None:
+            continue
+        side, every = lazy
+        if side not in ("g", "d") or isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ComponentError(f"{term.spec.who}: lazy must be ('g' or 'd', a positive int), got {lazy!r}")
+        if every == 1:
+            continue
+        other = found.get(side)
+        if other is not None and other[1] != every:
+            raise UsageError(f"loss terms {other[0]!r} and {term.name!r} regularize the same side lazily every "
+                             f"{other[1]} and every {every} steps",
+                             "give them one interval: that side's Adam is corrected for one")
+        found[side] = (term.name, every)
+    return {side: every for side, (_, every) in found.items()}
 
 
 def _works_with_real_scores(impl: LossTerm, inputs: LossInputs) -> bool:

@@ -34,9 +34,28 @@ class ToyDiscriminator(nn.Module):
         return score if labels is None else score + self.embed(labels).view(-1)
 
 
+class ToyGenerator(nn.Module):
+    """Stands in for LossInputs.generator: weights to read (ortho), and a mapping (z, 4-d) to w (8-d) and a
+    synthesis from w, for terms that run G again on ``LossInputs.z`` (``forward_with_w``: pl)."""
+
+    latent_dim = 4
+
+    def __init__(self, data: DataInfo):
+        super().__init__()
+        self.shape = data.shape
+        self.mapping = nn.Sequential(nn.Linear(self.latent_dim, 8), nn.ReLU())
+        self.synthesis = nn.Linear(8, data.numel)
+
+    def forward_with_w(self, z: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        w = self.mapping(z)
+        return torch.tanh(self.synthesis(w)).view(-1, *self.shape), w
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.forward_with_w(z, labels)[0]
+
+
 def _toy_generator(data: DataInfo) -> nn.Module:
-    """Stands in for LossInputs.generator: terms that read G's weights (ortho) get some to read."""
-    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, data.numel))
+    return ToyGenerator(data)
 
 
 def _instantiate(spec: ComponentSpec, params: dict[str, Any]) -> Any:
@@ -120,7 +139,8 @@ def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params:
     another (declare ``modalities`` instead).
     ``d_loss`` must reach the discriminator's parameters and ``g_loss`` the
     fake samples or the generator's weights (``LossInputs.generator``, a
-    small MLP here), so the generator gets a gradient. The critic has
+    small MLP here, with ``forward_with_w`` on ``LossInputs.z``), so the generator gets a gradient. Both
+    sides are tried at step 0, where a lazy regularizer acts. The critic has
     ``features(x, labels=None)`` (its hidden layer), for terms that read it. Raises ``ConformanceError``.
     """
     spec = lookup("loss", name, registry)
@@ -143,10 +163,12 @@ def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params:
             real = _sample(data, batch_size, seed, device)
             fake0 = _sample(data, batch_size, seed + 1, device)
             labels = torch.arange(batch_size, device=real.device) % NUM_CLASSES if labelled else None
+            z = torch.randn(batch_size, ToyGenerator.latent_dim, generator=torch.Generator().manual_seed(seed + 2))
+            z = z.to(device)
 
             fake = fake0.detach()
             inputs = LossInputs(real, fake, disc(fake, labels), disc(real, labels), labels, disc, step=0,
-                                generator=gen)
+                                generator=gen, z=z, g_labels=labels)
             value = _side(spec, term, "d_loss", inputs, data)
             if value is not None:
                 acted["d_loss"] = True
@@ -161,8 +183,9 @@ def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params:
             d_real = disc(real, labels) if needs_real else None
             # a term that compares pairs an algorithm makes (cycle, identity) gets (fake, real) under each name
             pairs = {name: (fake, real) for name in getattr(term, "reads_pairs", ())}
-            inputs = LossInputs(real, fake, disc(fake, labels), d_real, labels, disc, step=1, generator=gen,
-                                pairs=pairs)
+            # step 0: a lazy regularizer (r1, pl: every k steps, from 0) acts on it, so both sides are tried
+            inputs = LossInputs(real, fake, disc(fake, labels), d_real, labels, disc, step=0, generator=gen,
+                                pairs=pairs, z=z, g_labels=labels)
             value = _side(spec, term, "g_loss", inputs, data)
             if value is not None:
                 acted["g_loss"] = True

@@ -119,7 +119,7 @@ class GAN(Algorithm):
             d_real = self._disc(self.d_train, real, y)
             d_fake = self._disc(self.d_train, fake, y)
             inputs = LossInputs(real, fake, d_fake, d_real, y if self.d_cond else None, self.d_penalty, step,
-                                generator=self.G, total=total)
+                                generator=self.G, total=total, z=z, g_labels=y if self.g_cond else None)
             loss_total, parts = self.loss.d_loss(inputs)
         update(self.optimizers["opt_d"], loss_total, "discriminator", inputs, self.blame, self.loss_name)
         return loss_total.detach(), parts, d_real.detach(), d_fake.detach()
@@ -136,8 +136,10 @@ class GAN(Algorithm):
                 if self.loss.needs_real_scores_for_g:
                     with torch.no_grad():
                         d_real = self._disc(self.d_plain, self._aug(real), y)
+                # the unwrapped G: a term that runs it again (pl's forward_with_w) differentiates it twice,
+                # which a compiled model cannot do
                 inputs = LossInputs(real, fake, d_fake, d_real, y if self.d_cond else None, self.D, step,
-                                    generator=self.G, total=total)
+                                    generator=self.G, total=total, z=z, g_labels=y if self.g_cond else None)
                 loss_total, parts = self.loss.g_loss(inputs)
             update(self.optimizers["opt_g"], loss_total, "generator", inputs, self.blame, self.loss_name)
         finally:

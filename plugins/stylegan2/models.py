@@ -1,7 +1,7 @@
 """StyleGAN2 generator and discriminator (Karras et al. 2020, "Analyzing and Improving the Image Quality of StyleGAN").
 
 Written from the paper and the layer structure of NVlabs/stylegan2-ada-pytorch
-(configs "skip" G, "resnet" D), with two simplifications: resampling is
+(configs "skip" G, "resnet" or "orig" D), with two simplifications: resampling is
 bilinear / average pooling instead of the [1, 3, 3, 1] FIR filter, and the
 image passes a final Tanh (ganzoo's images live in [-1, 1]).
 """
@@ -234,60 +234,76 @@ class StyleGAN2Generator(Generator):
         assert img is not None
         return torch.tanh(img)
 
+    def _mixing(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        """Style mixing regularization: a second latent and the crossover layer, drawn on the device (no host
+        sync, no graph break under torch.compile); a crossover of num_ws means no mixing this batch."""
+        mix_z = torch.randn_like(z)
+        drawn = torch.randint(1, self.num_ws, (), device=z.device)
+        mixes = torch.rand((), device=z.device) < self.mixing_prob
+        return mix_z, torch.where(mixes, drawn, torch.full_like(drawn, self.num_ws))
+
     def forward(self, z: Tensor, labels: Tensor | None = None, truncation_psi: float = 1.0,
                 noise_mode: NoiseMode = "random", mix_z: Tensor | None = None,
                 crossover: int | Tensor | None = None) -> Tensor:
         if mix_z is None and self.training and self.mixing_prob > 0:
-            # style mixing regularization, drawn on the device (no host sync, no graph break under
-            # torch.compile); a crossover of num_ws means no mixing this batch
-            mix_z = torch.randn_like(z)
-            drawn = torch.randint(1, self.num_ws, (), device=z.device)
-            mixes = torch.rand((), device=z.device) < self.mixing_prob
-            crossover = torch.where(mixes, drawn, torch.full_like(drawn, self.num_ws))
+            mix_z, crossover = self._mixing(z)
         return self.synthesis(self.ws(z, truncation_psi, mix_z, crossover), noise_mode)
+
+    def forward_with_w(self, z: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """The images of a training ``forward`` (style mixing, random noise) and the ws (N, num_ws, w_dim) they
+        were synthesized from, for the ``pl`` term (as stylegan2-ada-pytorch's loss.py:38-48 run_G)."""
+        mix_z, crossover = self._mixing(z) if self.training and self.mixing_prob > 0 else (None, None)
+        ws = self.ws(z, 1.0, mix_z, crossover)
+        return self.synthesis(ws), ws
 
 
 class DiscriminatorBlock(nn.Module):
-    """Residual block: conv3-LReLU, down-conv3-LReLU, plus a 1x1 down shortcut; the sum is scaled by sqrt(1/2)."""
+    """conv3-LReLU, down-conv3-LReLU; "resnet" adds a 1x1 down shortcut and scales the sum by sqrt(1/2),
+    "orig" has none (stylegan2-ada-pytorch training/networks.py:552-579)."""
 
-    def __init__(self, cin: int, cout: int):
+    def __init__(self, cin: int, cout: int, resnet: bool = True):
         super().__init__()
         self.conv0 = EqualizedConv2d(cin, cin, 3)
         self.conv1 = EqualizedConv2d(cin, cout, 3)
-        self.skip = EqualizedConv2d(cin, cout, 1, gain=1.0, bias=False)
+        self.skip = EqualizedConv2d(cin, cout, 1, gain=1.0, bias=False) if resnet else None
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.skip(F.avg_pool2d(x, 2))
         h = lrelu(self.conv0(x)) * SQRT2
         h = lrelu(self.conv1(F.avg_pool2d(h, 2))) * SQRT2
-        return (y + h) * math.sqrt(0.5)
+        if self.skip is None:
+            return h
+        return (self.skip(F.avg_pool2d(x, 2)) + h) * math.sqrt(0.5)
 
 
 class StyleGAN2Discriminator(Discriminator):
-    """StyleGAN2 residual discriminator (Karras et al. 2020).
+    """StyleGAN2 discriminator (Karras et al. 2020), residual by default.
 
-    FromRGB (1x1 conv) at full resolution, then residual blocks that halve the
-    map (two 3x3 convolutions and a 1x1 shortcut, summed with weight sqrt(1/2)),
-    down to 4x4, where the minibatch standard deviation adds one channel,
-    followed by a 3x3 convolution, a fully connected layer and the score.
-    Equalized learning rate everywhere, LeakyReLU(0.2), no normalization,
-    so R1 applies. Channels per resolution as in the generator. Returns raw
-    scores (N,).
+    FromRGB (1x1 conv) at full resolution, then blocks that halve the map
+    (two 3x3 convolutions; "resnet" adds a 1x1 shortcut, summed with weight
+    sqrt(1/2)), down to 4x4, where the minibatch standard deviation adds one
+    channel, followed by a 3x3 convolution, a fully connected layer and the
+    score. Equalized learning rate everywhere, LeakyReLU(0.2), no
+    normalization, so R1 applies. Channels per resolution as in the
+    generator. Returns raw scores (N,).
 
     channel_base: channels at resolution r are min(channel_base / r, channel_max).
     channel_max: the most channels of any layer.
     mbstd_group: samples per minibatch-standard-deviation group (4 in the paper; 32 for CIFAR-10).
+    architecture: "resnet" (the paper's configs) or "orig" (no shortcuts: StyleGAN2-ADA's CIFAR-10 config).
     """
 
     def __init__(self, data: DataInfo, channel_base: Annotated[int, Range(1, 1048576)] = 4096,
-                 channel_max: Annotated[int, Range(1, 4096)] = 128, mbstd_group: Annotated[int, Range(1, 256)] = 4):
+                 channel_max: Annotated[int, Range(1, 4096)] = 128, mbstd_group: Annotated[int, Range(1, 256)] = 4,
+                 architecture: Literal["resnet", "orig"] = "resnet"):
         super().__init__(data)
+        if architecture not in ("resnet", "orig"):
+            raise ParamError(f"stylegan2: architecture must be 'resnet' or 'orig', got {architecture!r}")
         side = image_side(data, "stylegan2", RESOLUTIONS)
         ch = lambda r: _channels(r, channel_base, channel_max)
         self.fromrgb = EqualizedConv2d(data.shape[0], ch(side), 1)
         blocks, res = [], side
         while res > 4:
-            blocks.append(DiscriminatorBlock(ch(res), ch(res // 2)))
+            blocks.append(DiscriminatorBlock(ch(res), ch(res // 2), resnet=architecture == "resnet"))
             res //= 2
         self.blocks = nn.Sequential(*blocks)
         c = ch(4)
