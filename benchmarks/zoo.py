@@ -62,7 +62,7 @@ def measure(recipe: str, work: Path, threads: int, num: int, out: Path, steps: i
     there as the pretrained file it ships (`ganzoo.pretrained.export`), and the row is measured on that
     very file, so `ganzoo eval RECIPE` after install reproduces it."""
     from ganzoo.checkpoint import find
-    from ganzoo.pretrained import export
+    from ganzoo.pretrained import export, portable, recorded_metrics
     from ganzoo.rundir import read_metrics
 
     run = work / recipe
@@ -79,11 +79,12 @@ def measure(recipe: str, work: Path, threads: int, num: int, out: Path, steps: i
     if shipped is not None:
         export(find(run), shipped, name=recipe)
     ev = ganzoo("eval", str(shipped or run), "--json", "--num", str(num), threads=threads)
-    metrics = json.loads(ev.stdout) if ev.returncode == 0 else {"error": ev.stderr.strip()}
+    metrics = portable(json.loads(ev.stdout) if ev.returncode == 0 else {"error": ev.stderr.strip()})
     pretrained = None
     if shipped is not None and ev.returncode == 0:  # the same weights, now with what they were measured to score
         sha = export(find(run), shipped, name=recipe, metrics=metrics)
         pretrained = {"file": shipped.name, "sha256": sha, "bytes": shipped.stat().st_size}
+        metrics = recorded_metrics(shipped)  # the row says what the file says
     grids = sorted((run / "samples").glob("*.png"), key=lambda p: p.stat().st_mtime)
     (out / "zoo").mkdir(parents=True, exist_ok=True)
     if grids:
@@ -378,6 +379,28 @@ def cover(m: dict) -> str:
     return f"{m.get('classes_covered')}/{m.get('num_classes')} classes"
 
 
+def refresh_exports(weights: Path, results: dict, recipes: list[str]) -> None:
+    """Export each shipped generator again from itself, with the header this version of ganzoo writes
+    (`ganzoo.pretrained.export`): the same weights and the same measured numbers, so the rows stay as they
+    are and only the files' digests change. The evaluation's own classifier path is dropped, as
+    `ganzoo eval` no longer records it."""
+    from ganzoo.pretrained import export, recorded_metrics
+
+    for recipe in recipes:
+        path = weights / f"{recipe}.safetensors"
+        metrics = recorded_metrics(path)
+        for record in metrics.values():  # "classifier", "cycle_classifier": named by their digest
+            if isinstance(record, dict) and "digest" in record:
+                record.pop("path", None)
+        sha = export(path, path, name=recipe, metrics=metrics)
+        entry = {"file": path.name, "sha256": sha, "bytes": path.stat().st_size}
+        write_index(weights, recipe, entry)
+        if recipe in results:
+            results[recipe]["pretrained"] = entry
+            results[recipe]["metrics"] = recorded_metrics(path)
+        print(json.dumps({"recipe": recipe, "refreshed": entry}), flush=True)
+
+
 def write_index(weights: Path, recipe: str, entry: dict) -> None:
     """Record one recipe's shipped generator in index.json, which the built-in recipes plugin registers."""
     index_file = weights / "index.json"
@@ -388,6 +411,8 @@ def write_index(weights: Path, recipe: str, entry: dict) -> None:
 
 def main() -> None:
     import tomllib
+
+    from ganzoo.pretrained import portable
 
     parser = argparse.ArgumentParser(description="train, evaluate and document every built-in recipe")
     parser.add_argument("--recipes", nargs="*", help="a subset (default: every recipe in registry.toml)")
@@ -405,6 +430,9 @@ def main() -> None:
     parser.add_argument("--no-weights", action="store_true", help="measure the runs themselves, export nothing")
     parser.add_argument("--render-only", action="store_true",
                         help="rewrite zoo.md from zoo/results.json without training (after a change of the page)")
+    parser.add_argument("--refresh-exports", action="store_true",
+                        help="rewrite the shipped files' headers from their own weights and numbers (after a change "
+                             "of what an export records), without training or measuring")
     args = parser.parse_args()
     registry_toml = tomllib.loads((ROOT / "registry.toml").read_text())
     catalogue, default = registry_toml["recipes"], registry_toml.get("default")
@@ -413,9 +441,12 @@ def main() -> None:
     docs: Path = args.docs
     store = docs / "zoo" / "results.json"
     results = json.loads(store.read_text()) if store.exists() else {}
-    if args.render_only:
+    if args.render_only or args.refresh_exports:
         recipes = []
     weights = None if args.no_weights or args.steps else args.weights
+    if args.refresh_exports:
+        shipped = json.loads((args.weights / "index.json").read_text())
+        refresh_exports(args.weights, results, [r for r in args.recipes or sorted(shipped) if r in shipped])
     with ThreadPoolExecutor(args.jobs) as pool:
         for row in pool.map(lambda r: measure(r, Path(args.work), threads, args.num, docs, args.steps,
                                                       args.reuse, weights), recipes):
@@ -424,8 +455,11 @@ def main() -> None:
                 write_index(weights, row["recipe"], row["pretrained"])
             print(json.dumps({k: v for k, v in row.items() if k != "metrics"}), flush=True)
             store.parent.mkdir(parents=True, exist_ok=True)
-            store.write_text(json.dumps(results, indent=2, sort_keys=True))
+            store.write_text(json.dumps(portable(results), indent=2, sort_keys=True))
             (docs / "zoo.md").write_text(render(results, catalogue, default))
+    # results.json is published: no path of the machine that measured it (`ganzoo.pretrained.portable`)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(json.dumps(portable(results), indent=2, sort_keys=True))
     (docs / "zoo.md").write_text(render(results, catalogue, default))
     print(f"wrote {docs / 'zoo.md'}")
 

@@ -155,15 +155,23 @@ def evaluate(path: str | Path | Run, *, num: int | None = None, seed: int = 0, d
         if dataset is not None:
             raise UsageError("--dataset: an image-to-image run is scored on its own dataset's held-out split",
                              "leave --dataset out")
-        return evaluate_translation_run(where, num=num, seed=seed, device=resolve_device(device),
-                                        direction=direction or "AtoB", log=log)
+        result = evaluate_translation_run(where, num=num, seed=seed, device=resolve_device(device),
+                                          direction=direction or "AtoB", log=log)
+        return _named(result, path, where)
     if direction is not None:
         raise UsageError(f"--direction {direction}: {where} is not an image-to-image run",
                          "--direction is for pix2pix and cyclegan runs")
     from .evaluation import evaluate as evaluate_samples
 
-    return evaluate_samples(where, num=num, seed=seed, dataset=dataset, device=resolve_device(device),
-                            inception=inception, log=log)
+    return _named(evaluate_samples(where, num=num, seed=seed, dataset=dataset, device=resolve_device(device),
+                                   inception=inception, log=log), path, where)
+
+
+def _named(result: dict[str, Any], asked: str | Path | Run, where: Path) -> dict[str, Any]:
+    """A pretrained generator's result names it as the user did (its recipe), not by the installed file."""
+    if isinstance(asked, str) and Path(asked) != where:
+        result["source"] = asked
+    return result
 
 
 def to_pil(samples: torch.Tensor) -> list[Image.Image]:

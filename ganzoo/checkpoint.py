@@ -111,8 +111,27 @@ def save(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any])
     meta = {"format": FORMAT}
     for k, v in metadata.items():
         meta[k] = v if isinstance(v, str) else json.dumps(v)
-    write_atomic(Path(path), st_save(tensors, meta))  # WriteError (one line) when the disk says no
+    write_atomic(Path(path), canonical(st_save(tensors, meta)))  # WriteError (one line) when the disk says no
     return Path(path)
+
+
+def canonical(data: bytes) -> bytes:
+    """A safetensors file with its header in one order: metadata by key, tensors by offset.
+
+    safetensors writes ``__metadata__`` from a hash map, in an order that changes from process to process,
+    so the same weights and metadata would give other bytes (and another sha256) on every export. The
+    header's JSON keeps its length when reordered, so the data and its offsets stay where they are.
+    """
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    ordered: dict[str, Any] = {}
+    if "__metadata__" in header:
+        ordered["__metadata__"] = dict(sorted(header.pop("__metadata__").items()))
+    ordered.update(sorted(header.items(), key=lambda kv: (kv[1]["data_offsets"], kv[0])))
+    text = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    if len(text) > n:  # safetensors' own JSON is as compact as this; anything else is not its format
+        raise CheckpointError("safetensors wrote a header this version of ganzoo does not recognise")
+    return data[:8] + text.ljust(n, b" ") + data[8 + n:]
 
 
 # -- reading ---------------------------------------------------------------------

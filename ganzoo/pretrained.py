@@ -10,18 +10,26 @@ under ``generator_ba.*``) as float16, the run's ``config`` and ``meta``, and the
 ``ganzoo eval`` measured on this very file. So `ganzoo.trained.load_generator` reads it like any checkpoint,
 and `resolve` is the only place a name becomes a file: once, at the top of `sample`, `eval`, `load` and
 ``run --init``. Torch-free until `export`.
+
+A pretrained file is published, so its header names nothing of the machine that exported it (`portable`):
+no run folder (``out`` is dropped: a copy resumes where it lies), no absolute path in the config, the
+metrics or their notes (each cut to its last component), and the weights named by recipe, step and the
+digest of their tensors. Exporting the same weights from two run folders anywhere gives the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import CheckpointError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
     from .registry import Registry
     from .specs import PretrainedSpec
 
@@ -68,9 +76,44 @@ def resolve(target: str | Path, registry: Registry | None = None) -> Path:
     return verified(spec)
 
 
+#: an absolute path inside a string: POSIX (``/...``), home (``~/...``) or a Windows drive (``C:\\...``), not
+#: preceded by a word character (so ``1/2`` and ``and/or`` are not paths), up to a space, quote or bracket
+_ABS_PATH = re.compile(r"(?<![\w.~])(?:~[\\/]|[A-Za-z]:[\\/]|/)(?=[^\s/\\])[^\s'\",;()\[\]{}]+")
+
+
+def _last_component(match: re.Match[str]) -> str:
+    return re.split(r"[\\/]", match.group(0).rstrip("/\\"))[-1]
+
+
+def portable(value: Any) -> Any:
+    """``value`` (JSON data) with every absolute path in its strings cut to its last component: what a
+    published file may say of a file or folder (its name), without the machine's folder layout or user."""
+    if isinstance(value, str):
+        return _ABS_PATH.sub(_last_component, value)
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [portable(v) for v in value]
+    return value
+
+
+def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 of the tensors themselves (names, dtypes, shapes, bytes, in name order): the same weights
+    have the same digest wherever and whenever they are exported."""
+    import torch
+
+    digest = hashlib.sha256()
+    for key in sorted(tensors):
+        t = tensors[key].detach().cpu().contiguous()
+        digest.update(f"{key}|{t.dtype}|{list(t.shape)}|".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def export(checkpoint: str | Path, out: str | Path, *, name: str, metrics: dict[str, Any] | None = None) -> str:
-    """Write the generator of a run's ``checkpoint`` as the pretrained file ``out`` (float16, atomically);
-    returns its sha256. ``metrics``: what ``ganzoo eval`` measured on this file (recorded in its metadata)."""
+    """Write the generator of a run's ``checkpoint`` as the pretrained file ``out`` (float16, atomically,
+    with a `portable` header); returns its sha256. ``metrics``: what ``ganzoo eval`` measured on this file
+    (recorded in its metadata, its ``source`` the recipe's name)."""
     from . import checkpoint as ckpt_mod
 
     ck = ckpt_mod.load(checkpoint)
@@ -82,12 +125,14 @@ def export(checkpoint: str | Path, out: str | Path, *, name: str, metrics: dict[
             tensors[f"{section}.{key}"] = t.half() if t.is_floating_point() else t
     if not tensors:
         raise CheckpointError(f"checkpoint {checkpoint} holds no generator weights")
+    config = {k: v for k, v in ck.config.items() if k != "out"}  # the run folder stays on its machine
     metadata: dict[str, Any] = {
-        "step": str(ck.step), "config": ck.metadata["config"], "meta": ck.metadata["meta"],
-        "pretrained": json.dumps({"name": name, "dtype": "float16", "from_step": ck.step}),
+        "step": str(ck.step), "config": json.dumps(portable(config)), "meta": json.dumps(portable(ck.meta)),
+        "pretrained": json.dumps({"name": name, "recipe": config.get("recipe"), "dtype": "float16",
+                                  "from_step": ck.step, "weights_sha256": weights_digest(tensors)}),
     }
     if metrics is not None:
-        metadata["metrics"] = json.dumps(metrics)
+        metadata["metrics"] = json.dumps(portable({**metrics, "source": name}))
     ckpt_mod.save(Path(out), tensors, metadata)
     return sha256_file(out)
 

@@ -44,7 +44,7 @@ def test_export_keeps_the_ema_generator_alone_in_float16(shipped):
         keys = list(f.keys())
         assert keys and all(k.startswith("ema.") for k in keys)  # no D, no optimizer state, no raw G
         assert {f.get_tensor(k).dtype for k in keys} == {torch.float16}
-    assert recorded_metrics(path) == {"fd": 1.5}
+    assert recorded_metrics(path) == {"fd": 1.5, "source": "toy-points"}  # named by its recipe, not a path
     run = ganzoo.load(result.run_dir)
     G = ganzoo.load(path)
     assert G.ema and G.pretrained == "toy-points" and run.pretrained is None
@@ -182,5 +182,10 @@ def test_ganzoo_eval_of_a_pretrained_name_reproduces_its_zoo_row(recipe):
     proc = run_cli("eval", recipe, "--num", str(row["num"]), "--json")
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
-    for key in ("fd", "fd_floor", "precision", "recall", "memorized"):
+    for key in ("fd", "fd_floor"):
         assert got.get(key) == pytest.approx(row.get(key), rel=1e-4, abs=1e-6), key
+    # Shares of samples inside a k-NN radius: distances computed by another CPU's BLAS kernels differ in their
+    # last bits, and a sample on the boundary flips. Up to 5 of the row's samples may (the same weights and
+    # latents give the same FD above to 4 digits; other weights move these by far more than 5 samples).
+    for key in ("precision", "recall", "memorized"):
+        assert got.get(key) == pytest.approx(row.get(key), abs=5 / row["num"] + 1e-9), key

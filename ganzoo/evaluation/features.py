@@ -73,7 +73,8 @@ def feature_space(ref: Reference, device: Any = "cpu", log: Callable[[str], None
         return f.cpu(), p.cpu()
 
     split = clf.meta.get("split") or {}
-    meta = {"source": clf.source, "accuracy": clf.accuracy, "digest": clf.digest,
-            "path": str(clf.path) if clf.path else None, "trained_on": clf.meta.get("dataset"),
+    # named by its digest, not its path: a result travels (into a pretrained file, a report) and the folder
+    # layout of the machine that scored it is nobody's business
+    meta = {"source": clf.source, "accuracy": clf.accuracy, "digest": clf.digest, "trained_on": clf.meta.get("dataset"),
             "trained_images": split.get("images"), "accuracy_on": split.get("heldout_images")}
     return FeatureSpace("classifier", embed, meta)
