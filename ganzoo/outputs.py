@@ -30,7 +30,7 @@ from .config import config_toml
 from .images import write_gif
 from .errors import WriteError
 from .loggers import LoggerSet
-from .rundir import MetricsLog, RunDir, make_parent, read_metrics, write_atomic
+from .rundir import MetricsLog, RunDir, RunLock, check_target, make_parent, read_metrics, write_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from .assemble import Parts
@@ -56,6 +56,7 @@ class Outputs:
     def __init__(self, run: RunDir, config: RunConfig, parts: Parts):
         self.run, self.config, self.parts = run, config, parts
         self.metrics = Metrics(run.metrics)  # the file is opened at its first line
+        self.lock = RunLock(run.root)  # held from `open` to `close`
         self.frames: list[Path] = []
         self.gif_due = False  # a grid was drawn since the GIF was written
         self.last_grid: Path | None = None
@@ -70,15 +71,25 @@ class Outputs:
         ``on_interrupt``: what a Ctrl-C inside a logger calls (the trainer's stop request; see `ganzoo.loggers`).
         """
         root = self.run.root
+        made = _missing_folders(root)
         make_parent(self.run.config)  # the run folder itself
         try:
-            self.run.clean_stale()
-            if overwrite and not resume:
-                self.run.clear()
-        except OSError as exc:
-            raise WriteError.from_os(exc, root) from None
-        recorded = self.config.replace(out=None)
-        write_atomic(self.run.config, config_toml(recorded, self.parts.meta).encode())
+            # one writer at a time; under the lock, the folder is checked again (another run may have started
+            # or finished in it while this one was being built)
+            self.lock.acquire(note=_note)
+            check_target(root, resume=resume, overwrite=overwrite, locked=True)
+            try:
+                self.run.clean_stale()
+                if overwrite and not resume:
+                    self.run.clear()
+            except OSError as exc:
+                raise WriteError.from_os(exc, root) from None
+            recorded = self.config.replace(out=None)
+            write_atomic(self.run.config, config_toml(recorded, self.parts.meta).encode())
+        except BaseException:  # refused or failed before the run began: leave no empty folder of ours behind
+            self.lock.release()
+            _remove_made(made, self.run.config)
+            raise
         if resume:
             self.metrics.truncate_after(step)
             rows = read_metrics(self.run.metrics) if self.run.metrics.exists() else []
@@ -129,8 +140,40 @@ class Outputs:
         except WriteError:
             pass  # the run is failing already (this is the cleanup), or the grids themselves are all there
         finally:
-            self.metrics.close()
-            self.loggers.close(status or _ending())
+            try:
+                self.metrics.close()
+                self.loggers.close(status or _ending())
+            finally:
+                self.lock.release()
+
+
+def _note(line: str) -> None:
+    from .console import err_console
+
+    err_console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+
+def _missing_folders(root: Path) -> list[Path]:
+    """``root`` and those of its parents that do not exist yet (what creating it makes), deepest first."""
+    made = []
+    for folder in (root, *root.parents):
+        if folder.exists() or folder.is_symlink():
+            break
+        made.append(folder)
+    return made
+
+
+def _remove_made(made: list[Path], config: Path) -> None:
+    """Undo creating the folders ``made`` (config.toml in the run folder written just now included); best effort."""
+    if not made:
+        return
+    try:
+        if config.parent == made[0]:
+            config.unlink(missing_ok=True)
+        for folder in made:
+            folder.rmdir()  # only an empty folder: nothing of anyone else's goes
+    except OSError:
+        pass
 
 
 def _ending() -> str:

@@ -18,6 +18,10 @@ to the optimizer and recorded in both), and ganzoo never reads it back to contin
 
 Temporary files are ``.<name>.tmp-<pid>`` beside their target (`temp_path`); those of a process that is no
 longer alive (a kill -9 during a write) are removed at the next start (`RunDir.clean_stale`).
+
+A run folder has one writer at a time: the process training in it holds ``.ganzoo.lock`` there (`RunLock`),
+and another `ganzoo run` on the folder (``--resume``, ``--overwrite``, or the same ``--out``) is refused in one
+line while it does.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import json
 import math
 import os
 import re
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +40,7 @@ from typing import IO, Any
 from .errors import CheckpointError, GanzooError, UsageError, WriteError
 
 CONFIG_HEADER = "# ganzoo run config."  # the first line `ganzoo.config.config_toml` writes
+LOCK_NAME = ".ganzoo.lock"  # held by the process writing the run (`RunLock`)
 _TEMP = re.compile(r"^\..+\.tmp-(\d+)$")
 _OWNED = {
     "": re.compile(r"^(metrics\.jsonl)$"),
@@ -71,6 +77,10 @@ class RunDir:
     @property
     def metrics(self) -> Path:
         return self.root / "metrics.jsonl"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / LOCK_NAME
 
     def kept(self, step: int) -> Path:
         return self.checkpoints / f"step-{step:06d}.safetensors"
@@ -110,6 +120,8 @@ class RunDir:
         parts = rel.parts
         if parts == ("config.toml",):
             return self.has_config()
+        if parts == (LOCK_NAME,):
+            return True
         if len(parts) not in (1, 2):
             return False
         folder, name = ("", parts[0]) if len(parts) == 1 else parts
@@ -125,7 +137,9 @@ class RunDir:
         return self.metrics.exists() or self.latest.exists() or bool(self.grids())
 
     def _entries(self) -> Iterator[Path]:
-        return self.root.iterdir() if self.root.is_dir() else iter(())
+        """What the folder holds, its lock left out (a folder with only a lock left by a crash is empty)."""
+        entries = self.root.iterdir() if self.root.is_dir() else iter(())
+        return (p for p in entries if p.name != LOCK_NAME)
 
     def clean_stale(self) -> list[Path]:
         """Remove temp files whose writer is gone (a kill -9 mid-write); returns them."""
@@ -146,7 +160,7 @@ class RunDir:
             if not folder.is_dir():
                 continue
             for p in list(folder.iterdir()):
-                if p.is_file() and self.owns(p):
+                if p.is_file() and self.owns(p) and p.name != LOCK_NAME:  # the lock is the clearing process's own
                     p.unlink()
             if folder != self.root and not any(folder.iterdir()):
                 folder.rmdir()
@@ -209,9 +223,14 @@ def check_out(out: str | None) -> None:
         raise UsageError(f"--out {out} is the filesystem root", "name a folder for the run")
 
 
-def check_target(path: Path, *, resume: bool, overwrite: bool) -> None:
-    """Raise before anything is written: an existing run needs --resume or --overwrite; a user's folder is refused."""
+def check_target(path: Path, *, resume: bool, overwrite: bool, locked: bool = False) -> None:
+    """Raise before anything is written: an existing run needs --resume or --overwrite; a user's folder is refused;
+    a folder another process is writing is refused (``locked``: this process holds its lock, see `RunLock`)."""
     run = RunDir(path)
+    holder = None if locked else RunLock(path).holder()
+    if holder is not None:
+        raise UsageError(f"{path} is in use: {holder} is writing it",
+                         "a run folder has one writer at a time: wait for that run to end, or stop it (Ctrl-C) first")
     if resume:
         if not path.is_dir():
             raise UsageError(f"cannot resume: {path} is not a run folder")
@@ -251,6 +270,118 @@ def _check_writable(path: Path) -> None:
         raise WriteError(f"cannot create {path}: {probe} is a file", "a file is in the way: choose another --out")
     if probe.is_dir() and not os.access(probe, os.W_OK):
         raise WriteError(f"cannot write in {probe}: permission denied or read-only", "choose another --out")
+
+
+# -- one writer per run folder -----------------------------------------------------------------------
+
+class RunLock:
+    """``.ganzoo.lock`` in a run folder, held while a process writes the run; it records who (pid, host, start).
+
+    Why `fcntl.flock` and not an O_EXCL file with a pid check: the kernel lets go of a flock however its
+    process ends (kill -9, the OOM killer, a crash), so a dead run never holds a folder and nothing guesses
+    from a pid whether its owner lives (pids are reused, and another host's pid says nothing here). The pid
+    and host written into the file only name the holder in the refusal; a file left by a process that died
+    without removing it is not locked, and is taken over with a one-line note. Where flock does not exist
+    (Windows) or the filesystem refuses it, a run goes on unlocked, as before.
+    """
+
+    def __init__(self, root: Path):
+        self.path = Path(root) / LOCK_NAME
+        self._fd: int | None = None
+
+    def holder(self) -> str | None:
+        """Who holds the lock now ("ganzoo process 123 on host h since ..."), None when nobody does."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            if _try_lock(fd):
+                return None  # nobody holds it (a lock file of a process that is gone); released with fd
+            return _describe_holder(_read_fd(fd))
+        finally:
+            os.close(fd)
+
+    def acquire(self, note: Any = None) -> RunLock:
+        """Take the lock (the folder exists); UsageError (one line) while another process holds it.
+
+        ``note``: called with the one line saying a dead process's lock was taken over.
+        """
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise WriteError.from_os(exc, self.path) from None
+            try:
+                locked = _try_lock(fd)
+            except BaseException:
+                os.close(fd)
+                raise
+            if not locked:
+                who = _describe_holder(_read_fd(fd))
+                os.close(fd)
+                raise UsageError(f"{self.path.parent} is in use: {who} is writing it", "a run folder has one "
+                                 "writer at a time: wait for that run to end, or stop it (Ctrl-C) first")
+            try:  # the holder before us unlinks the file as it lets go: the locked file must still be the path's
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except OSError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        self._fd = fd
+        previous = _read_fd(fd)
+        if previous.strip() and note is not None:
+            note(f"note: {self.path.parent}: took over the lock of {_describe_holder(previous)}, which ended "
+                 f"without releasing it")
+        record = f"{os.getpid()} {socket.gethostname()} {time.strftime('%Y-%m-%dT%H:%M:%S')}\n".encode()
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, record, 0)
+        except OSError:
+            pass  # the record only names the holder in another process's refusal; the flock is what counts
+        return self
+
+    def release(self) -> None:
+        """Remove the file and let go (in that order: see `acquire`); the folder is free for the next writer."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError:
+            pass
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    """Take ``fd``'s exclusive flock without waiting: False when another open file holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock, no lock
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # a filesystem without locks (ENOLCK, EINVAL): go on unlocked rather than refuse every run
+        return True
+    return True
+
+
+def _read_fd(fd: int) -> str:
+    try:
+        return os.pread(fd, 256, 0).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _describe_holder(record: str) -> str:
+    fields = record.split()
+    if len(fields) < 2:
+        return "another process"
+    since = f" since {fields[2]}" if len(fields) > 2 else ""
+    return f"ganzoo process {fields[0]} on {fields[1]}{since}"
 
 
 # -- atomic writes ---------------------------------------------------------------------------------
