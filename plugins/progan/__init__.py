@@ -1,4 +1,5 @@
-"""ProGAN (Karras et al. 2018): progressive growing of the generator and discriminator.
+"""ProGAN (Karras et al. 2018): progressive growing of the generator and discriminator, and the `progan`
+training algorithm (the gan step with the reals faded and Adam reset as the networks grow).
 
 Registration only: torch is imported from `models` when one is built.
 """
@@ -13,3 +14,5 @@ from ganzoo.registry import ComponentRegistrar
 def ganzoo_register_components(register: ComponentRegistrar) -> None:
     register.generator("progan", "ganzoo_plugins.progan.models:ProGANGenerator")
     register.discriminator("progan", "ganzoo_plugins.progan.models:ProGANDiscriminator")
+    register.algorithm("progan", "ganzoo_plugins.progan.algorithm:ProGAN", takes="noise", pairing=None,
+                       scores=("sample",))

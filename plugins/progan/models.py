@@ -35,7 +35,9 @@ def growth_schedule(step: int, total: int, levels: int, growth: float) -> tuple[
 
     That share is cut into 2 * levels - 1 equal phases: 4 px alone, then for
     each further resolution a fade-in (alpha 0 -> 1) and a stabilising phase
-    (the paper's 800k + 800k images per resolution, scaled to the run). Level
+    (the reference's 600k + 600k images per resolution, train.py:91-92 of
+    tkarras/progressive_growing_of_gans, the paper's 800k + 800k, scaled to the
+    share ``growth`` of the run: phases of equal length, as there). Level
     ``levels - 1`` is the data size; alpha 1 means no blend.
     """
     if total <= 0 or growth <= 0 or levels <= 1:
@@ -171,9 +173,12 @@ class ProGANDiscriminator(_Growing, Discriminator):
     convolution, a 4x4 fully connected layer and the score. Equalized
     learning rate, no normalization (wgan-gp applies). D is shown every
     image, real or fake, at the current resolution: it average-pools its
-    input to that size and, during a fade-in, blends it with its 2x blurred
-    version as the paper does with real images (the same invertible map on
-    both, and the identity on G's fully grown outputs). Returns raw scores (N,).
+    input to that size. The official code also fades the *reals* during a
+    fade-in (train.py:56-80), which the `progan` algorithm does
+    (`ganzoo_plugins.progan.algorithm`); under another algorithm D blends
+    every input with its 2x blurred version itself (``fades_inputs``), an
+    approximation that blurs the fakes, already blended by G, once more.
+    Returns raw scores (N,).
 
     channel_base: channels at resolution r are min(channel_base / r, channel_max).
     channel_max: the most channels of any layer.
@@ -196,13 +201,16 @@ class ProGANDiscriminator(_Growing, Discriminator):
         self.conv = EqualizedConv2d(ch[0] + 1, ch[0], 3)
         self.fc = EqualizedLinear(ch[0] * 16, ch[0])
         self.out = EqualizedLinear(ch[0], 1, gain=1.0)
+        # the progan algorithm fades the reals itself (as the reference does) and turns this off
+        self.fades_inputs = True
 
     def current_view(self, x: Tensor) -> Tensor:
-        """``x`` as D sees it at the current level: pooled to that size, blended with its blur while fading in."""
+        """``x`` as D sees it at the current level: pooled to that size (and, with ``fades_inputs``, blended
+        with its blur while fading in)."""
         scale = 2 ** (self.levels - 1 - self.level)
         if scale > 1:
             x = F.avg_pool2d(x, scale)
-        if self.level > 0:  # no branch on alpha (a tensor): at alpha 1 the blend returns x exactly
+        if self.level > 0 and self.fades_inputs:  # no branch on alpha (a tensor): at alpha 1 the blend is x
             blurred = F.interpolate(F.avg_pool2d(x, 2), scale_factor=2, mode="nearest")
             x = torch.lerp(blurred, x, self._alpha.to(x.dtype))
         return x
