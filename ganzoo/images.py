@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
@@ -143,10 +145,53 @@ def class_rows(num_classes: int, per_row: int = 8, max_classes: int = 20) -> Ten
     return torch.arange(min(num_classes, max_classes)).repeat_interleave(per_row)
 
 
-# -- reading the user's own pictures (`ganzoo sample --input`) -----------------------------------------
+# -- reading the user's own pictures (`ganzoo sample --input`, the folder datasets) ----------------------
 
 #: file endings read as images (the ones the folder datasets read)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+
+#: The largest picture read, in pixels. Decoded, an RGB picture of 80 megapixels is 240 MB, and a float copy
+#: of it (resizing) about 1 GB: larger ones are refused by name rather than slowly exhausting memory, and the
+#: bound sits below Pillow's own decompression-bomb bound (89.5 megapixels), so Pillow's two-line warning,
+#: silenced below, never concerns a picture that is read.
+MAX_PIXELS = 80_000_000
+TOO_LARGE = f"above the {MAX_PIXELS // 1_000_000}-megapixel limit"
+
+#: 16-bit greyscale as Pillow opens it ("I": a 16-bit PNG in older Pillow): its values are 0..65535
+_SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+class ImageTooLarge(ValueError):
+    """A picture above `MAX_PIXELS`: refused before it is decoded."""
+
+
+def load_image(path: str | Path, channels: int, draft: int | None = None) -> np.ndarray:
+    """One picture as uint8 (H, W) for ``channels`` 1 or (H, W, 3) for 3: the one conversion every reader uses.
+
+    16-bit greyscale is scaled to 8 bits (65535 -> 255), not clipped (Pillow's ``convert("L")`` clips it,
+    turning a grey ramp nearly white). ``draft``: a JPEG may be decoded at a reduced scale still at least
+    ``draft`` pixels a side. ImageTooLarge above `MAX_PIXELS`; Pillow's own errors for files it cannot read.
+    """
+    mode = "L" if channels == 1 else "RGB"
+    # ganzoo checks MAX_PIXELS itself, before decoding: Pillow's warning (two lines, with its site-packages path)
+    # would only say it again. Set at each call, not once at import, since pytest and Jupyter reset the filters;
+    # adding the same filter again replaces it, and unlike catch_warnings it is safe in the folder's threads.
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+    try:
+        img = Image.open(path)
+    except Image.DecompressionBombError:  # Pillow's hard bound (twice its warning's), far above ours
+        raise ImageTooLarge(f"{path}: {TOO_LARGE}") from None
+    with img:
+        width, height = img.size
+        if width * height > MAX_PIXELS:
+            raise ImageTooLarge(f"{path}: {width}x{height} pixels, {TOO_LARGE}")
+        if draft is not None:
+            img.draft(mode, (draft, draft))
+        if img.mode in _SIXTEEN_BIT:
+            wide = np.asarray(img, dtype=np.float32)
+            grey = Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8), "L")
+            return np.asarray(grey if mode == "L" else grey.convert(mode))
+        return np.asarray(img.convert(mode))
 
 
 @dataclass
@@ -205,8 +250,6 @@ def read_images(path: str | Path, shape: tuple[int, ...], limit: int | None = No
     images, or that cannot be decoded, are skipped and counted (``skipped``),
     never fatal; at most ``limit`` images are read (the first, sorted by path).
     """
-    import numpy as np
-
     channels, height, width = (int(s) for s in shape)
     if channels not in (1, 3):
         raise ValueError(f"read_images converts to 1 or 3 channels, not {channels}")
@@ -218,8 +261,10 @@ def read_images(path: str | Path, shape: tuple[int, ...], limit: int | None = No
         if limit is not None and len(kept) >= limit:
             break
         try:
-            with Image.open(p) as img:
-                array = np.asarray(img.convert("L" if channels == 1 else "RGB"))
+            array = load_image(p, channels)
+        except ImageTooLarge:
+            skipped.setdefault(TOO_LARGE, []).append(p)
+            continue
         except Exception:  # PIL raises many types for broken files; any of them means "skip this file"
             skipped.setdefault("unreadable", []).append(p)
             continue

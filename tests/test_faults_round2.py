@@ -197,3 +197,67 @@ def test_a_run_folder_has_one_writer_and_a_dead_ones_lock_is_taken_over(toy, tmp
     assert len(lines(err)) == 1 and err.rstrip().endswith("which ended without releasing it")
     assert checkpoint.load("r/checkpoints/latest.safetensors").step == step + 2
     assert not Path("r/.ganzoo.lock").exists()  # released at the end
+
+
+# -- 3, 9. pictures a user gives: 16-bit greyscale, and ones too large to read -------------------------------
+
+def _ramp16(path: Path) -> Path:
+    """A 16-bit greyscale PNG, a horizontal ramp 0..65535: its 8-bit mean is 127.5."""
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.tile(np.linspace(0, 65535, 256).round().astype(np.uint16), (256, 1))).save(path)
+    assert Image.open(path).mode.startswith("I")
+    return path
+
+
+@pytest.fixture(scope="module")
+def huge_png(tmp_path_factory) -> Path:
+    """A 95-megapixel PNG (1-bit, so it is quick to write): above the limit, and above Pillow's warning's."""
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("huge") / "huge.png"
+    Image.new("1", (10_000, 9_500)).save(path)
+    return path
+
+
+def _inputs_mean(capsys, source: Path) -> float:
+    from safetensors.torch import load_file
+
+    code, _out, err = ganzoo(capsys, "sample", "pix2pix-mnist-edges", "--input", str(source), "--out", "x.safetensors")
+    assert code == 0 and err == "", err
+    return load_file("x.safetensors")["inputs"].float().mean().item()
+
+
+def test_a_16_bit_input_is_scaled_not_clipped(capsys, tmp_path):
+    assert 120 < _inputs_mean(capsys, _ramp16(tmp_path / "ramp.png")) < 135
+
+
+def test_the_folder_dataset_scales_16_bit_pictures_alike(tmp_path):
+    import ganzoo
+
+    for i in range(2):
+        _ramp16(tmp_path / f"ramp{i}.png")
+    x, _labels = ganzoo.create("dataset", "folder", root=str(tmp_path), image_size=16, channels=1,
+                               split="all").tensors()
+    assert 120 < x.float().mean().item() < 135  # uint8: the ramp's mean grey, not nearly white
+
+
+def test_a_huge_input_is_refused_in_one_line_naming_the_limit(cli, tmp_path, huge_png):
+    r = cli("sample", "pix2pix-mnist-edges", "--input", str(huge_png), "--out", "x.png", cwd=tmp_path)
+    assert r.returncode == UsageError.exit_code
+    assert lines(r.stderr) == [f"error: --input {huge_png}: no readable images; skipped 1 file: 1 above the 80-megapixel "
+                          f"limit (e.g. huge.png) (scale the pictures down to at most 80 megapixels)"]
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_the_folder_dataset_refuses_huge_pictures_alike(capsys, tmp_path, huge_png):
+    (tmp_path / "data").mkdir()
+    os.symlink(huge_png, tmp_path / "data" / "huge.png")
+    code, _out, err = ganzoo(capsys, "run", "--dataset", "folder", "--data-root", str(tmp_path / "data"), "--gen",
+                             "vanilla", "--image-size", "8", "--steps", "1", "--out", "r", "--device", "cpu")
+    assert code == 3, err
+    assert lines(err) == [f"error: folder: no readable images under {tmp_path / 'data'} (looked for jpg, jpeg, png, "
+                          f"webp, bmp, in sub-folders too); skipped 1 image above the 80-megapixel limit (e.g. "
+                          f"huge.png) (scale the pictures down to at most 80 megapixels)"]
+    assert not Path("r").exists()

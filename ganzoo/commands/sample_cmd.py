@@ -187,7 +187,7 @@ def _translate_to_file(loaded: LoadedGenerator, out: str | Path | None, num: int
     """`sample_to_file` for an image-to-image generator (see there)."""
     from ..evaluation.runs import run_dataset
     from ..evaluation.translation import heldout_images, translate
-    from ..images import image_files, read_images, save_grid
+    from ..images import MAX_PIXELS, TOO_LARGE, image_files, read_images, save_grid
     from ..plugin_manager import warn
 
     if label is not None:
@@ -201,11 +201,13 @@ def _translate_to_file(loaded: LoadedGenerator, out: str | Path | None, num: int
         check_memory(count, math.prod(source.shape) + math.prod(data.shape), 0)
         read = read_images(input_path, source.shape, limit=num)
         note = read.skip_note()
+        if not len(read.images):  # one line: what was skipped is why there is nothing
+            too_large = TOO_LARGE in read.skipped
+            raise UsageError(f"--input {input_path}: no readable images" + (f"; {note}" if note else ""),
+                             f"scale the pictures down to at most {MAX_PIXELS // 1_000_000} megapixels"
+                             if too_large else "give .png, .jpg, .jpeg, .webp or .bmp files")
         if note:
             warn(f"--input {input_path}: {note}")
-        if not len(read.images):
-            raise UsageError(f"--input {input_path}: no readable images",
-                             "give .png, .jpg, .jpeg, .webp or .bmp files")
         inputs, what = read.images, str(input_path)
     else:
         name, params = run_dataset(loaded.config)

@@ -6,11 +6,11 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from ganzoo.errors import DataError, UsageError
+from ganzoo.images import MAX_PIXELS, TOO_LARGE, load_image
 from ganzoo.interfaces import to_model_range
 from ganzoo.plugin_manager import warn
 from ganzoo.specs import DataInfo
@@ -44,14 +44,9 @@ def _scan(root: Path) -> tuple[list[Path], int]:
 
 
 def _decode(path: Path, size: int, channels: int) -> Tensor | None:
-    """uint8 (C, size, size), or None when the file is not a readable image."""
-    from PIL import Image
-
-    mode = "L" if channels == 1 else "RGB"
-    try:
-        with Image.open(path) as img:
-            img.draft(mode, (size, size))  # JPEG only: decode at a reduced scale still >= size
-            arr = np.asarray(img.convert(mode))
+    """uint8 (C, size, size), or None when the file is not a readable image (or is too large: `_too_large`)."""
+    try:  # ganzoo's one conversion (16-bit scaled to 8, the megapixel bound), as `ganzoo sample --input` reads
+        arr = load_image(path, channels, draft=size)  # draft: a JPEG is decoded at a reduced scale still >= size
     except Exception:  # PIL raises many types for broken files; any of them means "skip this file"
         return None
     t = torch.from_numpy(arr.copy())
@@ -64,10 +59,34 @@ def _header_ok(path: Path) -> bool:
     from PIL import Image
 
     try:
-        with Image.open(path):
-            return True
+        with Image.open(path) as img:
+            width, height = img.size
+            return width * height <= MAX_PIXELS
     except Exception:
         return False
+
+
+def _too_large(path: Path) -> bool:
+    """A skipped file whose header says it is above `ganzoo.images.MAX_PIXELS` (to say so, not "unreadable")."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            return width * height > MAX_PIXELS
+    except Image.DecompressionBombError:
+        return True
+    except Exception:
+        return False
+
+
+def _skip_note(skipped: int, too_large: list[Path]) -> str:
+    """What was skipped, in a few words: the files above the megapixel bound named apart from the unreadable ones."""
+    parts = [f"{len(too_large)} image{'s' if len(too_large) != 1 else ''} {TOO_LARGE} (e.g. {too_large[0].name})"
+             ] if too_large else []
+    if skipped - len(too_large):
+        parts.append(f"{skipped - len(too_large)} unreadable or non-image files")
+    return " and ".join(parts)
 
 
 class FolderItems(torch.utils.data.Dataset):
@@ -127,6 +146,7 @@ class ImageFolder(InMemory):
         self.streaming = len(paths) > in_memory_max
         if self.streaming:
             ok = [p for p in paths if _header_ok(p)]
+            bad = [p for p in paths if p not in set(ok)]
             skipped, paths = skipped + len(paths) - len(ok), ok
             images = None
         else:
@@ -134,13 +154,18 @@ class ImageFolder(InMemory):
             with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
                 decoded = list(pool.map(lambda p: _decode(p, image_size, channels), paths))
             skipped += sum(d is None for d in decoded)
+            bad = [p for p, d in zip(paths, decoded) if d is None]
             paths = [p for p, d in zip(paths, decoded) if d is not None]
             images = [d for d in decoded if d is not None]
-        if skipped:
-            warn(f"folder: skipped {skipped} unreadable or non-image files under {base}")
-        if not paths:
+        too_large = [p for p in bad if _too_large(p)]
+        if not paths:  # one line: what was skipped is why there is nothing
+            note = f"; skipped {_skip_note(skipped, too_large)}" if skipped else ""
             raise DataError(f"folder: no readable images under {base} "
-                            f"(looked for {', '.join(e[1:] for e in EXTENSIONS)}, in sub-folders too)")
+                            f"(looked for {', '.join(e[1:] for e in EXTENSIONS)}, in sub-folders too){note}",
+                            f"scale the pictures down to at most {MAX_PIXELS // 1_000_000} megapixels"
+                            if too_large else None)
+        if skipped:
+            warn(f"folder: skipped {_skip_note(skipped, too_large)} under {base}")
         labels, names = self._class_labels(base, paths)
         # The split is cut from the scanned file list (sorted, so it is the same every run), in memory or streamed.
         found = len(paths)
