@@ -62,13 +62,18 @@ def step_beta(train: Mapping[str, Any], step: int, batch_images: int) -> float:
 
     ``batch_images``: the images one step trains G on, over all processes (batch_size × world size).
     The images seen before step ``step`` are ``(step − 1) × batch_images`` (StyleGAN2-ADA counts
-    ``cur_nimg`` after the update, training_loop.py:308). ``ema_kimg`` > 0 gives the half-life form;
+    ``cur_nimg`` after the update, training_loop.py:308); no ramp-up for a run started from trained weights
+    (``init``, as train.py:313-315 for a resumed snapshot). ``ema_kimg`` > 0 gives the half-life form;
     otherwise ``ema`` is a fixed decay from step 1 (the form of ganzoo 0.1 and of ProGAN's
     ``G_smoothing``), kept so that users' configs and old runs resume as they trained.
     """
     kimg = float(train.get("ema_kimg") or 0.0)
     if kimg > 0:
         rampup = train.get("ema_rampup") or None  # 0 (the "off" spellings) is no ramp-up, not a zero half-life
+        if train.get("init"):
+            # G and its EMA start from trained weights: a ramp-up would replace that EMA with G at step 1, so
+            # the reference turns it off when it starts from a snapshot (train.py:313-315)
+            rampup = None
         return beta((step - 1) * batch_images, batch_images, kimg, rampup)
     return float(train.get("ema") or 0.0)
 

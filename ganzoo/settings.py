@@ -183,7 +183,8 @@ class TrainSettings:
                                minimum=0.0, off=True, flag="--ema-kimg")
     ema_rampup: float = _setting(0.05, "float", "With ema_kimg: the half-life is at most this fraction of the "
                                  "images seen so far (StyleGAN2-ADA's ema_rampup), so the average forgets the "
-                                 "random init early; 0: no ramp-up.", minimum=0.0, off=True)
+                                 "random init early; 0: no ramp-up. Not applied with init (the EMA starts trained).",
+                                 minimum=0.0, off=True)
     sample_every: int = _setting(0, "int", "Write a sample grid every N steps; 0: at each epoch's end.", minimum=0,
                                  flag="--sample-every")
     checkpoint_every: int = _setting(0, "int", "Write a checkpoint every N steps; 0: at each epoch's end.", minimum=0)

@@ -63,6 +63,8 @@ def test_step_beta_counts_the_images_seen_before_the_step():
     # the fixed-decay form: the same decay at every step
     assert ema_mod.step_beta({"ema": 0.999, "ema_kimg": 0.0, "ema_rampup": 0.05}, 1, 64) == 0.999
     assert not ema_mod.enabled({"ema": 0.0, "ema_kimg": 0.0}) and ema_mod.enabled(t)
+    # started from trained weights (train.init): no ramp-up, as train.py:313-315 for a resumed snapshot
+    assert ema_mod.step_beta({**t, "init": "dcgan-mnist"}, 1, 64) == pytest.approx(0.5 ** (64 / 20_000))
 
 
 def test_the_batch_is_counted_over_all_processes():
