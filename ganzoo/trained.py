@@ -70,9 +70,10 @@ class LoadedGenerator:
 
         ``labels``: for a conditional generator, one class for all, or one per sample; None: the classes in
         turn (0, 1, ..., 0, 1, ...). ``seed`` seeds the latent codes (the same seed, the same samples).
-        ``truncation``: the truncation trick's psi, for generators that declare it (stylegan2).
+        ``truncation``: the generator's own truncation trick, for generators that declare one (its
+        ``sampling``; `ganzoo.specs.SAMPLING_OPTIONS` says what the value means for each).
         """
-        from .sampling import generate, latent
+        from .sampling import generate, latent, split_options
 
         if self.translates:
             raise UsageError(f"generator {self.config.gen['name']!r} translates images; it draws no samples",
@@ -81,23 +82,16 @@ class LoadedGenerator:
             raise UsageError(f"n must be positive, not {n}")
         options = self.sampling_options(truncation)
         y = self.labels(n, labels)
-        z = latent(self.model, n, self.latent_dim, torch.Generator().manual_seed(seed))
-        return generate(self.model, z, y, 256, **options)
+        on_latent, on_forward = split_options(options)
+        z = latent(self.model, n, self.latent_dim, torch.Generator().manual_seed(seed), options=on_latent)
+        return generate(self.model, z, y, 256, **on_forward)
 
     def sampling_options(self, truncation: float | None = None) -> dict[str, float]:
-        """The options of `sample`, each checked against what this generator declares (`ComponentSpec.sampling`)."""
-        if truncation is None:
-            return {}
-        name = self.config.gen["name"]
-        if "truncation_psi" not in self.sampling:
-            from .plugin_manager import get_registry
+        """The options of `sample`, each checked against what this generator declares (`ComponentSpec.sampling`):
+        one line (`UsageError`) for a flag it declares nothing for, an image-to-image one included."""
+        from .sampling import sampling_options
 
-            able = sorted(s.name for s in get_registry().components("generator") if "truncation_psi" in s.sampling)
-            raise UsageError(f"--truncation: generator {name!r} declares no truncation trick",
-                             f"generators that do: {', '.join(able) or 'none installed'}")
-        if not 0.0 <= truncation <= 1.0:
-            raise UsageError(f"--truncation {truncation}: psi is between 0 (the mean image) and 1 (none)")
-        return {"truncation_psi": float(truncation)}
+        return sampling_options(self.config.gen["name"], self.sampling, truncation=truncation)
 
     def labels(self, n: int, labels: torch.Tensor | list[int] | int | None) -> torch.Tensor | None:
         """The ``n`` class labels `sample` would draw with (None for an unconditional G), checked: one line
