@@ -195,13 +195,18 @@ class ComponentRegistrar:
 
         ``takes="image"``: an image-to-image generator (pix2pix, CycleGAN); its factory is called as
         ``factory(data, source=DataInfo_of_the_input, **params)`` and its module maps images to images.
-        ``sampling``: keyword options its ``forward`` takes that `ganzoo sample` may set (``"truncation_psi"``,
-        for ``--truncation``); training never passes them.
+        ``sampling``: the options of `ganzoo.specs.SAMPLING_OPTIONS` that `ganzoo sample` may set, at most one
+        per flag: ``"truncation_psi"`` (a keyword of its ``forward``) or ``"truncation_threshold"`` (a keyword
+        of its ``sample_latent``), each set by ``--truncation``; training never passes them.
         """
         _one_of("takes", takes, TAKES, name)
         sampling = tuple(sampling)
         for option in sampling:
-            _one_of("sampling", option, SAMPLING_OPTIONS, name)
+            _one_of("sampling", option, tuple(SAMPLING_OPTIONS), name)
+        flags = [SAMPLING_OPTIONS[o].flag for o in sampling]
+        if len(set(flags)) != len(flags):
+            raise ValueError(f"{name!r}: sampling declares two options set by one flag ({', '.join(sampling)}); "
+                             f"--{max(flags, key=flags.count)} must mean one thing for a generator")
         return self._add("generator", name, factory, doc, aliases, conditional=conditional, takes=takes,
                          sampling=sampling)
 

@@ -18,14 +18,49 @@ from .specs import DataInfo
 
 
 def latent(model: nn.Module, n: int, latent_dim: int, generator: torch.Generator,
-           device: torch.device | None = None) -> Tensor:
-    """``n`` latent codes from ``generator`` (on its own device), moved to ``device``."""
+           device: torch.device | None = None, options: dict[str, float] | None = None) -> Tensor:
+    """``n`` latent codes from ``generator`` (on its own device), moved to ``device``. ``options``: the
+    latent sampling options the generator declares (`SamplingOption.latent`), for its ``sample_latent``."""
     fn = getattr(model, "sample_latent", None)
     if callable(fn):
-        z = fn(n, device=generator.device, generator=generator)
+        z = fn(n, device=generator.device, generator=generator, **(options or {}))
     else:
         z = torch.randn(n, latent_dim, device=generator.device, generator=generator)
     return z.to(device) if device is not None else z
+
+
+def sampling_options(generator: str, declared: tuple[str, ...], **values: float | None) -> dict[str, float]:
+    """The options of one sampling call, by option name, from the values of `ganzoo sample`'s flags
+    (``truncation=0.7``: --truncation), each checked against what ``generator`` declares: a flag that it
+    declares no option for, or a value out of that option's range, is one line (`UsageError`)."""
+    from .errors import UsageError
+    from .specs import SAMPLING_OPTIONS
+
+    out: dict[str, float] = {}
+    for flag, value in values.items():
+        if value is None:
+            continue
+        option = next((SAMPLING_OPTIONS[o] for o in declared if SAMPLING_OPTIONS[o].flag == flag), None)
+        if option is None:
+            from .plugin_manager import get_registry
+
+            able = sorted(s.name for s in get_registry().components("generator")
+                          if any(SAMPLING_OPTIONS[o].flag == flag for o in s.sampling))
+            raise UsageError(f"--{flag}: generator {generator!r} declares no {flag.replace('_', ' ')} trick",
+                             f"generators that do: {', '.join(able) or 'none installed'}")
+        if not option.accepts(float(value)):
+            raise UsageError(f"--{flag} {value:g}: generator {generator!r} takes a {option.what}, "
+                             f"{option.range.replace('VALUE', option.what)}", f"the {option.meaning}")
+        out[option.name] = float(value)
+    return out
+
+
+def split_options(options: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """``options`` (`sampling_options`) as (those for ``sample_latent``, those for ``forward``)."""
+    from .specs import SAMPLING_OPTIONS
+
+    latent_side = {k: v for k, v in options.items() if SAMPLING_OPTIONS[k].latent}
+    return latent_side, {k: v for k, v in options.items() if k not in latent_side}
 
 
 def fixed_batch(model: nn.Module, data: DataInfo, latent_dim: int, seed: int, conditional: bool,
@@ -42,8 +77,8 @@ def fixed_batch(model: nn.Module, data: DataInfo, latent_dim: int, seed: int, co
 
 @torch.no_grad()
 def generate(model: nn.Module, z: Tensor, labels: Tensor | None, batch: int = 256, **options: float) -> Tensor:
-    """Run ``model`` in eval mode over ``z`` in chunks; float32 samples on the CPU. ``options``: sampling
-    options the generator declares (``truncation_psi``)."""
+    """Run ``model`` in eval mode over ``z`` in chunks; float32 samples on the CPU. ``options``: the sampling
+    options its ``forward`` takes (`split_options`)."""
     was = model.training
     model.eval()
     device = next(iter(model.parameters()), torch.empty(0)).device

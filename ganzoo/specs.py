@@ -19,9 +19,6 @@ KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "dataset", "algo
 TAKES = ("noise", "image")
 #: how a dataset's samples go together: None (samples), "paired" (input, target) or "unpaired" (two domains)
 PAIRINGS = ("paired", "unpaired")
-#: sampling options a generator's forward may declare, by the flag of `ganzoo sample` that sets each:
-#: truncation_psi (--truncation), the truncation trick (StyleGAN: w = w_avg + psi (w - w_avg))
-SAMPLING_OPTIONS = ("truncation_psi",)
 #: what a discriminator scores: each sample (N,) or each patch (N, 1, h, w)
 SCORES = ("sample", "patch")
 ALL_KINDS: tuple[str, ...] = KINDS + ("recipe",)
@@ -34,6 +31,42 @@ def check_name(name: str) -> str:
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise ValueError(f"invalid name {name!r}: names are lowercase letters, digits and single dashes")
     return name
+
+
+@dataclass(frozen=True)
+class SamplingOption:
+    """A sampling option a generator may declare (``register.generator(..., sampling=(NAME,))``): which flag
+    of `ganzoo sample` sets it, what its value means, the values it takes, and where it goes."""
+
+    name: str
+    flag: str  # the `ganzoo sample` flag (and `.sample()` keyword, without the dashes) that sets it
+    what: str  # what the value is, in a word ("psi", "threshold")
+    meaning: str  # one line for help and messages: what the value does to the samples
+    low: float  # the smallest value it takes (excluded when ``low_open``)
+    high: float  # the largest (math.inf: none)
+    low_open: bool = False
+    latent: bool = False  # True: a keyword of the generator's ``sample_latent`` (it shapes z); else of ``forward``
+
+    def accepts(self, value: float) -> bool:
+        return (value > self.low if self.low_open else value >= self.low) and value <= self.high
+
+    @property
+    def range(self) -> str:
+        low = f"{self.low:g} <" if self.low_open else f"{self.low:g} <="
+        return f"{low} VALUE" + (f" <= {self.high:g}" if self.high != float("inf") else "")
+
+
+#: the sampling options a generator may declare, by name. Both set --truncation, each in its own terms: a
+#: generator declares at most one option per flag, so the flag always means that generator's own trick.
+SAMPLING_OPTIONS: dict[str, SamplingOption] = {o.name: o for o in (
+    SamplingOption("truncation_psi", "truncation", "psi",
+                   "psi of the truncation trick in w space: w = w_avg + psi (w - w_avg); 1: none, 0.7: typical, "
+                   "0: every sample the mean image", 0.0, 1.0),
+    SamplingOption("truncation_threshold", "truncation", "threshold",
+                   "threshold of the truncation trick in z: the latent is drawn from a normal truncated at "
+                   "+-threshold (values beyond it redrawn); lower: better single samples, less variety",
+                   0.0, float("inf"), low_open=True, latent=True),
+)}
 
 
 @dataclass(frozen=True)
@@ -105,7 +138,7 @@ class ComponentSpec:
     pairing: str | None = None
     # discriminators: "sample" (one score each) or "patch" (a map of scores). algorithms: the scores they accept.
     scores: tuple[str, ...] = ("sample",)
-    # generators: keyword options of forward() that `ganzoo sample` may pass (one of SAMPLING_OPTIONS each)
+    # generators: the sampling options `ganzoo sample` may set (names of SAMPLING_OPTIONS)
     sampling: tuple[str, ...] = ()
     # algorithms: whether a loss spec without an adversarial term trains too (pix2pix's L1-only ablation)
     adversarial_optional: bool = False

@@ -10,7 +10,7 @@ import click
 from ..errors import UnknownNameError
 from ..lossspec import LossSpec, LossSpecError, resolve_terms
 from ..registry import Registry
-from ..specs import ALL_KINDS, KINDS, ComponentSpec, RecipeSpec
+from ..specs import ALL_KINDS, KINDS, SAMPLING_OPTIONS, ComponentSpec, RecipeSpec
 from ._common import json_option, kind_option, print_json
 
 
@@ -19,7 +19,7 @@ def _component(spec: ComponentSpec) -> dict[str, Any]:
         "kind": spec.kind, "name": spec.name, "plugin": spec.plugin.name,
         "distribution": spec.plugin.dist, "version": spec.plugin.version, "factory": spec.target,
         "summary": spec.summary, "doc": spec.doc, "aliases": list(spec.aliases),
-        "conditional": spec.conditional, "role": spec.role,
+        "conditional": spec.conditional, "role": spec.role, "sampling": list(spec.sampling),
         "params": [{"name": p.name, "type": p.type, "default": p.default, "required": p.required}
                    for p in spec.params],
     }
@@ -103,6 +103,11 @@ def _show(entry: dict[str, Any]) -> None:
     if entry["conditional"]:
         meta += " · conditional (needs class labels)"
     console.print(Panel(Markdown(entry["doc"] or "(no docstring)"), title=title, subtitle=meta, title_align="left"))
+    for name in entry.get("sampling") or ():
+        option = SAMPLING_OPTIONS.get(name)
+        if option is not None:  # what `ganzoo sample --FLAG` means for this generator
+            console.print(f"ganzoo sample --{option.flag} VALUE: the {option.meaning} ({option.range})",
+                          highlight=False, soft_wrap=True)
     if entry["params"]:
         table = Table(title="parameters", title_justify="left", box=None, header_style="bold")
         for col in ("name", "type", "default"):

@@ -97,7 +97,9 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
     An image-to-image run translates ``input_path`` (an image file or a folder of
     them), or without it ``num`` images of its dataset's held-out split
     (default 16); ``direction`` "BtoA" uses a CycleGAN run's reverse generator. ``truncation``: the
-    truncation trick's psi, for generators that declare it (``sampling=("truncation_psi",)``).
+    generator's own truncation trick, for generators that declare one (``register.generator(...,
+    sampling=...)``, `ganzoo.specs.SAMPLING_OPTIONS`); any other is refused in one line, an image-to-image
+    one included.
     """
     if out is not None and Path(out).suffix.lower() not in (".png", ".safetensors"):
         raise UsageError(f"--out {out}: expected a .png or .safetensors file")
@@ -115,9 +117,9 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
     from ..trained import load_generator
 
     loaded = load_generator(resolve(target, registry), use_ema, resolve_device(device), registry, direction=direction)
+    options = loaded.sampling_options(truncation)  # checked before anything is drawn, for translators too
     if loaded.translates:
         return _translate_to_file(loaded, out, num, label, seed, input_path, resolve_device(device))
-    options = loaded.sampling_options(truncation)  # checked before anything is drawn
     if input_path is not None:
         raise UsageError(f"--input: generator {loaded.config.gen['name']!r} draws from noise; it takes no images",
                          "--input is for image-to-image runs (pix2pix, cyclegan)")
@@ -236,6 +238,15 @@ def _translate_to_file(loaded: LoadedGenerator, out: str | Path | None, num: int
     return Drawn(loaded, path, len(outputs), None)
 
 
+def _truncation_help() -> str:
+    """--truncation's help, from the options generators may declare for it (`ganzoo.specs.SAMPLING_OPTIONS`)."""
+    from ..specs import SAMPLING_OPTIONS
+
+    kinds = [o for o in SAMPLING_OPTIONS.values() if o.flag == "truncation"]
+    return ("The generator's own truncation trick, for generators that declare one (others refuse it; "
+            "`ganzoo info GEN` says which): " + "; or ".join(f"the {o.meaning} ({o.range})" for o in kinds) + ".")
+
+
 @click.command("sample")
 @click.argument("target", metavar="RUN_DIR_CHECKPOINT_OR_PRETRAINED")
 @click.option("--num", "-n", type=int, help="How many samples (default 64; conditional without --label: 8 per class, "
@@ -253,9 +264,7 @@ def _translate_to_file(loaded: LoadedGenerator, out: str | Path | None, num: int
                    "input domain's channels and size; unreadable files are skipped and counted). The grid shows "
                    "input | output pairs. Default: --num images of the dataset's held-out split (16), shown as "
                    "input | output | target.")
-@click.option("--truncation", type=click.FloatRange(0.0, 1.0), default=None, metavar="PSI",
-              help="The truncation trick, for generators that declare it (stylegan2): w = w_avg + PSI (w - w_avg); "
-                   "1: none, 0.7: typical, 0: the mean image.")
+@click.option("--truncation", type=float, default=None, metavar="VALUE", help=_truncation_help())
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
               help="Image-to-image runs: which way to translate (BtoA: a CycleGAN run's reverse generator).")
 @device_option("cpu", "Where to run the generator:")

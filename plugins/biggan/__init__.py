@@ -11,5 +11,7 @@ from ganzoo.registry import ComponentRegistrar
 
 @hookimpl
 def ganzoo_register_components(register: ComponentRegistrar) -> None:
-    register.generator("biggan", "ganzoo_plugins.biggan.models:BigGANGenerator", conditional=True)
+    # --truncation is BigGAN's truncation trick: z from a normal truncated at the threshold (section 3.1)
+    register.generator("biggan", "ganzoo_plugins.biggan.models:BigGANGenerator", conditional=True,
+                       sampling=("truncation_threshold",))
     register.discriminator("biggan", "ganzoo_plugins.biggan.models:BigGANDiscriminator", conditional=True)

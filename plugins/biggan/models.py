@@ -24,7 +24,10 @@ from ganzoo.params import Range
 from ganzoo_plugins.sngan.blocks import DBlock, GBlock, image_side, sn
 
 __all__ = ["BigGANGenerator", "BigGANDiscriminator", "ConditionalBatchNorm2d", "SelfAttention",
-           "orthogonal_regularization"]
+           "orthogonal_regularization", "truncated_normal"]
+
+# rounds of redrawing before the few values still beyond a tiny threshold are drawn by inverting the CDF
+_REDRAW_ROUNDS = 64
 
 #: BigGAN-PyTorch's G_arch: channel multipliers of the 4x4 map and of each up-sampling block's output
 G_WIDTHS = {32: (4, 4, 4, 4), 64: (16, 16, 8, 4, 2), 128: (16, 16, 8, 4, 2, 1)}
@@ -79,6 +82,40 @@ class SelfAttention(nn.Module):
         return x + self.gamma * o
 
 
+def truncated_normal(shape: tuple[int, ...], threshold: float, generator: torch.Generator | None = None,
+                     device: torch.device | str | None = None) -> Tensor:
+    """Standard normal values with every one beyond ±``threshold`` redrawn: BigGAN's truncation trick.
+
+    Brock et al. 2019, section 3.1: "truncating a z vector by resampling the
+    values with magnitude above a chosen threshold". So each value follows the
+    standard normal truncated to [-threshold, threshold] (std
+    sqrt(1 - 2 t φ(t) / (2 Φ(t) - 1))). The authors' TF-Hub port draws
+    ``truncation * truncnorm(-2, 2)`` instead (BigGAN-PyTorch TFHub/biggan_v1.py:16-19,
+    ``truncated_z_sample``), a rescaled normal truncated at 2, and BigGAN-PyTorch's
+    sample.py scans the variance of an untruncated z (utils.py:391-397 says it
+    is "not exactly identical" to a truncated normal); this follows the
+    paper's definition. Values still out of range after a few rounds (only
+    for thresholds far below 1) are drawn from the same distribution by
+    inverting its CDF, so a tiny threshold cannot loop for long.
+    """
+    if not threshold > 0:
+        raise ParamError(f"the truncation threshold must be > 0, got {threshold}")
+    z = torch.randn(shape, device=device, generator=generator)
+    for _ in range(_REDRAW_ROUNDS):
+        out = z.abs() > threshold
+        count = int(out.sum())
+        if not count:
+            return z
+        z[out] = torch.randn(count, device=z.device, generator=generator)
+    out = z.abs() > threshold
+    count = int(out.sum())
+    if count:
+        edge = torch.special.ndtr(torch.tensor(-float(threshold), dtype=torch.float64))
+        u = torch.rand(count, device=z.device, generator=generator, dtype=torch.float64)
+        z[out] = torch.special.ndtri(edge + u * (1 - 2 * edge)).clamp(-threshold, threshold).to(z.dtype)
+    return z
+
+
 def _ortho_init(module: nn.Module) -> None:
     # BigGAN's default "ortho" init of every conv, linear and embedding weight; biases stay 0
     for m in module.modules():
@@ -109,6 +146,10 @@ class BigGANGenerator(Generator):
     ngf=32 gives three blocks of 128 channels at 32 px (BigGAN-PyTorch's
     CIFAR-10 model has ngf=64; the ImageNet 128 px model ngf=96). Train with the hinge loss, separate G/D
     learning rates and the orthogonal regularization of `orthogonal_weights`.
+
+    The truncation trick (section 3.1): ``ganzoo sample --truncation T`` draws z
+    from a normal truncated at ±T (values beyond redrawn; `truncated_normal`):
+    lower T, better single samples and less variety; training never truncates.
 
     ngf: channel multiplier (32 px: 4×ngf per block; 64/128 px: 16×ngf down to 2×ngf / ngf).
     shared_dim: size of the class embedding shared by all conditional BatchNorms.
@@ -141,6 +182,15 @@ class BigGANGenerator(Generator):
         self.out_bn = nn.BatchNorm2d(widths[-1])
         self.out_conv = sn(nn.Conv2d(widths[-1], data.shape[0], 3, 1, 1))
         _ortho_init(self)
+
+    def sample_latent(self, n: int, device: torch.device | str | None = None,
+                      generator: torch.Generator | None = None,
+                      truncation_threshold: float | None = None) -> Tensor:
+        """``n`` latent codes: standard normal, or with ``truncation_threshold`` the truncation trick's
+        truncated normal (the whole z, every chunk of the hierarchical latent)."""
+        if truncation_threshold is None:
+            return super().sample_latent(n, device, generator)
+        return truncated_normal((n, self.latent_dim), truncation_threshold, generator, device)
 
     def orthogonal_weights(self) -> list[Tensor]:
         """The weights BigGAN's orthogonal regularization acts on: every matrix or kernel but the class embedding.
