@@ -133,9 +133,11 @@ def regrid(weights: Path, work: Path, docs: Path, results: dict, recipes: list[s
         if source is None or not source.exists():
             print(json.dumps({"recipe": name, "grid": "left as it is", "missing": str(source)}), flush=True)
             continue
-        if draw_grid(source, docs / "zoo" / f"{name}.png", threads) and name in results:
+        drawn = draw_grid(source, docs / "zoo" / f"{name}.png", threads)
+        if drawn and name in results:
             results[name].update(grid=f"zoo/{name}.png", grid_from="shipped" if name in shipped else "run")
-        print(json.dumps({"recipe": name, "grid": f"zoo/{name}.png", "from": source.name}), flush=True)
+        print(json.dumps({"recipe": name, "grid": f"zoo/{name}.png" if drawn else "failed", "from": source.name}),
+              flush=True)
 
 
 #: the tables of a run's config.toml that a row records as its settings, and compares with its recipe's
@@ -221,7 +223,9 @@ HEADER = [
     "**Pretrained.** A recipe's row is measured on the generator it ships (the EMA weights where the",
     "recipe keeps an EMA, as float16, in `plugins/pretrained/`), which this script exports from the run",
     "it trained: right after install, `ganzoo eval RECIPE` reproduces the row and `ganzoo sample RECIPE`",
-    "draws from the same weights.",
+    "draws from the same weights. The grids beside the rows are drawn from those files by",
+    "`ganzoo sample RECIPE --seed 0` (a row per class for a conditional recipe; input | output | target",
+    "of the held-out split for a translation); a grid that was not says so under Samples.",
     "",
 ]
 

@@ -23,7 +23,7 @@ def translation_run(algo: str, **extra) -> dict:
     dataset, gen, disc, loss = {
         "pix2pix": ("mnist-edges", {"name": "unet", "ngf": 2}, {"name": "patchgan", "ndf": 2}, "bce+100*l1"),
         "cyclegan": ("mnist-strokes", {"name": "resnet-translator", "ngf": 2, "n_blocks": 1},
-                     {"name": "patchgan", "ndf": 2, "norm": "instance"}, "lsgan+10*cycle+5*identity"),
+                     {"name": "patchgan", "ndf": 2, "norm": "instance"}, "lsgan+5*cycle+2.5*identity"),
     }[algo]
     train = {"steps": 1, "batch_size": 8, "device": "cpu", "log_every": 1, "seed": 0, **extra}
     return {"algo": {"name": algo}, "gen": gen, "disc": disc, "loss": {"name": loss},

@@ -108,12 +108,17 @@ def test_outputs_are_in_tanh_range(make):
 
 # -- dropout as the noise source -------------------------------------------------------------------
 @pytest.mark.parametrize("size", [32, 64])
-def test_unet_dropout_is_noise_in_training_and_off_in_eval(size):
+def test_unet_dropout_is_noise_in_training_and_at_test_time_unless_test_mode_is_eval(size):
+    # Isola et al. 2017, section 3.3: "we apply dropout at test time"; the reference's test.py calls model.eval()
+    # only with --eval (off by default). test_mode="eval" is that flag. (Was: off in eval mode, against the paper.)
     torch.manual_seed(0)
     g = UNetGenerator(1, 1, image_size=size, ngf=4)
     x = torch.randn(2, 1, size, size)
     g.train()
     assert not torch.allclose(g(x), g(x))
+    g.eval()
+    assert g.test_mode == "train" and not torch.allclose(g(x), g(x))
+    g.test_mode = "eval"
     g.eval()
     assert torch.equal(g(x), g(x))
     off = UNetGenerator(1, 1, image_size=size, ngf=4, dropout=0.0).train()

@@ -217,7 +217,7 @@ def _translate_to_file(loaded: LoadedGenerator, out: str | Path | None, num: int
         for line in held.notes:
             warn(line)
         inputs, targets, what = held.inputs, held.targets, f"{held.split} split of {name}"
-    outputs = translate(loaded.model, inputs, device)
+    outputs = translate(loaded.model, inputs, device, seed)  # seeds test-time noise (dropout) too
     path = Path(out) if out is not None else loaded.default_out(seed)
     if path.suffix.lower() == ".safetensors":
         from safetensors.torch import save

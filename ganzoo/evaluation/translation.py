@@ -84,15 +84,22 @@ def label_kept(probs: Tensor, labels: Tensor) -> float:
 
 
 @torch.no_grad()
-def translate(model: nn.Module, inputs: Tensor, device: torch.device | str = "cpu") -> Tensor:
-    """uint8 images of the input domain -> uint8 outputs (on the CPU), ``model`` in eval mode meanwhile."""
+def translate(model: nn.Module, inputs: Tensor, device: torch.device | str = "cpu", seed: int = 0) -> Tensor:
+    """uint8 images of the input domain -> uint8 outputs (on the CPU), ``model`` in eval mode meanwhile.
+
+    A model whose eval mode keeps noise (a pix2pix U-Net keeps dropout at test time, as the paper does) draws
+    it from torch's RNG seeded with ``seed`` (the caller's RNG left as it was): the same seed, the same outputs.
+    """
     from ..interfaces import to_model_range, to_uint8
 
+    where = torch.device(device)
     was = model.training
     model.eval()
     try:
-        out = [to_uint8(model(to_model_range(inputs[i:i + _CHUNK]).to(device))).cpu()
-               for i in range(0, len(inputs), _CHUNK)]
+        with torch.random.fork_rng(devices=[where] if where.type == "cuda" else []):
+            torch.manual_seed(seed)
+            out = [to_uint8(model(to_model_range(inputs[i:i + _CHUNK]).to(where))).cpu()
+                   for i in range(0, len(inputs), _CHUNK)]
     finally:
         model.train(was)
     return torch.cat(out) if out else inputs[:0]
@@ -209,7 +216,7 @@ def score_translation(model: nn.Module, inputs: Tensor, targets: Tensor | None, 
         raise UsageError(f"{len(inputs)} inputs and {len(targets)} targets: paired data needs one target each")
     if labels is not None and len(labels) != len(inputs):
         raise UsageError(f"{len(inputs)} inputs and {len(labels)} labels: one label each, or none")
-    outputs = translate(model, inputs, device)
+    outputs = translate(model, inputs, device, seed)
     out: dict[str, Any] = {"task": "translation", "dataset": dataset_name, "direction": direction,
                            "num": len(inputs), "paired": targets is not None, "seed": seed, "notes": []}
     if targets is not None:
@@ -229,12 +236,13 @@ def score_translation(model: nn.Module, inputs: Tensor, targets: Tensor | None, 
     if probs is not None and labels is not None and _labels_fit(labels, domain):
         out["digit_kept"], out["digit_kept_floor"] = label_kept(probs, labels), domain.real_kept()
     if back is not None:
-        _cycle(_unwrap(back), outputs, labels, dataset_name, params, run_split, direction, device, log, out)
+        _cycle(_unwrap(back), outputs, labels, dataset_name, params, run_split, direction, device, log, out, seed)
     return finite(out)
 
 
 def _cycle(back: nn.Module, outputs: Tensor, labels: Tensor | None, name: str, params: dict[str, Any],
-           run_split: Any, direction: str, device: torch.device, log: Log | None, out: dict[str, Any]) -> None:
+           run_split: Any, direction: str, device: torch.device, log: Log | None, out: dict[str, Any],
+           seed: int = 0) -> None:
     """``cycle_digit_kept``: the outputs translated back, judged by the input domain's classifier."""
     if labels is None:
         return
@@ -248,7 +256,7 @@ def _cycle(back: nn.Module, outputs: Tensor, labels: Tensor | None, name: str, p
     domain = _domain(name, source_params, device, log)
     if not _labels_fit(labels, domain):
         return
-    _, probs = domain.space.embed(translate(back, outputs, device))
+    _, probs = domain.space.embed(translate(back, outputs, device, seed + 1))
     assert probs is not None
     out["cycle_digit_kept"], out["cycle_digit_kept_floor"] = label_kept(probs, labels), domain.real_kept()
     if domain.space.info:

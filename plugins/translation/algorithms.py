@@ -88,7 +88,9 @@ class Pix2Pix(Algorithm):
     term, D untrained) is the paper's L1-only ablation. Needs a paired
     dataset (mnist-edges, paired-folder), an image-to-image generator
     (unet) and a discriminator (patchgan). Grids show input | output |
-    target for fixed training pairs.
+    target for fixed training pairs, translated as `ganzoo sample` does:
+    the U-Net's ``test_mode`` ("train": dropout and batch statistics, as
+    the paper tests) with the noise drawn from a fixed seed.
 
     decay_from: fraction of the run after which the learning rate decays linearly to 0 (0.5: the paper's
         100 + 100 epochs).
@@ -209,7 +211,9 @@ class _ImagePool:
 
     def query(self, fakes: Tensor) -> Tensor:
         if self.size == 0:
-            return fakes
+            # detached like the pooled path: D's loss must not reach back into G's graph, which G's update freed
+            # (the reference detaches in backward_D_basic, cycle_gan_model.py: netD(fake.detach()))
+            return fakes.detach()
         out = []
         for img in fakes.detach():
             if self.images is None:
@@ -246,10 +250,14 @@ class CycleGAN(Algorithm):
     G_AB and G_BA (both the run's generator, e.g. resnet-translator) and one
     discriminator per domain (the run's discriminator, e.g. patchgan).
     Each step: both generators are updated on the adversarial term (LSGAN
-    in the paper: ``lsgan+10*cycle+5*identity``) plus the named terms
-    ``cycle`` (L1 between F(G(a)) and a, and G(F(b)) and b; λ = 10) and
-    ``identity`` (L1 between G(b) and b; 0.5·λ); then each D on real images
-    and on fakes drawn from a pool of past fakes. Needs an unpaired dataset
+    in the paper) plus the named terms ``cycle`` (L1 between F(G(a)) and a,
+    and G(F(b)) and b; λ = 10) and ``identity`` (L1 between G(b) and b;
+    0.5·λ); then each D on real images and on fakes drawn from a pool of
+    past fakes. The reference code's G loss is MSE(D(G(a)), 1) + 10·cycle +
+    5·identity, and ganzoo's ``lsgan`` G term is half that MSE (the LSGAN
+    paper's 1/2), so its weighting is ``lsgan+5*cycle+2.5*identity``
+    (0.5× the reference's loss, the same Adam steps); D's loss is the
+    reference's, 0.5·(MSE(D(b), 1) + MSE(D(fake), 0)). Needs an unpaired dataset
     (mnist-strokes, unpaired-folder). Grids show a | G_AB(a) | G_BA(G_AB(a))
     and the same from B.
 
@@ -380,13 +388,18 @@ class CycleGAN(Algorithm):
 
 @torch.no_grad()
 def _translate(model: nn.Module, x: Tensor, device: torch.device, amp: bool, batch: int = 64) -> Tensor:
+    """The grids' translations, in eval mode. Test-time noise (a U-Net's dropout, `UNetGenerator.test_mode`)
+    is drawn from a fixed seed, like a noise GAN's fixed z, and never from the training RNG: a grid must
+    not change what training draws next."""
     was = model.training
     model.eval()
     try:
         out = []
-        for i in range(0, len(x), batch):
-            with autocast(device, amp):
-                out.append(model(x[i:i + batch].to(device)).float().cpu())
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(0)
+            for i in range(0, len(x), batch):
+                with autocast(device, amp):
+                    out.append(model(x[i:i + batch].to(device)).float().cpu())
         return torch.cat(out) if out else x[:0]
     finally:
         model.train(was)

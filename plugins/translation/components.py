@@ -13,7 +13,7 @@ from ganzoo.errors import UnsupportedDataError
 from ganzoo.params import Range
 from ganzoo.specs import DataInfo
 
-from .models import Norm, PatchGANDiscriminator, ResnetTranslator, UNetGenerator
+from .models import Norm, PatchGANDiscriminator, ResnetTranslator, TestMode, UNetGenerator
 
 
 def _image(data: DataInfo, who: str) -> tuple[int, int]:
@@ -24,7 +24,7 @@ def _image(data: DataInfo, who: str) -> tuple[int, int]:
 
 def unet(data: DataInfo, source: DataInfo, ngf: Annotated[int, Range(1, 1024)] = 64, norm: Norm = "batch",
          dropout: Annotated[float, Range(0, 1)] = 0.5, num_downs: int | None = None,
-         dropout_levels: int | None = None) -> UNetGenerator:
+         dropout_levels: int | None = None, test_mode: TestMode = "train") -> UNetGenerator:
     """pix2pix's U-Net generator (Isola et al. 2017): encoder-decoder with skip connections, dropout as noise.
 
     Down to a 1x1 bottleneck in log2(size) stride-2 steps and back up; each
@@ -37,11 +37,14 @@ def unet(data: DataInfo, source: DataInfo, ngf: Annotated[int, Range(1, 1024)] =
     dropout: dropout in the levels after the bottleneck (the generator's only noise); 0 turns it off.
     num_downs: downsamplings (default log2 of the image size).
     dropout_levels: decoder levels with dropout (default max(1, num_downs - 5), as the reference code).
+    test_mode: how it translates out of training (`ganzoo sample`, `ganzoo eval`, the grids): "train" (the
+        paper's and the reference test.py's default: dropout on, BatchNorm on the statistics of the batch translated)
+        or "eval" (no dropout, BatchNorm's running statistics; the reference's --eval).
     """
     c_out, size = _image(data, "unet")
     c_in, _ = _image(source, "unet")
     return UNetGenerator(c_in, c_out, image_size=size, num_downs=num_downs, ngf=ngf, norm=norm, dropout=dropout,
-                         dropout_levels=dropout_levels)
+                         dropout_levels=dropout_levels, test_mode=test_mode)
 
 
 def resnet_translator(data: DataInfo, source: DataInfo, ngf: Annotated[int, Range(1, 1024)] = 64,

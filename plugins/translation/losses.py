@@ -26,7 +26,8 @@ class _PairL1(LossTerm):
 class Cycle(_PairL1):
     """Cycle consistency (Zhu et al. 2017): L1 between F(G(a)) and a (and G(F(b)) and b), generator side.
 
-    Weighted 10 in the paper (λ): ``lsgan+10*cycle+5*identity``.
+    Weighted 10 in the paper (λ) against an adversarial MSE; ganzoo's ``lsgan`` G term is half that MSE, so
+    the reference code's weighting is ``lsgan+5*cycle+2.5*identity``.
     """
 
     pair = "cycle"
@@ -37,7 +38,8 @@ class Identity(_PairL1):
     """Identity loss (Zhu et al. 2017, from Taigman et al. 2017): L1 between G(b) and b, generator side.
 
     Keeps a translator from changing what is already in its target domain
-    (colour, here stroke width); 0.5·λ = 5 in the paper. Input and output
+    (colour, here stroke width); 0.5·λ = 5 in the paper, 2.5 beside ganzoo's
+    ``lsgan`` (see `Cycle`). Input and output
     domains must have the same number of channels.
     """
 

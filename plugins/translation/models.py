@@ -23,6 +23,9 @@ from ganzoo.nn import init_normal_
 from ganzoo.params import Range
 
 Norm = Literal["batch", "instance"]
+#: how a U-Net runs once training is over (`UNetGenerator.train`): "train" keeps dropout and the test batch's
+#: BatchNorm statistics, as the paper and the reference's test.py do; "eval" is PyTorch's eval mode
+TestMode = Literal["train", "eval"]
 
 
 def _norm(kind: str, channels: int, who: str) -> nn.Module:
@@ -116,9 +119,24 @@ class UNetGenerator(Translator):
     each decoder level also receives the encoder's feature map of the same size
     (the skips), so low-level detail such as edge positions goes straight
     across. Channels are ngf, 2ngf, 4ngf, then 8ngf for every deeper level; the
-    output ends in Tanh. As in the paper, dropout (0.5, in training and, for
-    pix2pix, at test time too) is the generator's only source of noise: no
-    latent code goes in.
+    output ends in Tanh. As in the paper, dropout (0.5) is the generator's
+    only source of noise: no latent code goes in.
+
+    At test time (``model.eval()``, which `ganzoo sample`, `ganzoo eval` and
+    the training grids call) ``test_mode`` decides. "train", the default, runs
+    it the way the paper does (Isola et al. 2017, section 3.3: "we apply
+    dropout at test time, and we apply batch normalization using the
+    statistics of the test batch") and as the reference's test.py does by
+    default (``--eval`` is off, options/test_options.py): dropout stays on,
+    and BatchNorm normalizes by the statistics of the batch being translated
+    (the running statistics are left as training made them). So an output
+    depends on the dropout draw and on the other images of its batch (ganzoo
+    translates held-out sets 64 at a time, `ganzoo sample` its 16 inputs at
+    once); the reference tests one image at a time (test.py: ``opt.batch_size
+    = 1``), which suits its batch-1 training, but a U-Net trained on batches
+    (the recipes' 32) does worse on one image's statistics. "eval" is
+    PyTorch's eval mode (the reference's ``--eval``): no dropout, running
+    statistics, the same output for the same input whatever its batch.
 
     The layout is the authors' unet_256 / unet_128 (54.4 M parameters at
     256 px, ngf 64). ``num_downs`` defaults to log2(image_size): 5 at 32 px, 6
@@ -134,14 +152,18 @@ class UNetGenerator(Translator):
     norm: "batch" (the paper's) or "instance".
     dropout: the dropout probability; 0 turns the noise off.
     dropout_levels: decoder levels after the bottleneck that apply dropout.
+    test_mode: "train" (dropout and the test batch's statistics at test time, the paper's) or "eval".
     """
 
     def __init__(self, in_channels: Annotated[int, Range(1, None)] = 3, out_channels: Annotated[int, Range(1, None)] = 3,
                  image_size: Annotated[int, Range(32, None)] = 256, num_downs: int | None = None,
                  ngf: Annotated[int, Range(1, 1024)] = 64, norm: Norm = "batch", dropout: Annotated[float, Range(0, 1)] = 0.5,
-                 dropout_levels: int | None = None):
+                 dropout_levels: int | None = None, test_mode: TestMode = "train"):
         super().__init__()
         self.who = "unet"
+        if test_mode not in ("train", "eval"):
+            raise UnsupportedDataError(f"unet: test_mode must be 'train' or 'eval', not {test_mode!r}")
+        self.test_mode = test_mode
         _check_positive("unet", in_channels=in_channels, out_channels=out_channels, ngf=ngf)
         depth = unet_depth(image_size) if num_downs is None else num_downs
         if not isinstance(depth, int) or depth < 5:
@@ -160,6 +182,24 @@ class UNetGenerator(Translator):
             block = _UNetLevel(outer, inner, block, norm=norm, dropout=p)
         self.model = _UNetLevel(out_channels, ngf, block, norm=norm, in_channels=in_channels, outermost=True)
         init_normal_(self)
+
+    @property
+    def noisy_at_test(self) -> bool:
+        """Out of training, and run as in training: dropout on, BatchNorm on the test batch's statistics."""
+        return not self.training and self.test_mode == "train"
+
+    def train(self, mode: bool = True) -> UNetGenerator:
+        super().train(mode)
+        noisy = self.noisy_at_test
+        for m in self.modules():
+            if isinstance(m, nn.Dropout):
+                m.train(mode or noisy)
+            elif isinstance(m, nn.modules.batchnorm._BatchNorm):
+                # batch statistics without touching the running ones: PyTorch's BatchNorm in training mode with
+                # track_running_stats off normalizes by the batch and updates nothing
+                m.train(mode or noisy)
+                m.track_running_stats = not noisy
+        return self
 
     def forward(self, x: Tensor) -> Tensor:
         self.check_input(x)
