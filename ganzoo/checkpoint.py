@@ -29,6 +29,7 @@ from torch import nn
 
 from .errors import CheckpointError
 from .rundir import RunDir, write_atomic
+from .text import utf8_safe
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import RunConfig
@@ -107,10 +108,15 @@ def state_tensors(prefix: str, model: nn.Module) -> dict[str, torch.Tensor]:
     return {f"{prefix}.{k}": _cpu(v) for k, v in model.state_dict().items()}
 
 
+def metadata_strings(metadata: dict[str, Any]) -> dict[str, str]:
+    """safetensors metadata, the one conversion every writer of ganzoo's uses: a string as it is, anything else as
+    JSON (ASCII: a name's undecodable byte kept as its escape). A string from a file name that is not UTF-8 has
+    each such byte written as ``\\xNN`` (`ganzoo.text`): safetensors refuses anything but UTF-8."""
+    return {k: utf8_safe(v) if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
+
+
 def save(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> Path:
-    meta = {"format": FORMAT}
-    for k, v in metadata.items():
-        meta[k] = v if isinstance(v, str) else json.dumps(v)
+    meta = {"format": FORMAT, **metadata_strings(metadata)}
     write_atomic(Path(path), canonical(st_save(tensors, meta)))  # WriteError (one line) when the disk says no
     return Path(path)
 

@@ -1,7 +1,9 @@
 """A minimal TOML writer for run configs (tomllib reads TOML but cannot write it).
 
 Handles str, bool, int, float (nan/inf included), lists, nested tables and
-dicts inside lists (as inline tables); None values are left out.
+dicts inside lists (as inline tables); None values are left out. A file name's
+byte that is not UTF-8 is written as the text ``\\xNN`` (`ganzoo.text`): TOML
+cannot hold it, and config.toml is the copy for people.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import math
 import re
 from pathlib import Path
 from typing import Any
+
+from .text import utf8_safe
 
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -35,6 +39,8 @@ def _string(s: str) -> str:
             out.append("\\r")
         elif o < 0x20 or o == 0x7F:
             out.append(f"\\u{o:04x}")
+        elif 0xD800 <= o <= 0xDFFF:  # a name's undecodable byte (os.fsdecode): TOML text cannot hold it
+            out.append(utf8_safe(ch).replace("\\", "\\\\"))
         else:
             out.append(ch)
     out.append('"')

@@ -261,3 +261,62 @@ def test_the_folder_dataset_refuses_huge_pictures_alike(capsys, tmp_path, huge_p
                           f"webp, bmp, in sub-folders too); skipped 1 image above the 80-megapixel limit (e.g. "
                           f"huge.png) (scale the pictures down to at most 80 megapixels)"]
     assert not Path("r").exists()
+
+
+# -- 4. names that are not UTF-8 ---------------------------------------------------------------------------
+
+def _png(path: Path, size: int = 32) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.linear_gradient("L").resize((size, size)).save(path)
+
+
+def test_an_input_folder_whose_name_is_not_utf8_is_recorded_readably(capsys, tmp_path):
+    from safetensors import safe_open
+
+    folder = os.fsdecode(b"in-\xff")
+    _png(Path(folder) / "a.png")
+    code, _out, err = ganzoo(capsys, "sample", "pix2pix-mnist-edges", "--input", folder, "--out", "x.safetensors")
+    assert code == 0 and err == "", err
+    with safe_open("x.safetensors", framework="pt") as fh:
+        assert fh.metadata()["inputs"] == "in-\\xff"
+
+
+def test_a_data_root_and_classes_whose_names_are_not_utf8_train_and_resume(capsys):
+    import tomllib
+
+    from ganzoo import checkpoint
+
+    root = os.fsdecode(b"fo-\xff")
+    for cls in (b"c\xfe", b"plain"):
+        for i in range(4):
+            _png(Path(root) / os.fsdecode(cls) / f"{i}.png")
+    args = ["--dataset", "folder", "--data-root", root, "--gen", "vanilla", "--image-size", "8", "--batch-size", "4",
+            "--set", "dataset.channels=1", "--set", "dataset.split=all", "--device", "cpu", "--quiet"]
+    code, _out, err = ganzoo(capsys, "run", *args, "--steps", "1", "--out", "r")
+    assert code == 0, err
+    written = tomllib.loads(Path("r/config.toml").read_text(encoding="utf-8"))  # valid UTF-8 TOML
+    assert written["dataset"]["root"] == "fo-\\xff"
+    assert "c\\xfe" in written["meta"]["data"]["class_names"]
+    ck = checkpoint.load("r/checkpoints/latest.safetensors")
+    assert ck.config["dataset"]["root"] == root  # the exact name, which --resume reads
+    code, _out, err = ganzoo(capsys, "run", "--resume", "r", "--steps", "2", "--quiet")
+    assert code == 0, err
+    assert checkpoint.load("r/checkpoints/latest.safetensors").step == 2
+
+
+def test_a_run_refused_as_it_opens_its_folder_leaves_no_folder_behind(toy, capsys, monkeypatch):
+    import errno
+
+    from ganzoo import outputs
+
+    def full(path, data):
+        raise WriteError.from_os(OSError(errno.ENOSPC, "No space left on device"), path)
+
+    monkeypatch.setattr(outputs, "write_atomic", full)
+    code, _out, err = ganzoo(capsys, "run", *TOY_RUN, "--steps", "2", "--out", "runs/new/r")
+    assert code == WriteError.exit_code
+    assert lines(err) == ["error: cannot write runs/new/r/config.toml: No space left on device (free some space or "
+                          "choose another place)"]
+    assert not Path("runs").exists()

@@ -145,6 +145,7 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
         from safetensors.torch import save
 
         from ..interfaces import to_uint8
+        from ..checkpoint import metadata_strings
         from ..rundir import write_atomic
 
         tensors = {"images": to_uint8(samples)} if data.is_image else {"points": samples.float().contiguous()}
@@ -152,7 +153,7 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
             tensors["labels"] = labels.long()
         meta = {"generator": loaded.config.gen["name"], "seed": str(seed), "step": str(loaded.step),
                 "ema": json.dumps(loaded.ema), "checkpoint": str(loaded.checkpoint), "options": json.dumps(options)}
-        write_atomic(path, save(tensors, metadata=meta))
+        write_atomic(path, save(tensors, metadata=metadata_strings(meta)))  # a non-UTF-8 name too
     else:
         write_picture(samples, path, data, labels, nrow)
     return Drawn(loaded, path, n, labels)
@@ -222,6 +223,7 @@ def _translate_to_file(loaded: LoadedGenerator, out: str | Path | None, num: int
     if path.suffix.lower() == ".safetensors":
         from safetensors.torch import save
 
+        from ..checkpoint import metadata_strings
         from ..rundir import write_atomic
 
         tensors = {"images": outputs.contiguous(), "inputs": inputs.contiguous()}
@@ -230,7 +232,7 @@ def _translate_to_file(loaded: LoadedGenerator, out: str | Path | None, num: int
         meta = {"generator": loaded.config.gen["name"], "direction": loaded.direction, "inputs": what,
                 "seed": str(seed), "step": str(loaded.step), "ema": json.dumps(loaded.ema),
                 "checkpoint": str(loaded.checkpoint)}
-        write_atomic(path, save(tensors, metadata=meta))
+        write_atomic(path, save(tensors, metadata=metadata_strings(meta)))  # a non-UTF-8 name too
     else:
         columns = [inputs, outputs] + ([targets] if targets is not None else [])
         images, nrow = _columns(columns, EXAMPLES_PER_ROW)
