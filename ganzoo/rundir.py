@@ -115,7 +115,7 @@ class RunDir:
         """``path`` (inside this folder) is one of ganzoo's files, by its name; config.toml only when ganzoo's."""
         try:
             rel = path.resolve().relative_to(self.root.resolve())
-        except ValueError:
+        except (ValueError, RuntimeError, OSError):  # RuntimeError, OSError: a symbolic-link loop is not ours
             return False
         parts = rel.parts
         if parts == ("config.toml",):
@@ -218,9 +218,19 @@ def check_out(out: str | None) -> None:
         return
     if not out.strip():
         raise UsageError("--out is empty", "name a folder for the run, or leave --out out for runs/<name>-<time>")
-    path = Path(out).resolve()
+    path = resolve_path(Path(out), "--out")
     if path == Path(path.anchor):
         raise UsageError(f"--out {out} is the filesystem root", "name a folder for the run")
+
+
+def resolve_path(path: Path, flag: str = "--out") -> Path:
+    """``path.resolve()``; a symbolic-link loop on the way (RuntimeError before Python 3.13, OSError after) is one
+    WriteError line naming ``flag``, not a traceback."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        raise WriteError(f"cannot write {flag} {path}: a symbolic link loop is in the way",
+                         "remove the link, or choose another place") from None
 
 
 def check_target(path: Path, *, resume: bool, overwrite: bool, locked: bool = False) -> None:

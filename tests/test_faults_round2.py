@@ -320,3 +320,19 @@ def test_a_run_refused_as_it_opens_its_folder_leaves_no_folder_behind(toy, capsy
     assert lines(err) == ["error: cannot write runs/new/r/config.toml: No space left on device (free some space or "
                           "choose another place)"]
     assert not Path("runs").exists()
+
+
+# -- 5. an --out that is a symbolic-link loop ----------------------------------------------------------------
+
+@pytest.mark.parametrize("args, out", [(["sample", "vanilla-gaussians"], "loop.png"),
+                                       (["sample", "vanilla-gaussians"], "loop/x.png"),
+                                       (["run", *TOY_RUN, "--steps", "1"], "loop"),
+                                       (["run", *TOY_RUN, "--steps", "1"], "loop/run")])
+def test_an_out_through_a_symlink_loop_is_one_line(toy, capsys, args, out):
+    os.symlink("loop", "loop")
+    os.symlink("loop.png", "loop.png")
+    code, _out, err = ganzoo(capsys, *args, "--out", out)
+    assert code == WriteError.exit_code
+    assert lines(err) == [f"error: cannot write --out {out}: a symbolic link loop is in the way (remove the link, or "
+                          f"choose another place)"]
+    assert sorted(os.listdir(".")) == ["loop", "loop.png"]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import UsageError
-from ..rundir import RunDir
+from ..rundir import RunDir, resolve_path
 from ._common import device_option
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class Drawn:
 
 def check_out(out: Path, force: bool) -> None:
     """Refuse an output that would replace a run's own file, or any existing file without ``force``."""
-    where = out.resolve()
+    where = resolve_path(out, "--out")  # a symbolic-link loop: one line
     for folder in list(where.parents)[:3]:
         run = RunDir(folder)
         if not run.is_run():
