@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
@@ -87,9 +88,43 @@ def _eval_keys(runs: list[Curves]) -> list[str]:
     return [k for k in EVAL_KEYS if k in present] + sorted(present - set(EVAL_KEYS))
 
 
-def run_figure(curves: Curves, grid: Path | None = None) -> Figure:
-    """Losses, D's scores and each evaluation metric over steps, with the latest sample grid beside them."""
+def plot_file(out: Path) -> Path:
+    """The file a figure saved to ``out`` lands in: ``out`` itself, or ``out.png`` when it has no suffix (as
+    matplotlib writes it). UsageError, naming the suffixes that work, for one matplotlib cannot write."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    pyplot()  # the one line naming the extra, when matplotlib is missing
+    if not out.suffix:
+        return out.with_name(out.name + ".png")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if out.suffix[1:].lower() not in formats:
+        raise UsageError(f"--out {out}: cannot draw a {out.suffix} file",
+                         "use one of " + ", ".join(f".{f}" for f in sorted(formats)) + " (.png by default)")
+    return out
+
+
+def _picture(path: Path, note: Callable[[str], None] | None) -> Any:
+    """The grid's pixels for imshow, or None (said in ``note``'s one line) when the file is not a readable picture."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img.convert("RGB") if img.mode not in ("L", "RGB") else img.copy()
+    except Exception as exc:  # PIL raises many types for a broken file (SyntaxError: not a PNG file, among them)
+        if note is not None:
+            note(f"{path} is not a readable picture ({type(exc).__name__}: {exc}); plotted without it")
+        return None
+
+
+def run_figure(curves: Curves, grid: Path | None = None, note: Callable[[str], None] | None = None) -> Figure:
+    """Losses, D's scores and each evaluation metric over steps, with the latest sample grid beside them.
+
+    A grid that cannot be read (a damaged file) is left out and said in ``note``'s one line."""
     plt = pyplot()
+    picture = _picture(grid, note) if grid is not None else None
+    if picture is None:
+        grid = None
     evals = _eval_keys([curves])
     panels = 1 + bool(set(SCORE_KEYS) & set(curves.losses)) + len(evals) + (grid is not None)
     fig, axes = _panels(plt, panels)
@@ -113,7 +148,7 @@ def run_figure(curves: Curves, grid: Path | None = None) -> Figure:
     if grid is not None:
         ax = axes.pop(0)
         # fixed limits: a grid is pixels, not data to stretch (a flat grey grid must not turn black)
-        ax.imshow(plt.imread(str(grid)), cmap="gray", vmin=0.0, vmax=1.0)
+        ax.imshow(picture, cmap="gray", vmin=0, vmax=255)
         ax.set_title(grid.name)
         ax.axis("off")
     fig.suptitle(curves.name)

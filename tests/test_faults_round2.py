@@ -336,3 +336,49 @@ def test_an_out_through_a_symlink_loop_is_one_line(toy, capsys, args, out):
     assert lines(err) == [f"error: cannot write --out {out}: a symbolic link loop is in the way (remove the link, or "
                           f"choose another place)"]
     assert sorted(os.listdir(".")) == ["loop", "loop.png"]
+
+
+# -- 6. ganzoo plot: --out's suffix, and a grid that is not a picture ------------------------------------------
+
+def _plot_run(root: Path) -> Path:
+    root.mkdir()
+    (root / "metrics.jsonl").write_text('{"step": 1, "epoch": 1, "d_loss": 1.3, "g_loss": 0.7}\n'
+                                        '{"step": 2, "epoch": 1, "d_loss": 1.2, "g_loss": 0.8}\n')
+    return root
+
+
+@pytest.mark.parametrize("command", ["plot", "compare"])
+def test_plot_refuses_a_suffix_it_cannot_draw_and_names_the_ones_it_can(capsys, command):
+    pytest.importorskip("matplotlib")
+    run = _plot_run(Path("r"))
+    code, out, err = ganzoo(capsys, command, str(run), "--out", "curves.txt")
+    assert code == UsageError.exit_code, err
+    assert len(lines(err)) == 1 and err.startswith("error: --out curves.txt: cannot draw a .txt file (use one of ")
+    assert ".pdf" in err and ".png" in err and ".svg" in err
+    assert not Path("curves.txt").exists()
+
+
+@pytest.mark.parametrize("command", ["plot", "compare"])
+def test_plot_says_the_file_it_really_wrote(capsys, command):
+    pytest.importorskip("matplotlib")
+    run = _plot_run(Path("r"))
+    code, out, err = ganzoo(capsys, command, str(run), "--out", "curves")
+    assert code == 0, err
+    assert Path("curves.png").is_file() and not Path("curves").exists()
+    assert lines(out)[-1] == "wrote curves.png"
+    Path("curves").write_text("mine")  # and it is curves.png whose replacing needs --force
+    code, out, err = ganzoo(capsys, command, str(run), "--out", "curves")
+    assert code == UsageError.exit_code and lines(err) == ["error: curves.png exists (pass --force to replace it, or "
+                                                           "choose another --out)"]
+
+
+def test_plot_leaves_out_a_grid_that_is_not_a_picture_with_a_note(capsys):
+    pytest.importorskip("matplotlib")
+    run = _plot_run(Path("r"))
+    (run / "samples").mkdir()
+    (run / "samples" / "step-000002.png").write_bytes(b"not a png at all")
+    code, out, err = ganzoo(capsys, "plot", str(run))
+    assert code == 0, err
+    assert lines(err) == ["warning: r/samples/step-000002.png is not a readable picture (UnidentifiedImageError: "
+                          "cannot identify image file 'r/samples/step-000002.png'); plotted without it"]
+    assert Path("r/curves.png").is_file()

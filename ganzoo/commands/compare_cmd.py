@@ -23,11 +23,13 @@ def compare_cmd(runs: tuple[Path, ...], out: Path, force: bool) -> None:
     Needs matplotlib: pip install "ganzoo[plot]".
     """
     from rich.table import Table
+    from rich.text import Text
 
     from ..console import console
-    from ..plotting import Curves, compare_figure, save
+    from ..plotting import Curves, compare_figure, plot_file, save
     from ..rundir import RunDir, read_metrics
 
+    out = plot_file(out)  # the file written: `--out ab` is ab.png; a suffix matplotlib cannot write is refused
     if out.exists() and not force:
         raise UsageError(f"{out} exists", "pass --force to replace it, or choose another --out")
     curves = []
@@ -41,6 +43,6 @@ def compare_cmd(runs: tuple[Path, ...], out: Path, force: bool) -> None:
     if keys:
         table = Table("run", *keys, title="last evaluation")
         for c in curves:
-            table.add_row(c.name, *(f"{c.final[k]:.4g}" if k in c.final else "—" for k in keys))
+            table.add_row(Text(c.name), *(f"{c.final[k]:.4g}" if k in c.final else "—" for k in keys))  # not markup
         console.print(table)
-    console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {path}", highlight=False, soft_wrap=True, markup=False)

@@ -25,18 +25,19 @@ def plot_cmd(run: Path, out: Path | None, force: bool) -> None:
     Needs matplotlib: pip install "ganzoo[plot]".
     """
     from ..console import console
-    from ..plotting import Curves, run_figure, save
+    from ..plotting import Curves, plot_file, run_figure, save
+    from ..plugin_manager import warn
     from ..rundir import RunDir, read_metrics
 
     rundir = RunDir(run)
     if not rundir.metrics.is_file():
         raise UsageError(f"{run} holds no metrics.jsonl", "is it a run folder? `ganzoo run` writes one")
-    target = out if out is not None else run / CURVES
-    if out is not None and out.exists() and not force:
-        raise UsageError(f"{out} exists", "pass --force to replace it, or choose another --out")
+    target = plot_file(out) if out is not None else run / CURVES  # the file written: `--out curves` is curves.png
+    if out is not None and target.exists() and not force:
+        raise UsageError(f"{target} exists", "pass --force to replace it, or choose another --out")
     curves = Curves.from_rows(run.name, read_metrics(rundir.metrics))
     if not curves.losses and not curves.evals:
         raise UsageError(f"{rundir.metrics} has no logged step yet", "plot again once the run has logged a line")
     grids = rundir.grids()
-    path = save(run_figure(curves, grids[-1] if grids else None), target)
-    console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    path = save(run_figure(curves, grids[-1] if grids else None, note=warn), target)
+    console.print(f"wrote {path}", highlight=False, soft_wrap=True, markup=False)
