@@ -152,6 +152,8 @@ def _error(message: str) -> None:
 
     from rich.text import Text
 
+    # one line, whatever a message took in from a plugin or a file (a multi-line string, a traceback's text)
+    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
     err_console.print(Text("error: ", style="bold red") + Text(message), highlight=False, soft_wrap=True)
     if os.environ.get("GANZOO_DEBUG"):
         import traceback

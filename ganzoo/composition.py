@@ -87,7 +87,7 @@ def _check_data_root(config: RunConfig, data: ComponentSpec, registry: Registry)
     if recipe.data and any(p.name == "root" for p in data.params) and config.dataset["name"] == recipe.component(
             "dataset"):
         raise UsageError(f"recipe {recipe.name!r} trains on a folder of your own images: pass --data-root DIR",
-                         recipe.data)
+                         " ".join(recipe.data.split()))  # one line, however the recipe file wraps its text
 
 
 def _algorithm(config: RunConfig, registry: Registry) -> ComponentSpec:

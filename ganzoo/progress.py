@@ -106,7 +106,7 @@ class Reporter:
         self._t0 = time.perf_counter()
         if self.mode == "quiet":
             return
-        self.console.print(header, highlight=False, soft_wrap=True)
+        self.console.print(header, highlight=False, soft_wrap=True, markup=False)  # paths and names: not markup
         if self.mode == "bar":
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
@@ -137,7 +137,7 @@ class Reporter:
     def note(self, message: str) -> None:
         if self.mode == "quiet":
             return
-        self.console.print(message, highlight=False, soft_wrap=True)
+        self.console.print(message, highlight=False, soft_wrap=True, markup=False)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -187,4 +187,5 @@ def print_summary(result: TrainResult, console: Console | None = None, rich_outp
         console.print(Panel(table, title=title, expand=False))
     else:
         for k, v in rows:
-            console.print(f"{k + ':':<15} {v}", highlight=False, soft_wrap=True)  # a space even after a long label
+            console.print(f"{k + ':':<15} {v}", highlight=False, soft_wrap=True,  # a space even after a long label
+                          markup=False)

@@ -17,13 +17,16 @@ train), so a recipe is a partial run config, checked like any other layer
 
 User recipe files, later ones overriding earlier ones:
 1. every path in ``GANZOO_REGISTRY`` (separated by the OS path separator),
-2. ``./registry.toml`` in the working directory, when it holds ``[recipes.*]``,
+2. ``./registry.toml`` in the working directory, when it holds ``[recipes.*]`` tables (parsed, so a header
+   spelled ``[ recipes.x ]`` counts; a file that is not valid TOML counts when it mentions recipes, so that
+   its error is said),
 3. ``--registry PATH`` on the command line.
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -95,13 +98,29 @@ def user_recipe_files(extra: list[str] | tuple[str, ...] = ()) -> list[Path]:
     """The user's own recipe files, in the order they apply (later wins)."""
     paths = [Path(p) for p in os.environ.get(ENV_REGISTRY, "").split(os.pathsep) if p]
     cwd = Path.cwd() / "registry.toml"
-    if cwd.is_file() and "[recipes." in cwd.read_text(encoding="utf-8", errors="replace"):
+    if _holds_recipes(cwd):
         paths.append(cwd)
     paths.extend(Path(p) for p in extra)
     seen, out = set(), []
     for p in paths:
-        key = p.resolve()
+        try:
+            key = p.resolve()
+        except (RuntimeError, OSError):  # a symbolic-link loop: reading it says so, in one line
+            key = p.absolute()
         if key not in seen:
             seen.add(key)
             out.append(p)
     return out
+
+
+def _holds_recipes(path: Path) -> bool:
+    """Whether ``./registry.toml`` is a recipe file (another tool's file of that name is left alone)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return "recipes" in text  # a recipe file with a mistake: read, so that its one-line error is said
+    return isinstance(data.get("recipes"), dict)

@@ -168,7 +168,7 @@ class Trainer:
                                                       start if self.resume else None, self.env, self.device))
         if env.is_main:  # one line each, whatever the progress mode: they are about the results
             for line in self.parts.warnings:
-                err_console.print(line, highlight=False, soft_wrap=True)
+                err_console.print(line, highlight=False, soft_wrap=True, markup=False)  # a plugin's text
         while self.step < self.total and not self._stopping():
             step = self.step = self.step + 1
             if self.before_step is not None:

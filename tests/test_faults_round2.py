@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import digest, install_toy, toy_env
+from conftest import install_toy, toy_env
 
 from ganzoo import hookimpl
 from ganzoo.errors import ComponentError, UsageError, WriteError
@@ -351,7 +351,7 @@ def _plot_run(root: Path) -> Path:
 def test_plot_refuses_a_suffix_it_cannot_draw_and_names_the_ones_it_can(capsys, command):
     pytest.importorskip("matplotlib")
     run = _plot_run(Path("r"))
-    code, out, err = ganzoo(capsys, command, str(run), "--out", "curves.txt")
+    code, _out, err = ganzoo(capsys, command, str(run), "--out", "curves.txt")
     assert code == UsageError.exit_code, err
     assert len(lines(err)) == 1 and err.startswith("error: --out curves.txt: cannot draw a .txt file (use one of ")
     assert ".pdf" in err and ".png" in err and ".svg" in err
@@ -377,8 +377,60 @@ def test_plot_leaves_out_a_grid_that_is_not_a_picture_with_a_note(capsys):
     run = _plot_run(Path("r"))
     (run / "samples").mkdir()
     (run / "samples" / "step-000002.png").write_bytes(b"not a png at all")
-    code, out, err = ganzoo(capsys, "plot", str(run))
+    code, _out, err = ganzoo(capsys, "plot", str(run))
     assert code == 0, err
     assert lines(err) == ["warning: r/samples/step-000002.png is not a readable picture (UnidentifiedImageError: "
                           "cannot identify image file 'r/samples/step-000002.png'); plotted without it"]
     assert Path("r/curves.png").is_file()
+
+
+# -- 7, 8. registry.toml: text that is not markup, headers TOML allows, prose on several lines -----------------
+
+FACES = '''
+[ recipes.my-faces ]
+doc = "DCGAN on your own faces, cropped to [/data/faces] and [bold]64 px[/bold]."
+data = """
+Download the aligned faces,
+then pass --data-root [/data/faces].
+"""
+gen = { name = "dcgan" }
+loss = { name = "bce" }
+dataset = { name = "folder", image_size = 64 }
+'''
+
+
+def test_a_recipe_header_with_spaces_is_read_and_its_text_is_never_markup(capsys):
+    Path("registry.toml").write_text(FACES)
+    code, out, err = ganzoo(capsys, "list", "--kind", "recipe")
+    assert code == 0 and err == "", err
+    text = "".join(out.split())  # the summary column folds at the terminal's width
+    assert "my-faces" in text and "[/data/faces]and[bold]64px[/bold]" in text
+    code, out, err = ganzoo(capsys, "info", "my-faces")
+    assert code == 0 and err == "", err
+    text = " ".join(out.split())
+    assert "cropped to [/data/faces] and [bold]64 px[/bold]." in text
+    assert "then pass --data-root [/data/faces]." in text
+
+
+def test_a_recipes_multi_line_data_text_is_one_line_of_error(capsys):
+    Path("registry.toml").write_text(FACES)
+    code, _out, err = ganzoo(capsys, "run", "my-faces", "--steps", "1")
+    assert code == UsageError.exit_code
+    assert lines(err) == ["error: recipe 'my-faces' trains on a folder of your own images: pass --data-root DIR "
+                          "(Download the aligned faces, then pass --data-root [/data/faces].)"]
+    assert not Path("runs").exists()
+
+
+def test_plugin_text_in_ganzoo_plugins_and_paths_in_sample_are_not_markup(add_plugin, capsys):
+    class Broken:
+        @hookimpl
+        def ganzoo_register_components(self, register):
+            raise RuntimeError("cannot read [/etc/ganzoo] or [red]this[/red]")
+
+    add_plugin(Broken(), "brackets")
+    code, out, err = ganzoo(capsys, "plugins")
+    assert code == 0
+    assert "cannot read [/etc/ganzoo] or [red]this[/red]" in " ".join(out.split())
+    code, out, err = ganzoo(capsys, "sample", "vanilla-gaussians", "--out", "[/x].png", "--num", "8")
+    assert code == 0, err
+    assert Path("[").is_dir() and "to [/x].png" in out

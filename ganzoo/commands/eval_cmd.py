@@ -61,7 +61,7 @@ def eval_cmd(path: str, num: int | None, dataset: str | None, seed: int, device:
     from ..console import console, err_console
 
     def log(message: str) -> None:
-        err_console.print(f"[dim]{message}[/]", highlight=False)
+        err_console.print(message, style="dim", highlight=False, markup=False)  # paths and names: not markup
 
     result = evaluate(path, num=num, seed=seed, dataset=dataset, device=device, inception=inception,
                       direction=direction, log=log)
@@ -72,4 +72,4 @@ def eval_cmd(path: str, num: int | None, dataset: str | None, seed: int, device:
 
     console.print(render(result))
     for line in footer(result):
-        console.print(line, style="dim", highlight=False, soft_wrap=True)
+        console.print(line, style="dim", highlight=False, soft_wrap=True, markup=False)

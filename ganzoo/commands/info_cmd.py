@@ -63,7 +63,9 @@ def lookup(name: str, kind: str | None) -> list[dict[str, Any]]:
 
 
 def _show(entry: dict[str, Any]) -> None:
+    """Print ``entry``; its names, docs, paths and settings are a plugin's or user's text, so never markup."""
     from rich.markdown import Markdown
+    from rich.markup import escape
     from rich.panel import Panel
     from rich.table import Table
 
@@ -71,13 +73,13 @@ def _show(entry: dict[str, Any]) -> None:
     from ..params import type_label
 
     if entry["kind"] == "loss-spec":
-        console.print(f"[bold]loss spec[/] {entry['name']}: L = " + " + ".join(
-            (f"{t['weight']:g}·" if t["weight"] != 1 else "") + t["name"] for t in entry["terms"]))
+        console.print(f"[bold]loss spec[/] {escape(entry['name'])}: L = " + " + ".join(
+            (f"{t['weight']:g}·" if t["weight"] != 1 else "") + escape(t["name"]) for t in entry["terms"]))
         for term in entry["terms"]:
-            console.print(f"  [bold]{term['name']}[/] (weight {term['weight']:g}, {term['role']}, "
-                          f"{term['distribution'] or term['plugin']}): {term['summary']}")
+            console.print(f"  [bold]{escape(term['name'])}[/] (weight {term['weight']:g}, {term['role']}, "
+                          f"{escape(term['distribution'] or term['plugin'])}): {escape(term['summary'])}")
         return
-    title = f"{entry['kind']} [bold]{entry['name']}[/]"
+    title = f"{entry['kind']} [bold]{escape(entry['name'])}[/]"
     lines = []
     if entry["kind"] == "recipe":
         lines.append(f"source: {entry['source']}" + ("  (the default recipe)" if entry["default"] else ""))
@@ -85,19 +87,21 @@ def _show(entry: dict[str, Any]) -> None:
         table.add_column("table")
         table.add_column("settings")
         for key, value in entry["config"].items():
-            table.add_row(key, ", ".join(f"{k} = {v!r}" for k, v in value.items()) if isinstance(value, dict) else repr(value))
+            table.add_row(escape(key), escape(", ".join(f"{k} = {v!r}" for k, v in value.items())
+                                              if isinstance(value, dict) else repr(value)))
         console.print(Panel.fit(table, title=title))
-        console.print(lines[0])
+        console.print(lines[0], markup=False)
         if entry["doc"]:
-            console.print(entry["doc"])
+            console.print(entry["doc"], markup=False)
         if entry["data"]:
-            console.print(f"data: {entry['data']}", highlight=False)
+            console.print(f"data: {entry['data']}", highlight=False, markup=False)
         if entry["pretrained"]:
             console.print(f"pretrained: its trained generator ships with plugin {entry['pretrained']['plugin']!r} "
-                          f"(ganzoo sample {entry['name']}, ganzoo run --init {entry['name']})", highlight=False)
+                          f"(ganzoo sample {entry['name']}, ganzoo run --init {entry['name']})", highlight=False,
+                          markup=False)
         return
     where = f"{entry['distribution']} {entry['version']}" if entry["distribution"] else entry["plugin"]
-    meta = f"plugin [cyan]{entry['plugin']}[/] ({where}) · factory {entry['factory']}"
+    meta = f"plugin [cyan]{escape(entry['plugin'])}[/] ({escape(where)}) · factory {escape(entry['factory'])}"
     if entry["role"]:
         meta += f" · {entry['role']} term"
     if entry["conditional"]:
@@ -113,7 +117,8 @@ def _show(entry: dict[str, Any]) -> None:
         for col in ("name", "type", "default"):
             table.add_column(col)
         for p in entry["params"]:
-            table.add_row(p["name"], type_label(p["type"]), "(required)" if p["required"] else repr(p["default"]))
+            table.add_row(escape(p["name"]), escape(type_label(p["type"])),
+                          "(required)" if p["required"] else escape(repr(p["default"])))
         console.print(table)
 
 

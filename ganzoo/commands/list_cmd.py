@@ -61,6 +61,7 @@ def list_cmd(kind: str | None, pretrained: bool, as_json: bool) -> None:
     if as_json:
         print_json(data)
         return
+    from rich.markup import escape
     from rich.table import Table
 
     from ..console import console
@@ -69,12 +70,13 @@ def list_cmd(kind: str | None, pretrained: bool, as_json: bool) -> None:
     for col in ("kind", "name", "plugin", "summary"):
         table.add_column(col, overflow="fold" if col == "summary" else "ellipsis", no_wrap=col != "summary")
     for row in data:
-        name = row["name"] + (" (default)" if row.get("default") else "") + (
+        # a name, summary or plugin is a plugin's or user's text, never markup ("[/data/faces]" in a recipe's doc)
+        name = escape(row["name"]) + (" (default)" if row.get("default") else "") + (
             " [green]pretrained[/]" if row.get("pretrained") else "")
         if row.get("role") == "regularizer":
             name += " [dim]+term[/]"
         plugin = f"{row['distribution']} {row['version']}" if row["distribution"] else row["plugin"]
-        table.add_row(row["kind"], name, plugin, row["summary"])
+        table.add_row(escape(row["kind"]), name, escape(plugin), escape(row["summary"]))
     if not data:
         console.print("no recipe ships a trained generator" if pretrained else "nothing registered; see `ganzoo plugins`")
         return

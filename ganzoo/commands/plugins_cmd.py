@@ -21,6 +21,7 @@ def plugins_cmd(as_json: bool) -> None:
                      "hooks": r.hooks, "components": r.components, "recipes": r.recipes,
                      "status": "ok" if r.ok else "failed", "error": r.error} for r in records])
         return
+    from rich.markup import escape
     from rich.table import Table
 
     from ..console import console
@@ -30,7 +31,8 @@ def plugins_cmd(as_json: bool) -> None:
         table.add_column(col, overflow="fold")
     for r in records:
         status = (f"[green]ok[/] ({r.components} components, {r.recipes} recipes)" if r.ok
-                  else f"[red]failed:[/] {r.error}")
+                  else f"[red]failed:[/] {escape(r.error or '')}")  # a plugin's text, never markup
         dist = f"{r.dist} {r.version}" if r.dist else "-"
-        table.add_row(r.name, dist, ", ".join(h.removeprefix("ganzoo_") for h in r.hooks), status)
+        table.add_row(escape(r.name), escape(dist), escape(", ".join(h.removeprefix("ganzoo_") for h in r.hooks)),
+                      status)
     console.print(table)

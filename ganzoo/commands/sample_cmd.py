@@ -291,4 +291,4 @@ def sample_cmd(target: str, num: int | None, label: int | None, seed: int, out: 
     which = "EMA generator" if drawn.loaded.ema else "generator"
     what = f"{drawn.loaded.direction} translations" if drawn.loaded.translates else "samples"
     console.print(f"wrote {drawn.num} {what} from the {which} at step {drawn.loaded.step} to {drawn.out}",
-                  highlight=False, soft_wrap=True)
+                  highlight=False, soft_wrap=True, markup=False)  # the path is the user's: "[x].png" is no markup

@@ -86,13 +86,16 @@ def render(result: dict[str, Any]) -> Any:
 def _table(title: str, result: dict[str, Any]) -> Any:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+    from rich.text import Text
+
+    # the title names the user's run or file, and rows may carry names too: text, never markup
+    table = Table(title=Text(title), title_justify="left", header_style="bold", box=None, pad_edge=False)
     table.add_column("metric", no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("real vs real", justify="right", no_wrap=True)
     table.add_column("how to read it", overflow="fold", style="dim")
     for row in rows(result):
-        table.add_row(*row)
+        table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in row))
     return table
 
 
