@@ -41,6 +41,8 @@ def list_components(kind: str | None = None, pattern: str = "*") -> list[str]:
 
     if kind is not None and kind not in ALL_KINDS:
         raise UsageError(f"unknown kind {kind!r}", f"choose from {', '.join(ALL_KINDS)}")
+    if not isinstance(pattern, str):
+        raise UsageError(f"pattern must be a glob such as 'dc*', not {pattern!r}")
     reg = get_registry()
     names = reg.names("recipe") if kind == "recipe" else sorted({s.name for s in reg.components(kind)})
     return [n for n in names if fnmatch.fnmatchcase(n, pattern)]
@@ -69,6 +71,10 @@ def create(kind: str, name: str, *, data: DataInfo | Dataset | None = None, **pa
     Parameters are checked against the component's declaration (`ganzoo info NAME` lists them);
     every mistake is a `ganzoo.errors.GanzooError` with a one-line message.
     """
+    from .errors import UsageError
+
+    if not isinstance(name, str):  # a kind that is not a string is an unknown kind, said by build_component
+        raise UsageError(f"name must be a component's name (or a loss spec), not {name!r} ({type(name).__name__})")
     from .build import build_component
 
     return build_component(kind, name, data=data, **params)

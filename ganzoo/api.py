@@ -10,11 +10,12 @@ scored by `evaluate`, which `ganzoo eval` calls too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import argcheck
 from .errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,9 +38,13 @@ def overrides_layer(overrides: dict[str, Any]) -> dict[str, Any]:
     layer: dict[str, Any] = {}
     for key, value in overrides.items():
         if key in TABLES:
+            if not isinstance(value, (str, Mapping)):
+                raise UsageError(f"{key} must be a name or a table (a dict such as {{'name': ...}}), not "
+                                 f"{argcheck.shown(value)}")
             layer[key] = {"name": value} if isinstance(value, str) else dict(value)
         elif key == "out":
-            layer["out"] = str(value)
+            if value is not None:  # None: the default folder, as when out= is left out (not a folder named None)
+                layer["out"] = str(argcheck.path("out", value, what="the run folder"))
         else:
             layer.setdefault("train", {})[key] = list(value) if isinstance(value, tuple) else value
     return layer
@@ -52,6 +57,9 @@ class Run:
     path: Path
     result: TrainResult | None = None  # None for a run opened with `open_run` rather than trained here
 
+    def __post_init__(self) -> None:
+        self.path = Path(argcheck.path("path", self.path, what="a run folder"))
+
     def generator(self, ema: bool = True, device: str = "cpu") -> LoadedGenerator:
         """The run's generator (its EMA when it kept one and ``ema``), in eval mode: `ganzoo.load`."""
         return load(self.path, ema=ema, device=device)
@@ -59,6 +67,8 @@ class Run:
     def sample(self, n: int = 64, labels: torch.Tensor | list[int] | int | None = None, *, seed: int = 0,
                truncation: float | None = None) -> torch.Tensor:
         """``n`` samples of the run's generator: float32 images (n, C, H, W) in [-1, 1] (or points)."""
+        argcheck.integer("n", n, minimum=1)  # before the generator is loaded
+        argcheck.seed("seed", seed)
         return self.generator().sample(n, labels, seed=seed, truncation=truncation)
 
     def images(self, n: int = 16, labels: torch.Tensor | list[int] | int | None = None, *,
@@ -93,8 +103,18 @@ def train(recipe_or_config: str | Path | dict[str, Any] | RunConfig | Compositio
     from .composition import Composition
     from .config import RunConfig, resolve
     from .plugin_manager import get_registry
-    from .trainer import Trainer
+    from .registry import Registry
 
+    # every argument checked before anything is resolved, built or written
+    if not (recipe_or_config is None or isinstance(recipe_or_config, (str, Path, Mapping, RunConfig, Composition))):
+        raise UsageError("the first argument must be a recipe name, a path to a TOML config, a config dict or "
+                         f"None (the default recipe), not {argcheck.shown(recipe_or_config)}")
+    resume, overwrite = argcheck.flag("resume", resume), argcheck.flag("overwrite", overwrite)
+    if resume and overwrite:
+        raise UsageError("pass resume=True or overwrite=True, not both")
+    progress = argcheck.one_of("progress", progress, argcheck.PROGRESS)
+    if registry is not None and not isinstance(registry, Registry):
+        raise UsageError(f"registry must be a ganzoo.registry.Registry or None, not {argcheck.shown(registry)}")
     registry = registry or get_registry()
     if isinstance(recipe_or_config, (RunConfig, Composition)):
         if overrides:
@@ -102,7 +122,9 @@ def train(recipe_or_config: str | Path | dict[str, Any] | RunConfig | Compositio
         config: RunConfig | Composition = recipe_or_config
     else:
         layer = overrides_layer(overrides)
-        if isinstance(recipe_or_config, dict):  # a whole config: it takes the recipe's place under the overrides
+        if resume and recipe_or_config is None:  # as `ganzoo run --resume`: the checkpoint's own config is the base
+            config = resolve(flags=layer, base=_resume_base(layer.get("out")), recipes=registry)
+        elif isinstance(recipe_or_config, Mapping):  # a whole config: it takes the recipe's place under the overrides
             config = resolve(flags=layer, base=dict(recipe_or_config), recipes=registry)
         elif isinstance(recipe_or_config, Path) or (isinstance(recipe_or_config, str)
                                                    and recipe_or_config.endswith(".toml")):
@@ -112,14 +134,31 @@ def train(recipe_or_config: str | Path | dict[str, Any] | RunConfig | Compositio
         from .composition import lookup
 
         config = lookup(config, registry)  # every name and parameter checked before anything is built
+    if resume:  # both ways to resume (this and `ganzoo run --resume`) pass here
+        from .resumed import note_edited_config
+
+        note_edited_config(config.config if isinstance(config, Composition) else config)
+    from .trainer import Trainer
+
     result = Trainer(config, resume=resume, overwrite=overwrite, progress=progress, registry=registry).fit()
     return Run(result.run_dir, result)
+
+
+def _resume_base(out: str | None) -> dict[str, Any]:
+    """The config layer ``train(resume=True, out=...)`` starts from: the run's latest checkpoint's own."""
+    from .rundir import RunDir
+
+    if out is None:
+        raise UsageError("resume=True continues the run in out=: name its folder",
+                         "ganzoo.train(resume=True, out=\"runs/x\")")
+    return RunDir(Path(out)).resume_base()
 
 
 def open_run(path: str | Path) -> Run:
     """A run folder trained earlier (by `ganzoo run` or `train`)."""
     from .rundir import RunDir
 
+    path = argcheck.path("path", path, what="a run folder")
     if not RunDir(Path(path)).is_run():
         raise UsageError(f"{path} is not a run folder", "give the folder `ganzoo run` wrote (it holds config.toml)")
     return Run(Path(path))
@@ -130,6 +169,9 @@ def load(path: str | Path, *, ema: bool = True, device: str = "cpu", direction: 
     see `ganzoo list --pretrained`), rebuilt in eval mode: ``.model`` is the
     ``nn.Module``, ``.sample(n, labels)`` draws from it, ``.data`` describes what it makes. ``ema``: the EMA
     weights when the run kept them. ``direction``: a CycleGAN run's "BtoA" generator."""
+    path = argcheck.path("path", path, what="a run folder, a checkpoint or a pretrained recipe's name")
+    ema, device = argcheck.flag("ema", ema), argcheck.device("device", device)
+    direction = argcheck.one_of("direction", direction, argcheck.DIRECTIONS)
     from .device import resolve_device
     from .pretrained import resolve
     from .trained import load_generator
@@ -143,7 +185,20 @@ def evaluate(path: str | Path | Run, *, num: int | None = None, seed: int = 0, d
     """Score a run, a checkpoint, a pretrained recipe's name or a .safetensors of samples, as `ganzoo eval` does: against the held-out
     split of the run's dataset (FD with its floor, precision/recall, coverage, memorization; for an
     image-to-image run L1, PSNR, SSIM, FD and digit kept). ``inception``: standard FID too, when Inception
-    weights are on disk (never downloaded)."""
+    weights are on disk (never downloaded). ``num``: how many samples (or inputs) to score, at least 10;
+    None: 5,000 drawn from a generator, every sample of a samples file, every held-out input of an
+    image-to-image run (at most 5,000)."""
+    if not isinstance(path, Run):
+        path = argcheck.path("path", path, what="a run folder, a checkpoint, a pretrained recipe's name or samples")
+    num = argcheck.optional_integer("num", num, minimum=argcheck.EVAL_MIN_NUM,
+                                    none="the default (5,000 from a generator, all of a file)")
+    seed = argcheck.seed("seed", seed)
+    dataset = argcheck.text("dataset", dataset, optional=True, what="a dataset name")
+    device = argcheck.device("device", device)
+    inception = argcheck.flag("inception", inception)
+    if direction is not None:
+        direction = argcheck.one_of("direction", direction, argcheck.DIRECTIONS)
+    log = argcheck.callback("log", log)
     from .device import resolve_device
     from .evaluation.runs import generator_takes
     from .pretrained import resolve
@@ -171,7 +226,33 @@ def _named(result: dict[str, Any], asked: str | Path | Run, where: Path) -> dict
     """A pretrained generator's result names it as the user did (its recipe), not by the installed file."""
     if isinstance(asked, str) and Path(asked) != where:
         result["source"] = asked
-    return result
+    return _json_safe(result)
+
+
+def _json_safe(result: dict[str, Any]) -> dict[str, Any]:
+    """No NaN or inf anywhere in the result, nested ones included (a plugin's mode metric may return tables):
+    each becomes None with a note, as `ganzoo.evaluation.scoring.finite` does for the top level, so that
+    `ganzoo eval --json` prints JSON (which has no NaN) and the dict says the same."""
+    import math
+
+    bad: list[str] = []
+
+    def clean(value: Any, where: str) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            if where not in bad:
+                bad.append(where)
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v, where) for v in value]
+        return value
+
+    out = clean(result, "")
+    if bad:
+        out["notes"] = [*out.get("notes", []), f"{', '.join(bad)}: not a finite number (the samples or their "
+                                               f"features hold NaN or inf), shown as null"]
+    return out
 
 
 def to_pil(samples: torch.Tensor) -> list[Image.Image]:

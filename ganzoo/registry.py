@@ -138,11 +138,27 @@ class Registry:
         return spec
 
     def pretrained(self, name: str) -> PretrainedSpec | None:
-        """The weights shipped for recipe ``name``, None when there are none (no check of the file here)."""
-        return self._pretrained.get(name)
+        """The weights shipped for recipe ``name``, None when there are none (no check of the file here), or
+        when a user's recipe file replaced that recipe (`shadowed_pretrained`)."""
+        spec = self._pretrained.get(name)
+        return spec if spec is not None and self._trained_by(spec) else None
+
+    def shadowed_pretrained(self, name: str) -> PretrainedSpec | None:
+        """Weights shipped for a plugin's recipe ``name`` that a user's recipe of that name replaced.
+
+        They were trained by the plugin's recipe, not by the recipe the name now means, so they are not offered
+        under it (`ganzoo sample NAME` would draw a generator the user's recipe never trains); `ganzoo info NAME`
+        says so. Renaming the user's recipe brings them back.
+        """
+        spec = self._pretrained.get(name)
+        return spec if spec is not None and not self._trained_by(spec) else None
+
+    def _trained_by(self, spec: PretrainedSpec) -> bool:
+        recipe = self._recipes.get(spec.name)
+        return recipe is None or recipe.plugin == spec.plugin
 
     def all_pretrained(self) -> list[PretrainedSpec]:
-        return [self._pretrained[n] for n in sorted(self._pretrained)]
+        return [self._pretrained[n] for n in sorted(self._pretrained) if self._trained_by(self._pretrained[n])]
 
     def set_default(self, name: str, source: str) -> None:
         self._default_recipe, self.default_source = name, source

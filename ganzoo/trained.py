@@ -20,6 +20,7 @@ from typing import Any, TYPE_CHECKING
 import torch
 from torch import nn
 
+from . import argcheck
 from . import checkpoint as ckpt_mod
 from .config import RunConfig, finalize
 from .errors import CheckpointError, GanzooError, UsageError
@@ -78,8 +79,8 @@ class LoadedGenerator:
         if self.translates:
             raise UsageError(f"generator {self.config.gen['name']!r} translates images; it draws no samples",
                              "call it on a batch of input images: loaded.model(images)")
-        if n < 1:
-            raise UsageError(f"n must be positive, not {n}")
+        n = argcheck.integer("n", n, minimum=1)
+        seed = argcheck.seed("seed", seed)
         options = self.sampling_options(truncation)
         y = self.labels(n, labels)
         on_latent, on_forward = split_options(options)
@@ -104,7 +105,7 @@ class LoadedGenerator:
             return None
         if labels is None:
             return torch.arange(n) % classes
-        y = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
+        y = _label_tensor(labels, classes)
         y = y.expand(n) if y.numel() == 1 else y
         if y.numel() != n:
             raise UsageError(f"{y.numel()} labels for {n} samples: give one label, or one per sample")
@@ -112,6 +113,32 @@ class LoadedGenerator:
         if bad.numel():
             raise UsageError(f"--label {int(bad[0])} is out of range", f"this model has classes 0..{classes - 1}")
         return y.clone()
+
+
+def _label_tensor(labels: Any, classes: int) -> torch.Tensor:
+    """``labels`` as a 1-D long tensor, when they are classes: an integer, or a list or 1-D tensor of them.
+
+    A class is never rounded: ``7.9`` is not class 7 and ``True`` not class 1 (torch would cast both).
+    """
+    import numbers
+
+    def refuse(what: Any) -> UsageError:
+        return UsageError(f"labels must be classes, integers 0..{classes - 1} (one, or one per sample), "
+                          f"not {argcheck.shown(what)}")
+
+    if isinstance(labels, (torch.Tensor, numbers.Number)) or hasattr(labels, "__array__"):  # numpy too
+        if isinstance(labels, bool) or (isinstance(labels, numbers.Number) and not argcheck.is_int(labels)):
+            raise refuse(labels)
+        y = torch.as_tensor(labels)
+        if y.dtype == torch.bool or y.is_floating_point() or y.is_complex() or y.dim() > 1:
+            raise refuse(labels)
+        return y.long().reshape(-1)
+    if isinstance(labels, (list, tuple, range)):
+        odd = [v for v in labels if not argcheck.is_int(v)]
+        if odd:
+            raise refuse(odd[0])
+        return torch.tensor([int(v) for v in labels], dtype=torch.long)
+    raise refuse(labels)
 
 
 def locate(target: str | Path) -> tuple[Path, Path]:

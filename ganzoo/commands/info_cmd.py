@@ -31,7 +31,16 @@ def _recipe(spec: RecipeSpec, registry: Registry) -> dict[str, Any]:
             "source": spec.source, "plugin": spec.plugin.name if spec.plugin else "user",
             "default": spec.name == registry.default_recipe, "config": spec.config, "data": spec.data or None,
             "pretrained": {"plugin": weights.plugin.name, "path": weights.path, "sha256": weights.sha256}
-            if weights is not None else None}
+            if weights is not None else None, "pretrained_hidden": _hidden(spec, registry)}
+
+
+def _hidden(spec: RecipeSpec, registry: Registry) -> str | None:
+    """Why a plugin's shipped generator is not offered under this name: a user's recipe replaced its recipe."""
+    weights = registry.shadowed_pretrained(spec.name)
+    if weights is None:
+        return None
+    return (f"plugin {weights.plugin.name!r} ships a trained generator for its own recipe {spec.name!r}, which "
+            f"{spec.source} replaces: it is not offered under this name (rename your recipe to use both)")
 
 
 def _loss_spec(spec: LossSpec, registry: Registry) -> dict[str, Any]:
@@ -99,6 +108,8 @@ def _show(entry: dict[str, Any]) -> None:
             console.print(f"pretrained: its trained generator ships with plugin {entry['pretrained']['plugin']!r} "
                           f"(ganzoo sample {entry['name']}, ganzoo run --init {entry['name']})", highlight=False,
                           markup=False)
+        if entry["pretrained_hidden"]:
+            console.print(f"pretrained: {entry['pretrained_hidden']}", highlight=False, soft_wrap=True, markup=False)
         return
     where = f"{entry['distribution']} {entry['version']}" if entry["distribution"] else entry["plugin"]
     meta = f"plugin [cyan]{escape(entry['plugin'])}[/] ({escape(where)}) · factory {escape(entry['factory'])}"
