@@ -269,9 +269,15 @@ def _truncation_help() -> str:
 @click.option("--truncation", type=float, default=None, metavar="VALUE", help=_truncation_help())
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
               help="Image-to-image runs: which way to translate (BtoA: a CycleGAN run's reverse generator).")
+@click.option("--walk", type=int, nargs=2, default=None, metavar="SEED_A SEED_B",
+              help="A latent walk from seed A's code to seed B's, written as a looping animation (--out a .gif or "
+                   ".webp; default NAME-walk-A-B.gif here): spherical in z, or the generator's own path (StyleGAN2: "
+                   "linear in w). A conditional generator keeps --label (default 0) the whole way.")
+@click.option("--frames", type=int, default=16, show_default=True, help="With --walk: the frames, both ends included.")
 @device_option("cpu", "Where to run the generator:")
 def sample_cmd(target: str, num: int | None, label: int | None, seed: int, out: str | None, force: bool,
-               no_ema: bool, input_: str | None, truncation: float | None, direction: str, device: str) -> None:
+               no_ema: bool, input_: str | None, truncation: float | None, direction: str,
+               walk: tuple[int, int] | None, frames: int, device: str) -> None:
     """Sample a trained generator: a PNG grid (one row per class for conditional models) or tensors.
 
     TARGET is a run folder, a checkpoint, or the name of a recipe that ships
@@ -283,8 +289,14 @@ def sample_cmd(target: str, num: int | None, label: int | None, seed: int, out: 
     An image-to-image run (pix2pix, CycleGAN) translates images instead:
     ganzoo sample runs/<run> --input photos/ --out translated.png
     ganzoo sample runs/<cyclegan-run> --direction BtoA
+    A walk between two seeds, as an animation:
+    ganzoo sample dcgan-mnist --walk 1 2 --frames 24 --out walk.gif
     """
     from ..console import console
+
+    if walk is not None:
+        _walk(target, walk, frames, out, label, truncation, not no_ema, device, force, num, input_, direction)
+        return
 
     drawn = sample_to_file(target, out=out, num=num, label=label, seed=seed, use_ema=not no_ema, device=device,
                            force=force, input_path=input_, direction=direction, truncation=truncation)
@@ -292,3 +304,18 @@ def sample_cmd(target: str, num: int | None, label: int | None, seed: int, out: 
     what = f"{drawn.loaded.direction} translations" if drawn.loaded.translates else "samples"
     console.print(f"wrote {drawn.num} {what} from the {which} at step {drawn.loaded.step} to {drawn.out}",
                   highlight=False, soft_wrap=True, markup=False)  # the path is the user's: "[x].png" is no markup
+
+
+def _walk(target: str, seeds: tuple[int, int], frames: int, out: str | None, label: int | None,
+          truncation: float | None, use_ema: bool, device: str, force: bool, num: int | None,
+          input_: str | None, direction: str) -> None:
+    """`sample --walk`: the flags that mean nothing for a walk are refused by name, then `ganzoo.walk`."""
+    from ..console import console
+    from ..walk import walk_to_file
+
+    for flag, given in (("--num", num is not None), ("--input", input_ is not None), ("--direction", direction != "AtoB")):
+        if given:
+            raise UsageError(f"{flag} does not go with --walk", "a walk draws --frames images between two seeds")
+    loaded, path = walk_to_file(target, seeds[0], seeds[1], frames, out, label, truncation, use_ema, device, force)
+    console.print(f"wrote a walk of {frames} frames from seed {seeds[0]} to {seeds[1]} (step {loaded.step}) to {path}",
+                  highlight=False, soft_wrap=True, markup=False)

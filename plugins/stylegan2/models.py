@@ -249,6 +249,15 @@ class StyleGAN2Generator(Generator):
             mix_z, crossover = self._mixing(z)
         return self.synthesis(self.ws(z, truncation_psi, mix_z, crossover), noise_mode)
 
+    def interpolate(self, z_a: Tensor, z_b: Tensor, t: Tensor, labels: Tensor | None = None,
+                    truncation_psi: float = 1.0, noise_mode: NoiseMode = "const") -> Tensor:
+        """The images at fractions ``t`` (F,) of a straight line in w from ``z_a``'s w to ``z_b``'s (codes
+        (1, latent_dim)): the space the paper interpolates in (perceptual path length, section 3.2) and a
+        `ganzoo.walk` uses. The noise is held constant by default, so that frames differ by w alone."""
+        ends = self.ws(torch.cat([z_a, z_b]), truncation_psi)  # (2, num_ws, w_dim); truncated at both ends
+        ws = torch.lerp(ends[:1], ends[1:], t.to(ends.dtype).view(-1, 1, 1))
+        return self.synthesis(ws, noise_mode)
+
     def forward_with_w(self, z: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """The images of a training ``forward`` (style mixing, random noise) and the ws (N, num_ws, w_dim) they
         were synthesized from, for the ``pl`` term (as stylegan2-ada-pytorch's loss.py:38-48 run_G)."""
