@@ -37,8 +37,16 @@ def _flat(table: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _same(a: Any, b: Any) -> bool:
-    return bool(a == b) and isinstance(a, bool) == isinstance(b, bool)  # TOML 1 == 1.0, but true is not 1
+def _same(edited: Any, other: Any) -> bool:
+    """An edited config.toml value against the checkpoint's (or this start's): TOML 1 is 1.0, but true is not
+    1, and a name that is not UTF-8 is in config.toml as `ganzoo.text.utf8_safe` wrote it."""
+    from .text import utf8_safe
+
+    if isinstance(other, str):
+        other = utf8_safe(other)
+    elif isinstance(other, list):
+        other = [utf8_safe(v) if isinstance(v, str) else v for v in other]
+    return bool(edited == other) and isinstance(edited, bool) == isinstance(other, bool)
 
 
 def edited_config(root: Path, config: RunConfig) -> str | None:
@@ -61,7 +69,7 @@ def edited_config(root: Path, config: RunConfig) -> str | None:
     now = _flat(config.to_dict())
     # a key this start sets itself (a flag, --set, the config passed to train) is what the user asked for
     keys = sorted(k for k, v in _flat(edited).items()
-                  if not _same(v, saved.get(k)) and not _same(v, now.get(k)) and _same(now.get(k), saved.get(k)))
+                  if not _same(v, saved.get(k)) and not _same(v, now.get(k)) and now.get(k) == saved.get(k))
     if not keys:
         return None
     values = ", ".join(f"{k} = {json.dumps(now.get(k))}" for k in keys[:SHOWN])

@@ -282,3 +282,26 @@ def test_a_user_recipe_named_like_a_pretrained_one_is_not_offered_its_weights(ca
         ganzoo.load("dcgan-mnist")
     assert "dcgan-mnist" not in [s.name for s in ganzoo.get_registry().all_pretrained()]
     assert ganzoo.get_registry().pretrained("cdcgan-mnist") is not None  # the others are still offered
+
+
+# -- beyond the items: the same class of bug on the command line ---------------------------------------------
+
+@pytest.mark.parametrize("command", [["sample", "run", "--out", "x.png"], ["eval", "run", "--num", "20"]])
+def test_a_seed_torch_cannot_take_is_one_line_not_a_traceback(points, capsys, command):
+    code, _, err = _cli(capsys, *command, "--seed", str(2**64))
+    assert code == UsageError.exit_code and err.strip().splitlines() == [
+        f"error: seed must be an integer (|seed| < 2**62), not {2**64} (int)"]
+    assert not Path("x.png").exists()
+
+
+def test_resume_of_a_run_whose_data_root_is_not_utf8_has_nothing_to_say(toy, capsys):
+    import os
+
+    root = os.fsdecode(b"data-\xff")  # config.toml records it as data-\xff, the checkpoint exactly
+    cfg = tiny(steps=2)
+    cfg["dataset"] = {"name": "toy-blobs", "root": root}
+    fit(cfg)
+    assert "data-\\\\xff" in Path("run/config.toml").read_text()
+    capsys.readouterr()
+    ganzoo.train(resume=True, out="run", steps=3, progress="quiet")
+    assert capsys.readouterr().err == ""
