@@ -224,8 +224,9 @@ HEADER = [
     "recipe keeps an EMA, as float16, in `plugins/pretrained/`), which this script exports from the run",
     "it trained: right after install, `ganzoo eval RECIPE` reproduces the row and `ganzoo sample RECIPE`",
     "draws from the same weights. The grids beside the rows are drawn from those files by",
-    "`ganzoo sample RECIPE --seed 0` (a row per class for a conditional recipe; input | output | target",
-    "of the held-out split for a translation); a grid that was not says so under Samples.",
+    "`ganzoo sample RECIPE --seed 0` (a row per class for a conditional recipe; for a translation,",
+    "held-out inputs beside their outputs, and their targets where the data is paired); a grid that was",
+    "not says so under Samples.",
     "",
 ]
 
@@ -424,7 +425,7 @@ def render(results: dict, catalogue: dict, default: str | None = None) -> str:
             f"{fmt(r['images_per_sec'])} | `{r.get('command', 'ganzoo run ' + name)}` |")
     if translation:
         lines += TRANSLATION_HEADER + [
-            "| recipe | input / output / target | composition | L1 | PSNR (dB) | SSIM | FD to real targets (floor) "
+            "| recipe | translations | composition | L1 | PSNR (dB) | SSIM | FD to real targets (floor) "
             "| digit kept (floor) | digit kept after the cycle (floor) | wall time | img/s | command |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
