@@ -234,15 +234,15 @@ HEADER = [
 #: another recipe (its name); recall at least; this many classes, all of them; the time (wall time, or training
 #: time where only that is known: ``seconds``) at most, on 2 CPU cores; the asked digit drawn at least this often
 FD_REFERENCE = "improved-dcgan-mnist"
-ARCHITECTURE_TARGET = {"fd": FD_REFERENCE, "recall": 0.6, "classes": 10, "seconds": 3600}
-TARGETS = {
+ARCHITECTURE_TARGET: dict = {"fd": FD_REFERENCE, "recall": 0.6, "classes": 10, "seconds": 3600}
+TARGETS: dict[str, dict] = {
     "sngan-mnist": ARCHITECTURE_TARGET, "progan-mnist": ARCHITECTURE_TARGET, "stylegan2-mnist": ARCHITECTURE_TARGET,
     "biggan-mnist": {"conditional": 0.995, "recall": 0.6},
     "cdcgan-mnist": {"conditional": 0.995},
 }
 #: the default recipe's target (issue 22), met by every recipe that may be the default. It replaces issue 14's
 #: bar, relative to the former default dcgan-mnist (FD at most half of its, recall 0.8, every class, 10 minutes)
-DEFAULT_TARGET = {"fd": 0.6, "recall": 0.85, "classes": 10, "seconds": 600}
+DEFAULT_TARGET: dict = {"fd": 0.6, "recall": 0.85, "classes": 10, "seconds": 600}
 
 
 def seconds(row: dict) -> float | None:
