@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import torch
 from torch import Tensor, nn
 
+from ganzoo import ema as ema_mod
 from ganzoo.algorithm import Algorithm, FeedData, NextBatch, Setup, hyper, update
 from ganzoo.device import autocast
 from ganzoo.errors import UsageError
@@ -125,7 +126,6 @@ class Pix2Pix(Algorithm):
         self.loss_name = setup.config.loss["name"]
         n = min(GRID_EXAMPLES, len(pairs.a))
         self.fixed_a, self.fixed_b = to_model_range(pairs.a[:n]), to_model_range(pairs.b[:n])
-        self.ema_decay = t["ema"]
         self.pairs = pairs
 
     def feed(self, dataset: Dataset) -> FeedData:
@@ -171,9 +171,7 @@ class Pix2Pix(Algorithm):
             for p in self.d_params:
                 p.requires_grad_(True)
         if self.ema is not None:
-            from ganzoo import ema as ema_mod
-
-            ema_mod.update(self.ema, self.G, self.ema_decay)
+            ema_mod.update(self.ema, self.G, self.setup.ema_beta(step))  # a half-life with ramp-up, or a fixed decay
         values["g_loss"] = g_total.detach()
         values.update({f"g/{k}": v for k, v in g_parts.items()})
         return values
@@ -287,8 +285,8 @@ class CycleGAN(Algorithm):
             raise UsageError(f"loss 'identity' feeds each generator images of its own output domain, but the domains "
                              f"have {self.info_a.shape[0]} and {self.info_b.shape[0]} channels",
                              "drop the identity term")
-        if t["ema"] > 0:
-            raise UsageError("cyclegan keeps no EMA of its generators", "set train.ema=0")
+        if ema_mod.enabled(t):  # either form: a fixed decay (ema) or a half-life (ema_kimg)
+            raise UsageError("cyclegan keeps no EMA of its generators", "set train.ema=0 and train.ema_kimg=0")
         self.g_ab, self.g_ba = setup.compiled(setup.wrap(self.G)), setup.compiled(setup.wrap(self.F))
         self.pen_b, self.pen_a = setup.wrap(self.D_B), setup.wrap(self.D_A)
         self.d_b, self.d_a = setup.compiled(self.pen_b), setup.compiled(self.pen_a)

@@ -20,12 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from ganzoo.errors import DataError, UsageError
+from ganzoo.images import load_image
 from ganzoo.plugin_manager import warn
 
 from ..datasets.folder import EXTENSIONS
@@ -258,9 +258,11 @@ def _read(path: Path, channels: int) -> tuple[Tensor, bool] | None:
     from PIL import Image
 
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as img:  # the header alone: whether the file is colour
             colour = img.mode not in ("1", "L", "LA", "I", "I;16", "F")
-            arr = np.asarray(img.convert("L" if channels == 1 else "RGB"))
+        # ganzoo's one conversion, as the folder dataset and `sample --input` read: 16-bit scaled, not clipped,
+        # and the megapixel bound checked before decoding
+        arr = load_image(path, channels)
     except Exception:  # PIL raises many types for broken files; any of them means "skip this file"
         return None
     t = torch.from_numpy(arr.copy())
