@@ -30,6 +30,7 @@ COMMANDS = {
     "new-plugin": "ganzoo.commands.new_plugin_cmd:new_plugin_cmd",
     "plot": "ganzoo.commands.plot_cmd:plot_cmd",
     "compare": "ganzoo.commands.compare_cmd:compare_cmd",
+    "explore": "ganzoo.commands.explore_cmd:explore_cmd",
 }
 
 

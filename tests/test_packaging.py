@@ -49,6 +49,8 @@ def test_wheel_contents(wheel):
     assert "ganzoo_plugins/datasets/data/t10k-images-idx3-ubyte.gz" in names
     assert "ganzoo_plugins/datasets/data/README.md" in names
     assert "ganzoo_plugins/datasets/data/mnist-10k-classifier.safetensors" in names
+    for page in ("index.html", "explore.js", "explore.css"):  # `ganzoo explore`'s page is package data
+        assert f"ganzoo/explore/static/{page}" in names
     assert not any(n.startswith("plugins/") for n in names), "plugins/ must install as ganzoo_plugins"
     assert not any(n.startswith("tests/") for n in names)
     catalogue = zipfile.ZipFile(wheel).read("ganzoo_plugins/registry.toml").decode()
