@@ -68,7 +68,7 @@ class Setting:
     def accepts(self) -> str:
         """What the key accepts, in words (error messages and docs/settings.md)."""
         if self.kind == "int":
-            return f"an integer >= {self.minimum:g}"
+            return f"an integer >= {self.minimum:g}" + (f" and < {self.maximum:.0f}" if self.maximum < math.inf else "")
         if self.kind == "float":
             lo = "(" if self.above else "["
             return f"a number in {lo}{self.minimum:g}, {self.maximum:g})"
@@ -94,7 +94,7 @@ _BAD = object()
 
 
 def _int(s: Setting, v: Any) -> Any:
-    if isinstance(v, bool) or not isinstance(v, int) or (s.minimum is not None and v < s.minimum):
+    if isinstance(v, bool) or not isinstance(v, int) or (s.minimum is not None and v < s.minimum) or v >= s.maximum:
         return _BAD
     return v
 
@@ -163,7 +163,10 @@ class TrainSettings:
     betas: tuple[float, float] = _setting((0.5, 0.999), "betas", "Adam's betas of G (and of D unless betas_d is set).")
     betas_d: tuple[float, float] | None = _setting(None, "betas", "D's own Adam betas; none: betas.", optional=True)
     latent_dim: int = _setting(100, "int", "Size of the latent code z.", minimum=1, flag="--latent-dim")
-    seed: int = _setting(0, "int", "Random seed (weights, noise and data order).", minimum=0, flag="--seed")
+    # below 2**32: seeds derived from it (the EMA's standing statistics: seed * 1_000_003 + step) stay within
+    # the 64 bits torch's generators take, and numpy's legacy seeding takes it as it is
+    seed: int = _setting(0, "int", "Random seed (weights, noise and data order).", minimum=0, maximum=2**32,
+                         flag="--seed")
     device: str = _setting("auto", "device", f"Where to train: {DEVICES}; auto picks CUDA, then MPS, then the CPU.",
                            flag="--device")
     amp: bool = _setting(True, "bool", "bf16 autocast, on CUDA only.", flag="--no-amp", flag_value=False,
