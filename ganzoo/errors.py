@@ -8,7 +8,8 @@ together). 130 and 143 (SIGINT, SIGTERM) are set by the CLI and the trainer.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 
 class GanzooError(Exception):
@@ -133,3 +134,16 @@ def describe(exc: BaseException) -> str:
 
 #: the hint for a plugin that ended the process instead of raising
 EXIT_HINT = "a plugin must raise an exception, not end the process; report it to the plugin's authors"
+
+
+@contextmanager
+def plugin_code(who: str, doing: str) -> Iterator[None]:
+    """Run a component's own code (a loaded generator's forward, say): its failure, ``sys.exit()`` included, is
+    one `ComponentError` line naming ``who`` and what it was ``doing``; ganzoo's own errors pass as they are."""
+    try:
+        yield
+    except GanzooError:
+        raise
+    except PLUGIN_FAULTS as exc:
+        raise ComponentError(f"{who} failed {doing}: {describe(exc)}",
+                             EXIT_HINT if isinstance(exc, SystemExit) else None) from exc

@@ -23,7 +23,7 @@ from torch import nn
 from . import argcheck
 from . import checkpoint as ckpt_mod
 from .config import RunConfig, finalize
-from .errors import CheckpointError, GanzooError, UsageError
+from .errors import CheckpointError, GanzooError, UsageError, plugin_code
 from .rundir import RunDir, fresh_path
 from .specs import DataInfo
 
@@ -49,6 +49,7 @@ class LoadedGenerator:
     direction: str = "AtoB"  # which of an image-to-image run's generators this is
     sampling: tuple[str, ...] = ()  # the sampling options its forward takes (`ComponentSpec.sampling`)
     pretrained: str | None = None  # the recipe whose shipped weights these are (`ganzoo.pretrained`); None for a run
+    who: str = "the generator"  # its registration in words (`ComponentSpec.who`), for the line that reports its failure
 
     def default_out(self, seed: int) -> Path:
         """Where `ganzoo sample` writes without --out: the run's samples/ folder, or for shipped weights (whose
@@ -84,8 +85,9 @@ class LoadedGenerator:
         options = self.sampling_options(truncation)
         y = self.labels(n, labels)
         on_latent, on_forward = split_options(options)
-        z = latent(self.model, n, self.latent_dim, torch.Generator().manual_seed(seed), options=on_latent)
-        return generate(self.model, z, y, 256, **on_forward)
+        with plugin_code(self.who, "while sampling"):
+            z = latent(self.model, n, self.latent_dim, torch.Generator().manual_seed(seed), options=on_latent)
+            return generate(self.model, z, y, 256, **on_forward)
 
     def sampling_options(self, truncation: float | None = None) -> dict[str, float]:
         """The options of `sample`, each checked against what this generator declares (`ComponentSpec.sampling`):
@@ -244,4 +246,4 @@ def load_generator(target: str | Path, use_ema: bool = True, device: str | torch
     conditional = spec.conditional
     return LoadedGenerator(model=model, data=data, config=config, meta=meta, run_dir=run_dir, checkpoint=path,
                            step=ck.step, ema=ema, conditional=conditional, takes=spec.takes, source=source,
-                           direction=direction, sampling=spec.sampling, pretrained=pretrained)
+                           direction=direction, sampling=spec.sampling, pretrained=pretrained, who=spec.who)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import UsageError
+from ..errors import UsageError, plugin_code
 from ..rundir import RunDir, resolve_path
 from ._common import device_option
 
@@ -218,7 +218,8 @@ def _translate_to_file(loaded: LoadedGenerator, out: str | Path | None, num: int
         for line in held.notes:
             warn(line)
         inputs, targets, what = held.inputs, held.targets, f"{held.split} split of {name}"
-    outputs = translate(loaded.model, inputs, device, seed)  # seeds test-time noise (dropout) too
+    with plugin_code(loaded.who, "while translating"):
+        outputs = translate(loaded.model, inputs, device, seed)  # seeds test-time noise (dropout) too
     path = Path(out) if out is not None else loaded.default_out(seed)
     if path.suffix.lower() == ".safetensors":
         from safetensors.torch import save

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..errors import UsageError
+from ..errors import UsageError, plugin_code
 from .sources import Samples
 
 DEFAULT_NUM = 5000
@@ -37,8 +37,9 @@ def sample_run(path: Path, num: int | None, seed: int, dataset: str | None, devi
     prior = reference(name, params).class_prior() if loaded.conditional else None
     if prior is not None:
         notes.append(PRIOR_NOTE)
-    x, labels = sample_generator(loaded.model, num or DEFAULT_NUM, loaded.data.num_classes, loaded.conditional,
-                                 seed, loaded.latent_dim, prior=prior)
+    with plugin_code(loaded.who, "while sampling for evaluation"):
+        x, labels = sample_generator(loaded.model, num or DEFAULT_NUM, loaded.data.num_classes, loaded.conditional,
+                                     seed, loaded.latent_dim, prior=prior)
     return Samples(x, labels, name, params, "run" if Path(path).is_dir() else "checkpoint", notes)
 
 

@@ -36,7 +36,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..errors import UsageError
+from ..errors import UsageError, plugin_code
 from .features import FeatureSpace, feature_space
 from .reference import SPLIT_PARAM, Reference, declared_split, reference
 
@@ -356,9 +356,10 @@ def evaluate_translation_run(path: str | Path, num: int | None = None, seed: int
     back = load_generator(path, use_ema=True, device=device, direction=reverse).model \
         if reverse in gens.values() else None
     held = heldout_images(name, params, direction, num if num is not None else DEFAULT_NUM, seed)
-    result = score_translation(loaded.model, held.inputs, held.targets, held.labels, dataset_name=name,
-                               dataset_params=params, device=device, back=back, direction=direction, seed=seed,
-                               log=log)
+    with plugin_code(loaded.who, "while translating for evaluation"):
+        result = score_translation(loaded.model, held.inputs, held.targets, held.labels, dataset_name=name,
+                                   dataset_params=params, device=device, back=back, direction=direction, seed=seed,
+                                   log=log)
     which = "EMA" if loaded.ema else "raw"
     result.update(source=str(path), algorithm=loaded.config.algo.get("name"), step=loaded.step,
                   input_split=held.split, inputs_available=held.total)
