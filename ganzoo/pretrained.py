@@ -69,6 +69,12 @@ def resolve(target: str | Path, registry: Registry | None = None) -> Path:
 
     registry = registry or get_registry()
     spec = registry.pretrained(target)
+    shadowed = registry.shadowed_pretrained(target) if spec is None else None
+    if shadowed is not None:
+        where = f" in {registry.recipe(target).source}"
+        raise UsageError(f"{target}: your recipe{where} replaces plugin {shadowed.plugin.name!r}'s recipe of that "
+                         "name, whose trained generator ships; those weights were not trained by your recipe",
+                         f"rename your recipe to use the shipped {target}, or train yours: ganzoo run {target}")
     if spec is None:
         names = ", ".join(s.name for s in registry.all_pretrained()) or "none installed"
         raise UsageError(f"{target} does not exist, and no recipe of that name ships a trained generator",

@@ -278,7 +278,9 @@ def test_a_user_recipe_named_like_a_pretrained_one_is_not_offered_its_weights(ca
     assert json.loads(_cli(capsys, "info", "dcgan-mnist", "--json")[1])["pretrained"] is None
     code, out, err = _cli(capsys, "sample", "dcgan-mnist", "--out", "x.png")
     assert code == UsageError.exit_code and len(err.strip().splitlines()) == 1 and not Path("x.png").exists()
-    with pytest.raises(UsageError):
+    # the line says why the shipped weights are not used, and where the recipe that replaced them is
+    assert "replaces plugin 'recipes'" in err and "registry.toml" in err and "rename your recipe" in err
+    with pytest.raises(UsageError, match="your recipe .* replaces"):
         ganzoo.load("dcgan-mnist")
     assert "dcgan-mnist" not in [s.name for s in ganzoo.get_registry().all_pretrained()]
     assert ganzoo.get_registry().pretrained("cdcgan-mnist") is not None  # the others are still offered
