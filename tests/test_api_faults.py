@@ -280,7 +280,7 @@ def test_a_user_recipe_named_like_a_pretrained_one_is_not_offered_its_weights(ca
     assert code == UsageError.exit_code and len(err.strip().splitlines()) == 1 and not Path("x.png").exists()
     # the line says why the shipped weights are not used, and where the recipe that replaced them is
     assert "replaces plugin 'recipes'" in err and "registry.toml" in err and "rename your recipe" in err
-    with pytest.raises(UsageError, match="your recipe .* replaces"):
+    with pytest.raises(UsageError, match=r"your recipe .* replaces"):
         ganzoo.load("dcgan-mnist")
     assert "dcgan-mnist" not in [s.name for s in ganzoo.get_registry().all_pretrained()]
     assert ganzoo.get_registry().pretrained("cdcgan-mnist") is not None  # the others are still offered
