@@ -195,6 +195,16 @@ def test_projection_discriminator_is_psi_of_phi_plus_the_class_embedding_times_p
                                                             * phi).sum(1), rtol=1e-5, atol=1e-5)
 
 
+def test_spectral_projection_discriminator_normalizes_the_class_embedding_too():
+    # sngan_projection's D: SNLinear/SNConvolution2D throughout and SNEmbedID for V (snresnet.py:22)
+    from torch.nn.utils import parametrize
+
+    D = build_discriminator("cdcgan", MNIST, params={"ndf": 8, "norm": "spectral"})
+    layers = [m for m in D.modules() if isinstance(m, (nn.Conv2d, nn.Linear, nn.Embedding))]
+    assert D.project.embed in layers
+    assert all(parametrize.is_parametrized(m, "weight") for m in layers)
+
+
 def test_the_fakes_are_drawn_for_the_real_batchs_labels(toy, monkeypatch):
     from ganzoo_plugins.conditional.models import CGANDiscriminator, CGANGenerator
 
@@ -249,6 +259,15 @@ def test_lsgan_optimal_d_is_the_papers_closed_form():
     inputs = scores([0.75], [0.4])
     (g,) = torch.autograd.grad(loss.g_loss(inputs)[0], inputs.d_fake)
     assert g.item() == pytest.approx(0.4 - 1)
+
+
+def test_lsgan_recipe_is_dcgan_mnist_with_only_the_loss_changed():
+    """The recipe keeps dcgan-mnist's models and optimizer (Adam 2e-4, β1 0.5), not the authors' code's lr 1e-3
+    (xudonmao/LSGAN train_lsun.py:15-16): the two recipes differ in the loss alone."""
+    lsgan, dcgan = recipe("lsgan-mnist"), recipe("dcgan-mnist")
+    assert lsgan["loss"] == {"name": "lsgan"} and dcgan["loss"] == {"name": "bce"}
+    assert {k: v for k, v in lsgan.items() if k not in ("loss", "doc")} == \
+        {k: v for k, v in dcgan.items() if k not in ("loss", "doc")}
 
 
 # -- WGAN-GP (Gulrajani et al. 2017) -----------------------------------------------------------------------
