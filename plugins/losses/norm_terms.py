@@ -77,9 +77,11 @@ class FeatureMatching(LossTerm):
     which the dcgan, vanilla, cgan, cdcgan and resnet discriminators define
     (a discriminator without it is a one-line error naming it). The real
     features are computed without gradients, the fake ones through D into G,
-    in float32. This is the paper's squared L2 norm, summed over features; the
-    authors' code takes the mean over features instead, which is this term
-    divided by the number of features.
+    in float32. This is the paper's squared L2 norm, summed over features. The
+    authors' code differs by script (openai/improved-gan): the MNIST one takes
+    the mean of the squares, this term divided by the number of features
+    (train_mnist_feature_matching.py:76); the CIFAR-10 and SVHN ones the mean
+    absolute difference, an L1 form (train_cifar_feature_matching.py:112).
     """
 
     def g_loss(self, inputs: LossInputs) -> Tensor:
