@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -337,3 +338,12 @@ def test_the_command_serves_on_loopback_and_prints_its_address(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "ganzoo", "explore", "not-a-generator", "--no-browser"],
                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "not-a-generator" in bad.stderr
+
+
+def test_the_benchmark_script_times_a_grid_and_a_translation(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "explore.py"
+    proc = subprocess.run([sys.executable, str(script), "--repeats", "1", "--threads", "1", "--only", "dcgan-mnist",
+                           "pix2pix-mnist-edges"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert re.search(r"dcgan-mnist\s+grid of 64 samples\s+\d+\.\d", proc.stdout), proc.stdout
+    assert re.search(r"pix2pix-mnist-edges\s+translate 1 picture\s+\d+\.\d", proc.stdout), proc.stdout

@@ -35,7 +35,7 @@ from .zoo import MAX_UPLOAD, Zoo
 STATIC = Path(__file__).parent / "static"
 #: the browser is told the page loads nothing from anywhere but this server (no CDN, font or analytics)
 CSP = ("default-src 'self'; img-src 'self' blob: data:; script-src 'self'; style-src 'self'; "
-       "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'")
+       "connect-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'")
 #: hosts a loopback server answers to: a web page elsewhere cannot reach it through a name it controls
 #: (DNS rebinding), since the browser sends that name
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]

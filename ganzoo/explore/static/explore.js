@@ -32,6 +32,7 @@ async function fillImage(img, url, init) {
   const mine = String(++state.request);
   img.dataset.pending = mine;  // a newer request for this picture makes this one stale
   img.dataset.state = "loading";
+  showError("");  // a new try: the last one's message no longer applies
   let response;
   try {
     response = await fetch(url, init);
