@@ -45,6 +45,11 @@ class Generator(nn.Module):
     path-length regularization); a term lists the generator methods it calls in
     `LossTerm.reads_generator`, and a run whose generator lacks one is refused
     at its start. The built-in stylegan2 generator defines it.
+
+    ``interpolate(z_a, z_b, t, labels=None, **options) -> samples`` (optional):
+    the samples at fractions ``t`` (F,) of a walk from code ``z_a`` to ``z_b``
+    (each (1, latent_dim)), for ``ganzoo sample --walk`` and ``ganzoo explore``;
+    without it the walk is `ganzoo.walk.slerp` in z. stylegan2 walks linearly in w.
     """
 
     def __init__(self, data: DataInfo, latent_dim: int = 100):

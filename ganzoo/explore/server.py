@@ -91,8 +91,11 @@ def create_app(zoo: Zoo, allowed_hosts: list[str] | None = None, log: Callable[[
             try:
                 response: Response = await handler(request)
                 return response
-            except GanzooError as exc:  # a user's mistake, or a generator refusing what it was asked
-                return _error(str(exc), 400 if isinstance(exc, UsageError) else 500)
+            except UsageError as exc:  # a user's mistake: a bad value, a path refused, a picture unreadable
+                return _error(str(exc), 400)
+            except GanzooError as exc:  # a component failing, said in ganzoo's one line; the details to the terminal
+                report(exc)
+                return _error(str(exc), 500)
             except Exception as exc:  # a generator or plugin failing: one line for the page, the rest to the terminal
                 report(exc)
                 name = type(exc).__name__
