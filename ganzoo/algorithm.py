@@ -37,6 +37,7 @@ from .specs import DataInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     from .composition import Composition
+    from .ema import KeptEMA
     from .config import RunConfig
     from .registry import Registry
 
@@ -75,6 +76,8 @@ class Setup:
     noise: torch.Generator
     #: optimizers made by `optimizer`, with their side, for the checkpoint's lr/betas on resume
     sides: dict[int, Side] = field(default_factory=dict)
+    #: the EMAs made by `keep_ema`, which the trainer updates after every step and refreshes before use
+    kept: list[KeptEMA] = field(default_factory=list)
 
     @property
     def settings(self) -> Any:
@@ -116,6 +119,30 @@ class Setup:
         from .ema import enabled
 
         return copy.deepcopy(G).eval().requires_grad_(False) if enabled(self.config.train) else None
+
+    def keep_ema(self, G: nn.Module, conditional: bool | None = None) -> KeptEMA | None:
+        """The run's EMA of ``G``, kept by the trainer, or None when the run keeps none (``train.ema_kimg``
+        or ``train.ema`` off). For an algorithm registered with ``supports=("ema", ...)``.
+
+        The trainer updates it after every `Algorithm.step` (`ema_beta`) and gives it standing BatchNorm
+        statistics of its own before it is sampled, evaluated or saved (`ganzoo.ema.StandingStats`, drawn as
+        `ganzoo.sampling.latent` draws, with labels when ``conditional``: default, the run's generator's).
+        Keep ``.module`` in `Algorithm.modules` as "ema" (checkpoints, resume, `ganzoo sample`) and draw
+        grids from it.
+        """
+        from . import ema as ema_mod
+
+        module = self.ema(G)
+        if module is None:
+            return None
+        t = self.config.train
+        cond = self.g_cond if conditional is None else conditional
+        standing = ema_mod.StandingStats(module, latent_dim=t["latent_dim"], batch_size=t["batch_size"],
+                                         num_classes=self.info.num_classes if cond else None, device=self.device,
+                                         seed=t["seed"], amp=t["amp"])
+        kept = ema_mod.KeptEMA(module, G, self.ema_beta, standing)
+        self.kept.append(kept)
+        return kept
 
     def ema_beta(self, step: int) -> float:
         """The decay of the EMA update at the end of training step ``step`` (1-based): `ganzoo.ema.step_beta`

@@ -23,6 +23,7 @@ from .algorithm import Algorithm, FeedData, Setup, hyper
 from .build import build_dataset, build_loss
 from .composition import Composition, lookup
 from .config import RunConfig
+from .ema import enabled as ema_enabled
 from .device import device_label, noise_generator, use_channels_last
 from .errors import ComponentError, GanzooError, UnsupportedDataError, UsageError
 from .interfaces import Dataset
@@ -233,6 +234,15 @@ def build_algorithm(spec: ComponentSpec, setup: Setup, params: dict[str, Any]) -
                              f"(subclass ganzoo.algorithm.Algorithm: modules, optimizers, step)")
     if "generator" not in algo.modules:
         raise ComponentError(f"{spec.who} keeps no 'generator' module (what `ganzoo sample` draws from)")
+    # an EMA the run asked for and the algorithm declared must exist and be saved: never silently dropped
+    if "ema" in spec.supports and ema_enabled(setup.config.train) and "ema" not in algo.modules:
+        raise ComponentError(f"{spec.who} declares supports=ema but keeps no 'ema' module with this run's EMA on "
+                             f"(make it with setup.keep_ema(G) and keep its .module as modules['ema'])")
+    kept = {id(m) for m in algo.modules.values()}
+    lost = [k for k in setup.kept if id(k.module) not in kept]
+    if lost:
+        raise ComponentError(f"{spec.who} keeps an EMA from setup.keep_ema outside its modules, so checkpoints "
+                             f"would lose it (keep its .module as modules['ema'])")
     return algo
 
 

@@ -1,9 +1,11 @@
 """Every name a run config uses, looked up in the registry once, before torch is imported.
 
-`lookup` turns a `RunConfig` into a `Composition`: the training algorithm,
-the generator, discriminator and dataset specs (checked to fit the
-algorithm: what its generators take, the pairing of its data, the scores
-it reads), the loss spec's terms resolved to the
+`lookup` turns a `RunConfig` into a `Composition`: the training algorithm
+(the one the config names; else the one its generator or discriminator
+trains with alone; else the registry's default), the generator,
+discriminator and dataset specs (checked to fit the algorithm: what its
+generators take, the pairing of its data, the scores it reads, the models
+it names and the algorithm a model names), the loss spec's terms resolved to the
 registered losses (with the one-adversarial-term rule), each
 component's parameters checked against its declaration (`ganzoo.params`),
 and the loggers of ``train.loggers`` (`ganzoo.loggers`).
@@ -11,6 +13,11 @@ and the loggers of ``train.loggers`` (`ganzoo.loggers`).
 parameter is one line within a fraction of a second; the trainer and
 `ganzoo.assemble` then build from the `Composition` without looking
 anything up again. Torch-free.
+
+`check_supports` holds a run's shared settings (EMA, AMP, compile, DDP) to
+what its algorithm declares; the trainer calls it once it knows the device
+and the number of processes, before it joins a process group or builds
+anything.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from .config import RunConfig
@@ -28,7 +36,7 @@ from .errors import UsageError
 from .registry import Registry
 from .specs import ComponentSpec
 
-__all__ = ["Composition", "lookup"]
+__all__ = ["Composition", "lookup", "check_fit", "check_supports"]
 
 
 @dataclass(frozen=True)
@@ -54,9 +62,9 @@ def lookup(config: RunConfig, registry: Registry) -> Composition:
     """Look up every name in ``config``: UnknownNameError (with a suggestion), UsageError for a
     loss spec the registry cannot satisfy, ParamError for a parameter the component does not declare,
     UsageError for components that do not fit the algorithm."""
-    algo = _algorithm(config, registry)
     gen = registry.get("generator", config.gen["name"])
     disc = registry.get("discriminator", config.disc["name"])
+    algo = _algorithm(config, registry, gen, disc)
     data = registry.get("dataset", config.dataset["name"])
     _check_data_root(config, data, registry)
     loggers = check_loggers(config.train["loggers"], registry)
@@ -90,8 +98,14 @@ def _check_data_root(config: RunConfig, data: ComponentSpec, registry: Registry)
                          " ".join(recipe.data.split()))  # one line, however the recipe file wraps its text
 
 
-def _algorithm(config: RunConfig, registry: Registry) -> ComponentSpec:
-    name = config.algo.get("name") or registry.default_algorithm
+def _algorithm(config: RunConfig, registry: Registry, gen: ComponentSpec, disc: ComponentSpec) -> ComponentSpec:
+    """The algorithm the config names; else the one its models train with alone (`ComponentSpec.algorithm`), so
+    that ``--gen X`` of a model that needs algorithm X trains with X; else the registry's default."""
+    needed = {s.algorithm for s in (gen, disc) if s.algorithm is not None}
+    if len(needed) > 1 and not config.algo.get("name"):
+        raise UsageError(f"{gen.who} trains with algorithm {gen.algorithm!r} alone, and {disc.who} with "
+                         f"{disc.algorithm!r}", "choose a --gen and --disc that train with one algorithm")
+    name = config.algo.get("name") or (needed.pop() if needed else registry.default_algorithm)
     if name is None:
         raise UsageError("the run names no training algorithm and no plugin registers a default one",
                          "name one with --algo (see `ganzoo list --kind algorithm`)")
@@ -105,7 +119,16 @@ def _examples(registry: Registry, kind: str, fits: Callable[[ComponentSpec], boo
 
 def check_fit(algo: ComponentSpec, gen: ComponentSpec, disc: ComponentSpec, data: ComponentSpec,
               registry: Registry) -> None:
-    """The generator, discriminator and dataset must be of the kind the algorithm declares (UsageError)."""
+    """The generator, discriminator and dataset must be of the kind the algorithm declares, the models those it
+    names, and a model that names an algorithm must have that one (UsageError)."""
+    for model in (gen, disc):
+        if model.algorithm is not None and model.algorithm != algo.name:
+            raise UsageError(f"{model.who} trains with algorithm {model.algorithm!r} alone; this run names "
+                             f"{algo.name!r}", f"--algo {model.algorithm}, or leave --algo out")
+    for kind, model, names in (("generator", gen, algo.generators), ("discriminator", disc, algo.discriminators)):
+        if names and model.name not in names:
+            raise UsageError(f"{algo.name} trains the {' or '.join(names)} {kind}; {kind} {model.name!r} "
+                             f"is not one", f"--{kind[:4]} {names[0]}, or train {model.name} with another --algo")
     if data.pairing != algo.pairing:
         wanted = {None: "a dataset of samples", "paired": "a paired dataset",
                   "unpaired": "an unpaired dataset (two domains)"}
@@ -131,3 +154,24 @@ def check_fit(algo: ComponentSpec, gen: ComponentSpec, disc: ComponentSpec, data
 
 def _table(table: dict[str, Any], params: dict[str, object]) -> dict[str, Any]:
     return {"name": table["name"], **params}
+
+
+def check_supports(algo: ComponentSpec, train: Mapping[str, Any], *, world_size: int, cuda: bool) -> None:
+    """Refuse a run that turns on what the trainer shares (`ganzoo.specs.SHARED`) with an algorithm that does not
+    declare it (``register.algorithm(..., supports=...)``): one UsageError line naming the algorithm and the
+    setting, never a setting silently dropped. ``train.amp`` counts only on CUDA, the one place it acts."""
+    who = f"algorithm {algo.name!r} (plugin {algo.plugin.name!r})"
+    # the two forms of `ganzoo.ema.enabled`, read here without importing torch
+    key = next((k for k in ("ema_kimg", "ema") if float(train.get(k) or 0.0) > 0), None)
+    if key is not None and "ema" not in algo.supports:
+        raise UsageError(f"{who} keeps no EMA of its generator, and this run sets train.{key} = {train[key]:g}",
+                         "set train.ema=0 and train.ema_kimg=0 (--set), or train with an algorithm that keeps one")
+    if train.get("amp") and cuda and "amp" not in algo.supports:
+        raise UsageError(f"{who} does not run under AMP (bf16 autocast), which train.amp turns on for CUDA",
+                         "--no-amp (train.amp=false)")
+    if train.get("compile") and "compile" not in algo.supports:
+        raise UsageError(f"{who} does not use torch.compile, and this run sets train.compile = true",
+                         "leave out --compile (train.compile=false)")
+    if world_size > 1 and "ddp" not in algo.supports:
+        raise UsageError(f"{who} does not train under DDP, and this run has {world_size} processes (torchrun)",
+                         "run it in one process")

@@ -27,7 +27,7 @@ grid, evaluated or checkpointed, so training steps pay nothing for it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from typing import Any
 
@@ -152,3 +152,27 @@ class StandingStats:
                 for m, momentum in saved:
                     m.momentum = momentum
                 self.ema.train(was_training)
+
+
+class KeptEMA:
+    """An EMA generator the trainer keeps for an algorithm (`ganzoo.algorithm.Setup.keep_ema`).
+
+    ``module`` is the averaged copy of ``source``; the algorithm keeps it in its ``modules`` (as "ema", what
+    `ganzoo sample` prefers) and samples its grids from it. The trainer calls `update` after every training
+    step, with that step's decay (``decay(step)``: `Setup.ema_beta`), and `refresh` before the module is
+    sampled, evaluated or saved (its own BatchNorm statistics, `StandingStats`), exactly as the built-in
+    ``gan`` algorithm's EMA.
+    """
+
+    def __init__(self, module: nn.Module, source: nn.Module, decay: Callable[[int], float],
+                 standing: StandingStats | None):
+        self.module, self.source, self.decay, self.standing = module, source, decay, standing
+
+    def update(self, step: int) -> None:
+        """The EMA step at the end of training step ``step`` (1-based)."""
+        update(self.module, self.source, self.decay(step))
+
+    def refresh(self, step: int) -> None:
+        """Standing BatchNorm statistics for the weights at ``step`` (nothing to do without BatchNorm)."""
+        if self.standing is not None:
+            self.standing.refresh(step)

@@ -50,6 +50,8 @@ class PluginRecord:
     module: str | None = None
     hooks: list[str] = field(default_factory=list)
     error: str | None = None
+    #: registrations skipped alone (a pretrained file not there yet), one line each; the plugin still loads
+    warnings: list[str] = field(default_factory=list)
     components: int = 0
     recipes: int = 0
 
@@ -201,6 +203,9 @@ class Plugins:
             recipes = RecipeRegistrar(registry, record.info)
             if self.call(record, impl.function, register=recipes):
                 recipes.commit()
+                for line in recipes.warnings:
+                    record.warnings.append(line)
+                    warn(f"plugin {record.name!r} ({record.dist or 'no distribution'}): {line}")
                 record.recipes = len(recipes.registered)
                 loaded.update(Path(r.source).resolve() for r in recipes.registered)
             else:

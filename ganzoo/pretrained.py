@@ -75,6 +75,9 @@ def resolve(target: str | Path, registry: Registry | None = None) -> Path:
         raise UsageError(f"{target}: your recipe{where} replaces plugin {shadowed.plugin.name!r}'s recipe of that "
                          "name, whose trained generator ships; those weights were not trained by your recipe",
                          f"rename your recipe to use the shipped {target}, or train yours: ganzoo run {target}")
+    missing = registry.missing_pretrained(target) if spec is None else None
+    if missing is not None:  # registered before its file exists: say so (verified raises that it is missing)
+        return verified(missing)
     if spec is None:
         names = ", ".join(s.name for s in registry.all_pretrained()) or "none installed"
         raise UsageError(f"{target} does not exist, and no recipe of that name ships a trained generator",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from .errors import DuplicateNameError, GanzooError, UnknownNameError
 from .introspect import read_signature
-from .specs import KINDS, PAIRINGS, SAMPLING_OPTIONS, SCORES, TAKES, ComponentSpec, DatasetEvaluation, PluginInfo, PretrainedSpec, RecipeSpec, check_name
+from .specs import KINDS, PAIRINGS, SAMPLING_OPTIONS, SCORES, SHARED, TAKES, ComponentSpec, DatasetEvaluation, PluginInfo, PretrainedSpec, RecipeSpec, check_name
 
 
 class Registry:
@@ -23,6 +23,8 @@ class Registry:
         self._aliases: dict[tuple[str, str], str] = {}
         self._recipes: dict[str, RecipeSpec] = {}
         self._pretrained: dict[str, PretrainedSpec] = {}
+        #: registered weights whose file is not there (yet): not offered, but named when asked for
+        self._missing_pretrained: dict[str, PretrainedSpec] = {}
         self._default_recipe: str | None = None
         self._default_algorithm: ComponentSpec | None = None
         self.default_source: str | None = None
@@ -116,6 +118,7 @@ class Registry:
         self._aliases = {k: v for k, v in self._aliases.items() if (k[0], v) not in gone}
         self._recipes = {k: r for k, r in self._recipes.items() if r.plugin != plugin}
         self._pretrained = {k: w for k, w in self._pretrained.items() if w.plugin != plugin}
+        self._missing_pretrained = {k: w for k, w in self._missing_pretrained.items() if w.plugin != plugin}
         if self._default_algorithm is not None and self._default_algorithm.plugin == plugin:
             self._default_algorithm = None
 
@@ -136,6 +139,13 @@ class Registry:
                                      f"registered by plugin {taken.plugin.name!r}", "rename one of the recipes")
         self._pretrained[spec.name] = spec
         return spec
+
+    def add_missing_pretrained(self, spec: PretrainedSpec) -> None:
+        self._missing_pretrained.setdefault(spec.name, spec)
+
+    def missing_pretrained(self, name: str) -> PretrainedSpec | None:
+        """Weights registered for recipe ``name`` whose file was missing at registration (`RecipeRegistrar.pretrained`)."""
+        return self._missing_pretrained.get(name)
 
     def pretrained(self, name: str) -> PretrainedSpec | None:
         """The weights shipped for recipe ``name``, None when there are none (no check of the file here), or
@@ -206,7 +216,7 @@ class ComponentRegistrar:
 
     def generator(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
                   aliases: Iterable[str] = (), conditional: bool = False, takes: str = "noise",
-                  sampling: Iterable[str] = ()) -> ComponentSpec:
+                  sampling: Iterable[str] = (), algorithm: str | None = None) -> ComponentSpec:
         """A generator: ``factory(data, latent_dim=..., **params)`` returns an ``nn.Module``.
 
         ``takes="image"``: an image-to-image generator (pix2pix, CycleGAN); its factory is called as
@@ -214,6 +224,8 @@ class ComponentRegistrar:
         ``sampling``: the options of `ganzoo.specs.SAMPLING_OPTIONS` that `ganzoo sample` may set, at most one
         per flag: ``"truncation_psi"`` (a keyword of its ``forward``) or ``"truncation_threshold"`` (a keyword
         of its ``sample_latent``), each set by ``--truncation``; training never passes them.
+        ``algorithm``: the training algorithm it trains with alone (a run naming none then trains with it, and a
+        run naming another is refused before torch is imported); None: any algorithm that fits.
         """
         _one_of("takes", takes, TAKES, name)
         sampling = tuple(sampling)
@@ -224,21 +236,25 @@ class ComponentRegistrar:
             raise ValueError(f"{name!r}: sampling declares two options set by one flag ({', '.join(sampling)}); "
                              f"--{max(flags, key=flags.count)} must mean one thing for a generator")
         return self._add("generator", name, factory, doc, aliases, conditional=conditional, takes=takes,
-                         sampling=sampling)
+                         sampling=sampling, algorithm=_needs(algorithm, name))
 
     def discriminator(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
-                      aliases: Iterable[str] = (), conditional: bool = False, scores: str = "sample") -> ComponentSpec:
+                      aliases: Iterable[str] = (), conditional: bool = False, scores: str = "sample",
+                      algorithm: str | None = None) -> ComponentSpec:
         """A discriminator: ``factory(data, **params)`` returns an ``nn.Module`` giving (N,) scores.
 
         ``scores="patch"``: it scores every patch, (N, 1, h, w) (PatchGAN), for algorithms that accept that.
+        ``algorithm``: the training algorithm it trains with alone, as for `generator`.
         """
         _one_of("scores", scores, SCORES, name)
-        return self._add("discriminator", name, factory, doc, aliases, conditional=conditional, scores=(scores,))
+        return self._add("discriminator", name, factory, doc, aliases, conditional=conditional, scores=(scores,),
+                         algorithm=_needs(algorithm, name))
 
     def algorithm(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
                   aliases: Iterable[str] = (), takes: str = "noise", pairing: str | None = None,
                   scores: Iterable[str] = ("sample",), default: bool = False,
-                  adversarial_optional: bool = False) -> ComponentSpec:
+                  adversarial_optional: bool = False, supports: Iterable[str] = (),
+                  generators: Iterable[str] = (), discriminators: Iterable[str] = ()) -> ComponentSpec:
         """A training algorithm: ``factory(setup, **params)`` returns a `ganzoo.algorithm.Algorithm`.
 
         Declared here, so a run is checked before torch is imported: ``takes`` is what its generators
@@ -246,6 +262,11 @@ class ComponentRegistrar:
         "unpaired"), ``scores`` the discriminator outputs it accepts ("sample", "patch"). ``default``:
         the algorithm of runs whose config names none (ganzoo's `gan` is; one plugin at most).
         ``adversarial_optional``: a loss spec of regularizers alone trains too (pix2pix's L1-only ablation).
+        ``supports``: what of the trainer's it applies (`ganzoo.specs.SHARED`): "ema" (it keeps the run's EMA
+        through `Setup.keep_ema`), "amp" (its steps run under `ganzoo.device.autocast` with ``train.amp``),
+        "compile" (`Setup.compiled`), "ddp" (`Setup.wrap`); a run that turns on one it does not declare is
+        refused in one line. ``generators`` / ``discriminators``: the models it trains, by name (empty: any
+        that fits ``takes`` and ``scores``).
         """
         _one_of("takes", takes, TAKES, name)
         if pairing is not None:
@@ -253,8 +274,16 @@ class ComponentRegistrar:
         scores = tuple(scores)
         for s in scores:
             _one_of("scores", s, SCORES, name)
+        shared = frozenset(supports) if not isinstance(supports, str) else frozenset((supports,))
+        for feature in sorted(shared):
+            _one_of("supports", feature, SHARED, name)
+        models: dict[str, tuple[str, ...]] = {}
+        for what, given in (("generators", generators), ("discriminators", discriminators)):
+            if isinstance(given, str):  # ("progan") without its comma: a name, not a tuple of names
+                raise ValueError(f"{name!r}: {what} must be a tuple of component names, not {given!r}")
+            models[what] = tuple(check_name(n) for n in given)
         spec = self._add("algorithm", name, factory, doc, aliases, takes=takes, pairing=pairing, scores=scores,
-                         adversarial_optional=adversarial_optional)
+                         adversarial_optional=adversarial_optional, supports=shared, **models)
         if default:
             if self._registry.default_algorithm is not None:
                 self._registry.set_default_algorithm(spec)  # raises: another plugin's is the default
@@ -288,6 +317,16 @@ class ComponentRegistrar:
         return self._add("dataset", name, factory, doc, aliases, evaluation=evaluation, pairing=pairing)
 
 
+def _needs(algorithm: str | None, name: str) -> str | None:
+    """The algorithm a model registration names, checked as a name (it may come from another plugin)."""
+    if algorithm is None:
+        return None
+    try:
+        return check_name(algorithm)
+    except ValueError as exc:
+        raise ValueError(f"{name!r}: algorithm: {exc}") from None
+
+
 def _one_of(what: str, value: object, allowed: tuple[str, ...], name: str) -> None:
     if value not in allowed:
         raise ValueError(f"{name!r}: {what} must be one of {', '.join(allowed)}, not {value!r}")
@@ -301,6 +340,8 @@ class RecipeRegistrar:
         self.plugin = plugin
         self.registered: list[RecipeSpec] = []
         self.weights: list[PretrainedSpec] = []
+        #: weights registered before their file exists: skipped alone, each reported in one line (`warnings`)
+        self.missing: list[PretrainedSpec] = []
         self._default: tuple[str, str] | None = None
 
     def _stage(self, spec: RecipeSpec) -> RecipeSpec:
@@ -318,6 +359,14 @@ class RecipeRegistrar:
             self._registry.add_recipe(spec)
         for weights in self.weights:
             self._registry.add_pretrained(weights)
+        for weights in self.missing:
+            self._registry.add_missing_pretrained(weights)
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per registration skipped alone (the plugin's other registrations stay)."""
+        return [f"pretrained {w.name!r}: {w.path} is missing, so `ganzoo sample {w.name}` cannot use it yet "
+                f"(export a trained run's generator there with ganzoo.pretrained.export)" for w in self.missing]
         if self._default is not None:
             self._registry.set_default(*self._default)
 
@@ -343,10 +392,18 @@ class RecipeRegistrar:
     def pretrained(self, recipe: str, path: str | Path, *, sha256: str) -> PretrainedSpec:
         """Ship trained generator weights for ``recipe``, one of this plugin's own recipes (registered before
         this call): `ganzoo sample RECIPE`, `ganzoo eval RECIPE` and `ganzoo run --init RECIPE` then use the
-        file at ``path`` (a checkpoint written by `ganzoo.pretrained.export`) once its ``sha256`` matches."""
+        file at ``path`` (a checkpoint written by `ganzoo.pretrained.export`) once its ``sha256`` matches.
+
+        A file that is not there (yet: the plugin is being developed before its weights exist) skips this
+        registration alone, with one warning line (`ganzoo plugins` shows it); its digest is checked once the
+        file exists, and `ganzoo sample RECIPE` says the file is missing meanwhile."""
         if recipe not in {r.name for r in self.registered}:
             raise ValueError(f"pretrained weights for {recipe!r}: register the recipe first, in the same hook "
                              f"(a plugin ships weights for its own recipes)")
+        if not Path(str(path)).is_file():
+            spec = PretrainedSpec(recipe, str(path), str(sha256), self.plugin, f"plugin {self.plugin.name}")
+            self.missing.append(spec)
+            return spec
         if not (isinstance(sha256, str) and len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)):
             raise ValueError(f"pretrained weights for {recipe!r}: sha256 must be 64 lowercase hex digits")
         if any(w.name == recipe for w in self.weights):

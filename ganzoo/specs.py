@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from collections.abc import Callable
 
 KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "dataset", "algorithm", "logger")
@@ -22,6 +22,11 @@ PAIRINGS = ("paired", "unpaired")
 #: what a discriminator scores: each sample (N,) or each patch (N, 1, h, w)
 SCORES = ("sample", "patch")
 ALL_KINDS: tuple[str, ...] = KINDS + ("recipe",)
+
+#: what the trainer shares with an algorithm that declares it (``register.algorithm(..., supports=...)``): the EMA
+#: of G (`Setup.keep_ema`), bf16 autocast (``train.amp``), torch.compile (`Setup.compiled`) and DDP (`Setup.wrap`)
+Shared = Literal["ema", "amp", "compile", "ddp"]
+SHARED: tuple[Shared, ...] = ("ema", "amp", "compile", "ddp")
 
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -142,6 +147,13 @@ class ComponentSpec:
     sampling: tuple[str, ...] = ()
     # algorithms: whether a loss spec without an adversarial term trains too (pix2pix's L1-only ablation)
     adversarial_optional: bool = False
+    # algorithms: what of the trainer's they apply (SHARED); a run that turns on another is refused
+    supports: frozenset[Shared] = frozenset()
+    # algorithms: the generators / discriminators they train, by name (empty: any that fits takes/scores)
+    generators: tuple[str, ...] = ()
+    discriminators: tuple[str, ...] = ()
+    # generators and discriminators: the algorithm they train with alone (None: any that fits)
+    algorithm: str | None = None
     # the factory takes **kwargs, or its signature could not be read: names beyond ``params`` are accepted
     open_params: bool = False
 

@@ -33,7 +33,7 @@ from . import checkpoint as ck
 from . import distributed as dist
 from .algorithm import progress_hooks
 from .assemble import assemble, lookup, run_path
-from .composition import Composition
+from .composition import Composition, check_supports
 from .config import RunConfig, finalize
 from .console import err_console
 from .device import configure_backends, resolve_device
@@ -86,6 +86,7 @@ class Trainer:
     def fit(self) -> TrainResult:
         self.env = dist.from_env()
         self.device = resolve_device(self.config.train["device"], self.env.local_rank if self.env.enabled else None)
+        self._check_shared()  # before a process group is joined: a refused DDP run must not wait for its peers
         owns_group = self.env.enabled and not torch.distributed.is_initialized()
         self.env = dist.init(self.env, self.device)
         if not self.env.is_main:
@@ -129,6 +130,15 @@ class Trainer:
         return dist.any_flag(self._stop or 0, self.env)
 
     # -- setup: nothing here writes to disk ------------------------------------------------------
+    def _check_shared(self) -> None:
+        """Look the names up, and refuse settings the algorithm does not apply (`check_supports`)."""
+        from .plugin_manager import get_registry
+
+        reg = self.registry = self.registry or get_registry()
+        self.composition = self.composition or lookup(self.config, reg)
+        check_supports(self.composition.algorithm, self.composition.config.train, world_size=self.env.world_size,
+                       cuda=self.device.type == "cuda")
+
     def _build(self) -> None:
         from .plugin_manager import get_registry
 
@@ -176,6 +186,8 @@ class Trainer:
             for hook in self.progress_hooks:
                 hook(step, self.total)
             self.tracker.track(self.algorithm.step(self.parts.feed.next, step, self.total))
+            for ema in self.parts.setup.kept:  # the EMAs the algorithm asked the trainer to keep (Setup.keep_ema)
+                ema.update(step)
             epoch, epoch_done = self.parts.feed.epoch + 1, self.parts.feed.epoch_done
             self.reporter.advance(step, epoch)
             if step % t["log_every"] == 0 or step == self.total:
@@ -224,14 +236,14 @@ class Trainer:
         self.tracker.check(self.env)
         self.grid_step = self.step
         if self.out is not None:
-            self.algorithm.refresh(self.step)  # the EMA model's own BatchNorm statistics
+            self._refresh()  # the EMA model's own BatchNorm statistics
             self.out.grid(name, self.step)
 
     def _evaluate(self, epoch: int) -> None:
         self.tracker.check(self.env)  # a collective, so every rank calls it; and a diverged G is not scored
         self.eval_step = self.step
         if self.out is not None:  # nothing collective inside: the other ranks wait in the next all-reduce
-            self.algorithm.refresh(self.step)
+            self._refresh()
             self.t_log += self.out.evaluate(self.step, epoch, self.device, self.reporter.note)["eval_seconds"]
 
     def _save(self, keep: bool) -> None:
@@ -243,10 +255,16 @@ class Trainer:
                                 self._kept())
         rank_rng = self.parts.rank_rng(self.env)  # a collective: every rank's random streams, onto rank 0
         if self.env.is_main:
-            self.algorithm.refresh(self.step)
+            self._refresh()
             self.parts.save(self.run.latest, self.step, self.config, self.run.kept(self.step) if keep else None,
                             rank_rng)
         self.ckpt_step = self.step
+
+    def _refresh(self) -> None:
+        """Before the models are sampled, evaluated or saved: the algorithm's own refresh, and the kept EMAs'."""
+        self.algorithm.refresh(self.step)
+        for ema in self.parts.setup.kept:
+            ema.refresh(self.step)
 
     def _images(self, steps: int) -> int:
         return steps * self.parts.algorithm.batches_per_step * self.config.train["batch_size"] * self.env.world_size

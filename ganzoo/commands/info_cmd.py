@@ -20,6 +20,9 @@ def _component(spec: ComponentSpec) -> dict[str, Any]:
         "distribution": spec.plugin.dist, "version": spec.plugin.version, "factory": spec.target,
         "summary": spec.summary, "doc": spec.doc, "aliases": list(spec.aliases),
         "conditional": spec.conditional, "role": spec.role, "sampling": list(spec.sampling),
+        **({"algorithm": spec.algorithm} if spec.kind in ("generator", "discriminator") else {}),
+        **({"supports": sorted(spec.supports), "generators": list(spec.generators),
+            "discriminators": list(spec.discriminators)} if spec.kind == "algorithm" else {}),
         "params": [{"name": p.name, "type": p.type, "default": p.default, "required": p.required}
                    for p in spec.params],
     }
@@ -118,6 +121,16 @@ def _show(entry: dict[str, Any]) -> None:
     if entry["conditional"]:
         meta += " · conditional (needs class labels)"
     console.print(Panel(Markdown(entry["doc"] or "(no docstring)"), title=title, subtitle=meta, title_align="left"))
+    if entry.get("algorithm"):
+        console.print(f"trains with algorithm {entry['algorithm']} alone (a run naming none uses it)",
+                      highlight=False, markup=False)
+    if entry["kind"] == "algorithm":
+        shared = ", ".join(entry["supports"]) or "none"
+        console.print(f"shares with the trainer: {shared} (a run that turns on another of ema, amp, compile, ddp "
+                      "is refused)", highlight=False, soft_wrap=True, markup=False)
+        for kind in ("generators", "discriminators"):
+            if entry[kind]:
+                console.print(f"trains the {kind}: {', '.join(entry[kind])}", highlight=False, markup=False)
     for name in entry.get("sampling") or ():
         option = SAMPLING_OPTIONS.get(name)
         if option is not None:  # what `ganzoo sample --FLAG` means for this generator

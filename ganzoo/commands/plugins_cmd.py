@@ -19,7 +19,8 @@ def plugins_cmd(as_json: bool) -> None:
     if as_json:
         print_json([{"name": r.name, "distribution": r.dist, "version": r.version, "module": r.module,
                      "hooks": r.hooks, "components": r.components, "recipes": r.recipes,
-                     "status": "ok" if r.ok else "failed", "error": r.error} for r in records])
+                     "status": "ok" if r.ok else "failed", "error": r.error, "warnings": r.warnings}
+                    for r in records])
         return
     from rich.markup import escape
     from rich.table import Table
@@ -32,6 +33,7 @@ def plugins_cmd(as_json: bool) -> None:
     for r in records:
         status = (f"[green]ok[/] ({r.components} components, {r.recipes} recipes)" if r.ok
                   else f"[red]failed:[/] {escape(r.error or '')}")  # a plugin's text, never markup
+        status += "".join(f"\n[yellow]warning:[/] {escape(line)}" for line in r.warnings)
         dist = f"{r.dist} {r.version}" if r.dist else "-"
         table.add_row(escape(r.name), escape(dist), escape(", ".join(h.removeprefix("ganzoo_") for h in r.hooks)),
                       status)

@@ -42,10 +42,10 @@ def _tiny(config: dict[str, Any], out: Path, steps: int, batch_size: int) -> dic
     return {**config, "train": train, "out": str(out)}
 
 
-def check_algorithm(name: str, *, config: dict[str, Any] | None = None, batch_size: int = 4,
+def check_algorithm(name: str, config: dict[str, Any] | None = None, *, batch_size: int = 4,
                     registry: Any = None) -> Report:
-    """Check algorithm ``name``; ``config``: the run config to check it with (default: a recipe naming it,
-    the first whose data is on disk)."""
+    """Check algorithm ``name``; ``config``: the run config to check it with, positional or keyword (default: a
+    recipe naming it, the first whose data is on disk)."""
     from ..plugin_manager import get_registry
 
     registry = registry or get_registry()

@@ -17,4 +17,4 @@ if TYPE_CHECKING:
 @hookimpl
 def ganzoo_register_components(register: ComponentRegistrar) -> None:
     register.algorithm("gan", f"{__name__}.algorithm:GAN", takes="noise", pairing=None, scores=("sample",),
-                       default=True)
+                       default=True, supports=("ema", "amp", "compile", "ddp"))

@@ -1,4 +1,5 @@
-"""The gan algorithm's step: ``loss.n_critic`` discriminator updates, then one generator update, then the EMA.
+"""The gan algorithm's step: ``loss.n_critic`` discriminator updates, then one generator update; the trainer
+then updates the EMA (`ganzoo.algorithm.Setup.keep_ema`).
 
 Each D update reads a fresh real batch and fresh noise; the G update uses
 the last real batch's labels (conditional models) and its size. This is the
@@ -15,7 +16,6 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ganzoo import ema as ema_mod
 from ganzoo.algorithm import Algorithm, NextBatch, Setup, update
 from ganzoo.config import RunConfig
 from ganzoo.device import autocast
@@ -29,7 +29,7 @@ class GAN(Algorithm):
     Each step makes ``n_critic`` discriminator updates (the loss spec's
     adversarial term asks for it: 5 for wgan-gp), each on a fresh real batch
     and fresh latent codes, then one generator update, then the EMA of G's
-    weights when ``train.ema_kimg`` (or ``train.ema``) is on. Conditional models get the real batch's
+    weights when ``train.ema_kimg`` (or ``train.ema``) is on (the trainer's, `Setup.keep_ema`). Conditional models get the real batch's
     labels. Grids are drawn from one fixed batch of latent codes (one row per
     class for conditional generators). The default algorithm: a run that
     names none trains with this one.
@@ -47,7 +47,9 @@ class GAN(Algorithm):
         self.g_cond, self.d_cond = setup.g_cond, setup.d_cond
         G, D = setup.generator(), setup.discriminator()
         self.G, self.D = G, D
-        self.ema = setup.ema(G)
+        # the trainer's EMA (None when off): updated after each step, standing statistics before each use
+        self.kept_ema = setup.keep_ema(G)
+        self.ema = self.kept_ema.module if self.kept_ema is not None else None
         self.modules = {"generator": G, "discriminator": D}
         if self.ema is not None:
             self.modules["ema"] = self.ema
@@ -57,11 +59,6 @@ class GAN(Algorithm):
         self.probabilities = self.loss.scores_are_logits
         self.blame = {k: s.who for k, s in setup.composition.specs.items()}
         self.loss_name = setup.config.loss["name"]
-        self.standing = None
-        if self.ema is not None:
-            self.standing = ema_mod.StandingStats(self.ema, latent_dim=t["latent_dim"], batch_size=t["batch_size"],
-                                                  num_classes=setup.info.num_classes if self.g_cond else None,
-                                                  device=setup.device, seed=t["seed"], amp=t["amp"])
         g_wrapped, d_wrapped = setup.wrap(G), setup.wrap(D)
         self.g_train: Callable[..., Tensor] = setup.compiled(g_wrapped)
         self.d_train: Callable[..., Tensor] = setup.compiled(d_wrapped)
@@ -145,16 +142,9 @@ class GAN(Algorithm):
         finally:
             for p in self.d_params:
                 p.requires_grad_(True)
-        if self.ema is not None:  # the decay of this step: a half-life with ramp-up, or a fixed one (ganzoo.ema)
-            ema_mod.update(self.ema, self.G, self.setup.ema_beta(step))
         return loss_total.detach(), parts
 
     # -- what the trainer shows and scores ----------------------------------------------------------
-    def refresh(self, step: int) -> None:
-        """Give the EMA model BatchNorm statistics of its own before it is sampled, evaluated or saved."""
-        if self.standing is not None:
-            self.standing.refresh(step)
-
     @property
     def sampler(self) -> nn.Module:
         return self.ema if self.ema is not None else self.G

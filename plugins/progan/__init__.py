@@ -14,5 +14,8 @@ from ganzoo.registry import ComponentRegistrar
 def ganzoo_register_components(register: ComponentRegistrar) -> None:
     register.generator("progan", "ganzoo_plugins.progan.models:ProGANGenerator")
     register.discriminator("progan", "ganzoo_plugins.progan.models:ProGANDiscriminator")
+    # The progan algorithm follows the growth of the progan models, so it names them (checked before torch).
+    # The models only prefer it: under gan they train too (D then fades its own inputs), so they name none.
     register.algorithm("progan", "ganzoo_plugins.progan.algorithm:ProGAN", takes="noise", pairing=None,
-                       scores=("sample",))
+                       scores=("sample",), supports=("ema", "amp", "compile", "ddp"), generators=("progan",),
+                       discriminators=("progan",))

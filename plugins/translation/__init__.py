@@ -38,8 +38,9 @@ def ganzoo_register_components(register: ComponentRegistrar) -> None:
     register.generator("resnet-translator", f"{_HERE}.components:resnet_translator", takes="image")
     register.discriminator("patchgan", f"{_HERE}.components:patchgan", scores="patch")
     register.algorithm("pix2pix", f"{_HERE}.algorithms:Pix2Pix", takes="image", pairing="paired",
-                       scores=("sample", "patch"), adversarial_optional=True)
+                       scores=("sample", "patch"), adversarial_optional=True,
+                       supports=("ema", "amp", "compile", "ddp"))
     register.algorithm("cyclegan", f"{_HERE}.algorithms:CycleGAN", takes="image", pairing="unpaired",
-                       scores=("sample", "patch"))
+                       scores=("sample", "patch"), supports=("amp", "compile", "ddp"))  # no EMA of its generators
     register.loss("cycle", f"{_HERE}.losses:Cycle", role="regularizer")
     register.loss("identity", f"{_HERE}.losses:Identity", role="regularizer")
