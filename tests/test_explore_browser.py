@@ -94,15 +94,12 @@ def driver() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def shots() -> Path:
+def shots(tmp_path_factory) -> Path:
     if os.environ.get("GANZOO_SCREENSHOTS"):
         folder = ROOT / "docs" / "explore"
-    else:
-        import tempfile
-
-        folder = Path(tempfile.mkdtemp(prefix="ganzoo-explore-shots-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return tmp_path_factory.mktemp("shots")
 
 
 # -- reading what the page shows -------------------------------------------------------------------------------
