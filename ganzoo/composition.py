@@ -125,10 +125,11 @@ def check_fit(algo: ComponentSpec, gen: ComponentSpec, disc: ComponentSpec, data
         if model.algorithm is not None and model.algorithm != algo.name:
             raise UsageError(f"{model.who} trains with algorithm {model.algorithm!r} alone; this run names "
                              f"{algo.name!r}", f"--algo {model.algorithm}, or leave --algo out")
-    for kind, model, names in (("generator", gen, algo.generators), ("discriminator", disc, algo.discriminators)):
+    for kind, flag, model, names in (("generator", "gen", gen, algo.generators),
+                                     ("discriminator", "disc", disc, algo.discriminators)):
         if names and model.name not in names:
             raise UsageError(f"{algo.name} trains the {' or '.join(names)} {kind}; {kind} {model.name!r} "
-                             f"is not one", f"--{kind[:4]} {names[0]}, or train {model.name} with another --algo")
+                             f"is not one", f"--{flag} {names[0]}, or train {model.name} with another --algo")
     if data.pairing != algo.pairing:
         wanted = {None: "a dataset of samples", "paired": "a paired dataset",
                   "unpaired": "an unpaired dataset (two domains)"}

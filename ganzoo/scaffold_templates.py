@@ -54,7 +54,8 @@ def ganzoo_register_components(register):
     register.generator("__NAME__-mlp", "__MODULE__.models:MLPGenerator")
     register.discriminator("__NAME__-mlp", "__MODULE__.models:MLPDiscriminator")
     register.logger("__NAME__-csv", "__MODULE__.logger:CSVLogger")
-    register.algorithm("__NAME__-alternating", "__MODULE__.algorithm:Alternating")
+    # supports: what of the trainer's the algorithm applies; a run turning on another is refused in one line
+    register.algorithm("__NAME__-alternating", "__MODULE__.algorithm:Alternating", supports=("amp",))
 
 
 @hookimpl
@@ -84,6 +85,7 @@ from __future__ import annotations
 import torch
 
 from ganzoo.algorithm import Algorithm, update
+from ganzoo.device import autocast
 from ganzoo.interfaces import LossInputs
 
 
@@ -108,12 +110,13 @@ class Alternating(Algorithm):
         # setup.noise is the run's noise stream, which checkpoints keep: a resumed run draws what it would have
         z = torch.randn(len(real), self.latent_dim, generator=self.setup.noise, device=self.setup.noise.device)
         d_turn = ((step - 1) // self.every) % 2 == 0
-        fake = self.G(z)
-        shown = fake.detach() if d_turn else fake
-        inputs = LossInputs(real, shown, self.D(shown), self.D(real), None, self.D, step,
-                            generator=self.G, total=total)
         side, opt = ("d_loss", "opt_d") if d_turn else ("g_loss", "opt_g")
-        value, parts = getattr(self.loss, side)(inputs)
+        with autocast(self.setup.device, self.setup.config.train["amp"]):  # bf16 on CUDA with train.amp
+            fake = self.G(z)
+            shown = fake.detach() if d_turn else fake
+            inputs = LossInputs(real, shown, self.D(shown), self.D(real), None, self.D, step,
+                                generator=self.G, total=total)
+            value, parts = getattr(self.loss, side)(inputs)
         update(self.optimizers[opt], value, "discriminator" if d_turn else "generator", inputs, {}, "__NAME__")
         return {side: value.detach(), **{f"{side[0]}/{k}": v for k, v in parts.items()}}
 

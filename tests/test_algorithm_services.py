@@ -192,7 +192,7 @@ def test_a_model_that_needs_an_algorithm_is_refused_another_one_and_picks_it_whe
     with pytest.raises(UsageError) as err:
         lookup(resolve(base={**base, "gen": {"name": "toy-mlp"}, "disc": {"name": "toy-mlp"},
                              "algo": {"name": "acme-special"}}, recipes=registry), registry)
-    assert "acme-special trains the acme-needy generator" in one_line(err)
+    assert "acme-special trains the acme-needy generator" in one_line(err) and "--gen acme-needy" in str(err.value)
 
 
 def test_progan_the_algorithm_names_its_models_before_torch():
