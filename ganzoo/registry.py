@@ -361,14 +361,14 @@ class RecipeRegistrar:
             self._registry.add_pretrained(weights)
         for weights in self.missing:
             self._registry.add_missing_pretrained(weights)
+        if self._default is not None:
+            self._registry.set_default(*self._default)
 
     @property
     def warnings(self) -> list[str]:
         """One line per registration skipped alone (the plugin's other registrations stay)."""
         return [f"pretrained {w.name!r}: {w.path} is missing, so `ganzoo sample {w.name}` cannot use it yet "
                 f"(export a trained run's generator there with ganzoo.pretrained.export)" for w in self.missing]
-        if self._default is not None:
-            self._registry.set_default(*self._default)
 
     def recipe(self, name: str, config: dict[str, Any], *, doc: str = "", data: str = "") -> RecipeSpec:
         """``data``: for a recipe that trains on the user's own files, what to download and where to point
