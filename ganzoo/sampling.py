@@ -6,7 +6,9 @@ back and writing files) is `ganzoo.trained` and `ganzoo.commands.sample_cmd`.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -76,9 +78,28 @@ def fixed_batch(model: nn.Module, data: DataInfo, latent_dim: int, seed: int, co
 
 
 @torch.no_grad()
+def seeded_noise(model: nn.Module, seed: int | None) -> contextlib.AbstractContextManager[object]:
+    """While it lasts, the global random state (on ``model``'s device) is seeded with ``seed`` and restored
+    after: a generator that draws noise of its own in ``forward`` (StyleGAN2's per-pixel noise, a U-Net's
+    test-time dropout) draws the same noise for the same seed, and nothing else's randomness moves.
+    ``seed`` None: nothing is touched."""
+    if seed is None:
+        return contextlib.nullcontext()
+    device = next(iter(model.parameters()), torch.empty(0)).device
+    return _forked(device, seed)
+
+
+@contextlib.contextmanager
+def _forked(device: torch.device, seed: int) -> Iterator[None]:
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
 def generate(model: nn.Module, z: Tensor, labels: Tensor | None, batch: int = 256, **options: float) -> Tensor:
     """Run ``model`` in eval mode over ``z`` in chunks; float32 samples on the CPU. ``options``: the sampling
-    options its ``forward`` takes (`split_options`)."""
+    options its ``forward`` takes (`split_options`). Noise the model draws itself comes from the global random
+    state: wrap the call in `seeded_noise` to make it a function of a seed."""
     was = model.training
     model.eval()
     device = next(iter(model.parameters()), torch.empty(0)).device

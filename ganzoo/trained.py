@@ -75,7 +75,7 @@ class LoadedGenerator:
         ``truncation``: the generator's own truncation trick, for generators that declare one (its
         ``sampling``; `ganzoo.specs.SAMPLING_OPTIONS` says what the value means for each).
         """
-        from .sampling import generate, latent, split_options
+        from .sampling import generate, latent, seeded_noise, split_options
 
         if self.translates:
             raise UsageError(f"generator {self.config.gen['name']!r} translates images; it draws no samples",
@@ -85,7 +85,8 @@ class LoadedGenerator:
         options = self.sampling_options(truncation)
         y = self.labels(n, labels)
         on_latent, on_forward = split_options(options)
-        with plugin_code(self.who, "while sampling"):
+        # the seed fixes the noise the generator draws itself as well (StyleGAN2's per-pixel noise)
+        with plugin_code(self.who, "while sampling"), seeded_noise(self.model, seed):
             z = latent(self.model, n, self.latent_dim, torch.Generator().manual_seed(seed), options=on_latent)
             return generate(self.model, z, y, 256, **on_forward)
 

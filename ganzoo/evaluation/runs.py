@@ -73,12 +73,12 @@ def sample_generator(generator: torch.nn.Module, num: int, num_classes: int | No
     A conditional generator is asked for classes in the proportions ``prior``
     (the data's class frequencies: balanced labels would be scored against data
     that is not balanced), else balanced. Latents come from a CPU generator
-    seeded with ``seed`` (the same codes on any device; the global RNG is
-    untouched), drawn the way `ganzoo sample` draws them. Images are turned
+    seeded with ``seed`` (the same codes on any device), and the noise the generator draws itself from the
+    global RNG is seeded with it too and the RNG restored after (`ganzoo.sampling.seeded_noise`), drawn the way `ganzoo sample` draws them. Images are turned
     into uint8 chunk by chunk, so the float copy never exceeds one chunk.
     """
     from ..interfaces import to_uint8
-    from ..sampling import generate, latent
+    from ..sampling import generate, latent, seeded_noise
 
     labels = None
     if conditional:
@@ -88,9 +88,10 @@ def sample_generator(generator: torch.nn.Module, num: int, num_classes: int | No
     dim = latent_dim or int(getattr(generator, "latent_dim", 100))
     z = latent(generator, num, dim, torch.Generator().manual_seed(seed))
     chunks = []
-    for i in range(0, num, _CHUNK):
-        x = generate(generator, z[i:i + _CHUNK], labels[i:i + _CHUNK] if labels is not None else None)
-        chunks.append(to_uint8(x) if x.dim() == 4 else x)
+    with seeded_noise(generator, seed):  # noise a generator draws itself (StyleGAN2's) is seeded too
+        for i in range(0, num, _CHUNK):
+            x = generate(generator, z[i:i + _CHUNK], labels[i:i + _CHUNK] if labels is not None else None)
+            chunks.append(to_uint8(x) if x.dim() == 4 else x)
     return torch.cat(chunks), labels
 
 
