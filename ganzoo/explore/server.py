@@ -18,7 +18,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -50,24 +50,26 @@ def _error(message: str, status: int) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=_headers())
 
 
-def _int(request: Request, name: str, default: int | None = None) -> int | None:
+_N = TypeVar("_N", int, float)
+
+
+def _query(request: Request, name: str, kind: type[_N], words: str, default: _N | None = None) -> _N | None:
+    """Query parameter ``name`` as ``kind`` (int or float), ``default`` when absent; one UsageError line when not."""
     value = request.query_params.get(name, "")
     if value == "":
         return default
     try:
-        return int(value)
+        return kind(value)
     except ValueError:
-        raise UsageError(f"{name} must be a whole number, not {value[:40]!r}") from None
+        raise UsageError(f"{name} must be {words}, not {value[:40]!r}") from None
+
+
+def _int(request: Request, name: str, default: int | None = None) -> int | None:
+    return _query(request, name, int, "a whole number", default)
 
 
 def _float(request: Request, name: str) -> float | None:
-    value = request.query_params.get(name, "")
-    if value == "":
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise UsageError(f"{name} must be a number, not {value[:40]!r}") from None
+    return _query(request, name, float, "a number")
 
 
 def create_app(zoo: Zoo, allowed_hosts: list[str] | None = None, log: Callable[[str], None] | None = None) -> Starlette:
