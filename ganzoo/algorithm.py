@@ -20,7 +20,8 @@ image pool, a second data stream) goes through `Algorithm.state` and
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -74,8 +75,6 @@ class Setup:
     env: dist.DistEnv
     #: the noise stream of this rank (latent codes): part of every checkpoint
     noise: torch.Generator
-    #: optimizers made by `optimizer`, with their side, for the checkpoint's lr/betas on resume
-    sides: dict[int, Side] = field(default_factory=dict)
     #: the EMAs made by `keep_ema`, which the trainer updates after every step and refreshes before use
     kept: list[KeptEMA] = field(default_factory=list)
 
@@ -151,13 +150,24 @@ class Setup:
 
         return step_beta(self.config.train, step, self.config.train["batch_size"] * self.env.world_size)
 
-    def optimizer(self, params: Any, side: Side) -> torch.optim.Optimizer:
-        """Adam with the run's settings for ``side``: G's ``lr``/``betas``, D's ``lr_d``/``betas_d`` (TTUR),
-        corrected for a loss term that regularizes the side lazily (`hyper`)."""
+    def optimizer(self, params: Iterable[nn.Parameter] | Iterable[dict[str, Any]], side: Side,
+                  optim: type[torch.optim.Optimizer] | None = None, **options: Any) -> torch.optim.Optimizer:
+        """An optimizer with the run's settings for ``side``: G's ``lr``/``betas``, D's ``lr_d``/``betas_d``
+        (TTUR), corrected for a loss term that regularizes the side lazily (`hyper`).
+
+        ``optim``: another ``torch.optim`` class than Adam, given ``lr`` and ``options`` (``momentum=0.9``; its
+        betas too where it takes them). ``params`` may be torch's param groups, each with its own settings
+        (``[{"params": trunk}, {"params": head, "lr": 1e-3}]``). The trainer saves every optimizer in
+        `Algorithm.optimizers` and restores its state on resume, with each group's settings as built here
+        from the run's config.
+        """
         lr, betas = hyper(self.config, side, self.loss)
-        opt = adam(params, lr, betas)
-        self.sides[id(opt)] = side
-        return opt
+        if optim is None and not options:
+            return adam(params, lr, betas)
+        cls: Callable[..., torch.optim.Optimizer] = optim or torch.optim.Adam
+        if "betas" in inspect.signature(cls).parameters:
+            options.setdefault("betas", betas)
+        return cls(params, lr=lr, **options)
 
     def wrap(self, model: nn.Module) -> nn.Module:
         """``model`` as a training step calls it: DDP-wrapped under torchrun (gradients all-reduced)."""

@@ -4,19 +4,19 @@ notebooks and scripts (docs/api.md).
 Each function goes through the same layers as its command: a run config is
 resolved from a recipe and overrides by `ganzoo.config.resolve`, its names
 looked up by `ganzoo.composition.lookup`, trained by `ganzoo.trainer.Trainer`;
-a run's generator is rebuilt by `ganzoo.trained.load_generator`; a run is
-scored by `evaluate`, which `ganzoo eval` calls too.
+a run's trained model is read back by its algorithm's reader (`ganzoo.trained.load`), which samples and
+scores it: `evaluate` (which `ganzoo eval` calls too) asks it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import argcheck
-from .errors import UsageError
+from .errors import GanzooError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .config import RunConfig
     from .registry import Registry
     from .results import TrainResult
-    from .trained import LoadedGenerator
+    from .trained import Trained
 
 #: the tables of a run config an override may name; any other keyword is a [train] setting
 TABLES = ("algo", "gen", "disc", "loss", "dataset")
@@ -60,7 +60,7 @@ class Run:
     def __post_init__(self) -> None:
         self.path = Path(argcheck.path("path", self.path, what="a run folder"))
 
-    def generator(self, ema: bool = True, device: str = "cpu") -> LoadedGenerator:
+    def generator(self, ema: bool = True, device: str = "cpu") -> Trained:
         """The run's generator (its EMA when it kept one and ``ema``), in eval mode: `ganzoo.load`."""
         return load(self.path, ema=ema, device=device)
 
@@ -69,16 +69,18 @@ class Run:
         """``n`` samples of the run's generator: float32 images (n, C, H, W) in [-1, 1] (or points)."""
         argcheck.integer("n", n, minimum=1)  # before the generator is loaded
         argcheck.seed("seed", seed)
-        return self.generator().sample(n, labels, seed=seed, truncation=truncation)
+        return self.generator().sample(n, labels=labels, seed=seed, truncation=truncation)
 
     def images(self, n: int = 16, labels: torch.Tensor | list[int] | int | None = None, *,
                seed: int = 0) -> list[Image.Image]:
         """``n`` samples as PIL images, as a notebook shows them."""
         return to_pil(self.sample(n, labels, seed=seed))
 
-    def evaluate(self, num: int | None = None, *, seed: int = 0, device: str = "cpu") -> dict[str, Any]:
-        """`ganzoo eval` on this run: the numbers by name, measured against the dataset's held-out split."""
-        return evaluate(self.path, num=num, seed=seed, device=device)
+    def evaluate(self, num: int | None = None, *, seed: int = 0, device: str = "cpu",
+                 metrics: Iterable[str] | None = None) -> dict[str, Any]:
+        """`ganzoo eval` on this run: the numbers by name, measured against the dataset's held-out split
+        (``metrics``: those metrics alone, as `ganzoo eval --metric`)."""
+        return evaluate(self.path, num=num, seed=seed, device=device, metrics=metrics)
 
     def metrics(self) -> list[dict[str, Any]]:
         """metrics.jsonl, a dict per line (losses every ``log_every`` steps, evaluations)."""
@@ -164,30 +166,32 @@ def open_run(path: str | Path) -> Run:
     return Run(Path(path))
 
 
-def load(path: str | Path, *, ema: bool = True, device: str = "cpu", direction: str = "AtoB") -> LoadedGenerator:
-    """A generator (a run folder, a checkpoint file, or a pretrained recipe's name such as "dcgan-mnist",
-    see `ganzoo list --pretrained`), rebuilt in eval mode: ``.model`` is the
-    ``nn.Module``, ``.sample(n, labels)`` draws from it, ``.data`` describes what it makes. ``ema``: the EMA
-    weights when the run kept them. ``direction``: a CycleGAN run's "BtoA" generator."""
+def load(path: str | Path, *, ema: bool = True, device: str = "cpu", **options: object) -> Trained:
+    """A trained model (a run folder, a checkpoint file, or a pretrained recipe's name such as "dcgan-mnist",
+    see `ganzoo list --pretrained`), read back by the algorithm that trained it, in eval mode: ``.model`` is
+    the ``nn.Module``, ``.sample(n, ...)`` draws from it, ``.data`` describes what it makes. ``ema``: the EMA
+    weights when the run kept them. ``options``: what the model takes when it is read (a CycleGAN run's
+    ``direction="BtoA"``); one line for an option it does not take."""
     path = argcheck.path("path", path, what="a run folder, a checkpoint or a pretrained recipe's name")
     ema, device = argcheck.flag("ema", ema), argcheck.device("device", device)
-    direction = argcheck.one_of("direction", direction, argcheck.DIRECTIONS)
     from .device import resolve_device
     from .pretrained import resolve
-    from .trained import load_generator
+    from .trained import load as read_back
 
-    return load_generator(resolve(path), ema, resolve_device(device), direction=direction)
+    return read_back(resolve(path), ema=ema, device=resolve_device(device), options=options)
 
 
 def evaluate(path: str | Path | Run, *, num: int | None = None, seed: int = 0, dataset: str | None = None,
-             device: str = "cpu", inception: bool = False, direction: str | None = None,
-             log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Score a run, a checkpoint, a pretrained recipe's name or a .safetensors of samples, as `ganzoo eval` does: against the held-out
-    split of the run's dataset (FD with its floor, precision/recall, coverage, memorization; for an
-    image-to-image run L1, PSNR, SSIM, FD and digit kept). ``inception``: standard FID too, when Inception
-    weights are on disk (never downloaded). ``num``: how many samples (or inputs) to score, at least 10;
-    None: 5,000 drawn from a generator, every sample of a samples file, every held-out input of an
-    image-to-image run (at most 5,000)."""
+             device: str = "cpu", inception: bool = False, log: Callable[[str], None] | None = None,
+             metrics: Iterable[str] | str | None = None, **options: object) -> dict[str, Any]:
+    """Score a run, a checkpoint, a pretrained recipe's name or a .safetensors of samples, as `ganzoo eval` does:
+    against the held-out split of the run's dataset, as its algorithm evaluates it (a noise generator: FD with
+    its floor, precision/recall, coverage, memorization; an image-to-image run: L1, PSNR, SSIM, FD and digit
+    kept). ``inception``: standard FID too, when Inception weights are on disk (never downloaded). ``num``: how
+    many samples (or inputs) to score, at least 10; None: 5,000 drawn from a generator, every sample of a samples
+    file, every held-out input of an image-to-image run (at most 5,000). ``metrics``: registered metric names
+    (`ganzoo list --kind metric`); None: the default set, what `ganzoo eval` prints without --metric.
+    ``options``: what the model takes when it is read (``direction="BtoA"``)."""
     if not isinstance(path, Run):
         path = argcheck.path("path", path, what="a run folder, a checkpoint, a pretrained recipe's name or samples")
     num = argcheck.optional_integer("num", num, minimum=argcheck.EVAL_MIN_NUM,
@@ -196,30 +200,56 @@ def evaluate(path: str | Path | Run, *, num: int | None = None, seed: int = 0, d
     dataset = argcheck.text("dataset", dataset, optional=True, what="a dataset name")
     device = argcheck.device("device", device)
     inception = argcheck.flag("inception", inception)
-    if direction is not None:
-        direction = argcheck.one_of("direction", direction, argcheck.DIRECTIONS)
     log = argcheck.callback("log", log)
+    names = _metric_names(metrics)
     from .device import resolve_device
-    from .evaluation.runs import generator_takes
     from .pretrained import resolve
+    from .trained import Scoring, load as read_back
 
     where = path.path if isinstance(path, Run) else resolve(path)
-    if generator_takes(where) == "image":
-        from .evaluation.translation import evaluate_translation_run
+    scoring = Scoring(num=num, seed=seed, dataset=dataset, device=resolve_device(device), inception=inception,
+                      metrics=names, log=log)
+    given = {k: v for k, v in options.items() if v is not None}
+    if _holds_samples(where):  # samples, not a model: nothing to read back
+        if given:
+            raise UsageError(f"{', '.join(given)}: {where} holds samples, not a model that takes options")
+        from .evaluation import evaluate as evaluate_samples
 
-        if dataset is not None:
-            raise UsageError("--dataset: an image-to-image run is scored on its own dataset's held-out split",
-                             "leave --dataset out")
-        result = evaluate_translation_run(where, num=num, seed=seed, device=resolve_device(device),
-                                          direction=direction or "AtoB", log=log)
-        return _named(result, path, where)
-    if direction is not None:
-        raise UsageError(f"--direction {direction}: {where} is not an image-to-image run",
-                         "--direction is for pix2pix and cyclegan runs")
-    from .evaluation import evaluate as evaluate_samples
+        return _named(evaluate_samples(where, num=num, seed=seed, dataset=dataset, device=scoring.device,
+                                       inception=inception, log=log, metrics=names or None), path, where)
+    loaded = read_back(where, ema=True, device=scoring.device, options=given)
+    return _named(loaded.evaluate(scoring), path, where)
 
-    return _named(evaluate_samples(where, num=num, seed=seed, dataset=dataset, device=resolve_device(device),
-                                   inception=inception, log=log), path, where)
+
+def _metric_names(metrics: Iterable[str] | str | None) -> tuple[str, ...]:
+    """``metrics`` as registered metric names, each looked up (one line, with a suggestion, for an unknown one)
+    before anything is read; () for the default set."""
+    if metrics is None:
+        return ()
+    given = (metrics,) if isinstance(metrics, str) else tuple(metrics) if isinstance(metrics, Iterable) else None
+    if given is None or not all(isinstance(m, str) for m in given):
+        raise UsageError(f"metrics must be metric names (a list of str), not {argcheck.shown(metrics)}",
+                         "see `ganzoo list --kind metric`")
+    from .evaluation.selection import resolve
+    from .plugin_manager import get_registry
+
+    asked = resolve(given, get_registry())
+    return tuple(s.name for s in asked) if asked else ()
+
+
+def _holds_samples(where: Path) -> bool:
+    """Whether ``where`` is to be scored as a file of samples rather than read back as a trained model: any
+    file but a ganzoo checkpoint (the samples path says in one line what is wrong with one that is neither)."""
+    if where.is_dir() or not where.is_file():
+        return not where.exists()
+    if where.suffix != ".safetensors":
+        return True
+    from .checkpoint import read_metadata
+
+    try:
+        return not str(read_metadata(where).get("format", "")).startswith("ganzoo.checkpoint")
+    except GanzooError:
+        return True
 
 
 def _named(result: dict[str, Any], asked: str | Path | Run, where: Path) -> dict[str, Any]:

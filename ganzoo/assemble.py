@@ -19,7 +19,7 @@ from . import __version__
 from . import checkpoint as ck
 from . import distributed as dist
 from .batches import FeedSettings, Feeder, make_feeder
-from .algorithm import Algorithm, FeedData, Setup, hyper
+from .algorithm import Algorithm, FeedData, Setup
 from .build import build_dataset, build_loss
 from .composition import Composition, lookup
 from .config import RunConfig
@@ -84,9 +84,7 @@ class Parts:
         seeded afresh from (seed, rank, step).
         """
         algo = self.algorithm
-        optimizers = {name: (opt, hyper(config, self.setup.sides.get(id(opt), "g"), self.loss))
-                      for name, opt in algo.optimizers.items()}
-        step = restore_training(c, config, modules=algo.modules, optimizers=optimizers, feed=self.feed,
+        step = restore_training(c, config, modules=algo.modules, optimizers=algo.optimizers, feed=self.feed,
                                 noise=self.noise if env.is_main else None)
         algo.load_state(c.section("algo"))
         self.loss.load_state(c.section("loss"))  # none in an older checkpoint: the terms start fresh

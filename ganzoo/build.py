@@ -14,10 +14,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from .contract import info_problem, item_problem, model_output_problem, tensors_problem
+from .contract import (checks_heads, heads_gradient_problem, heads_problem, info_problem, item_problem,
+                       model_output_problem, tensors_problem)
 from .errors import (EXIT_HINT, PLUGIN_FAULTS, ComponentError, GanzooError, ParamError, UnsupportedDataError,
                      UsageError, describe)
-from .interfaces import Dataset, LossTerm, forward
+from .interfaces import Dataset, LossTerm, forward, forward_heads
 from .introspect import read_signature
 from .losses import CompositeLoss
 from .lossspec import LossSpec, Term, format_terms, resolve_terms, term_params
@@ -113,7 +114,8 @@ def build_generator(name: str, data: DataInfo, latent_dim: int = 100, params: di
         x = (torch.rand(2, *source.shape, generator=probe_gen) * 2 - 1 if translates
              else torch.randn(2, latent_dim, generator=probe_gen))
         labels = _probe_labels(data, 2) if spec.conditional else None
-        problem = model_output_problem("generator", _probe(spec, model, x, labels), data, 2)
+        problem = (model_output_problem("generator", _probe(spec, model, x, labels), data, 2)
+                   or _heads_problem(spec, "generator", model, x, labels, data))
         if problem:
             raise ComponentError(f"{spec.who}: {problem}" + ("" if translates else f" (latent_dim={latent_dim})"))
     return model
@@ -122,7 +124,8 @@ def build_generator(name: str, data: DataInfo, latent_dim: int = 100, params: di
 def build_discriminator(name: str, data: DataInfo, params: dict[str, Any] | None = None,
                         registry: Registry | None = None, check: bool = True) -> nn.Module:
     """Build a discriminator; with ``check``, its probe scores must have shape (N,) (a patch discriminator's
-    (N, 1, h, w)) and be finite."""
+    (N, 1, h, w)) and be finite, and a discriminator with heads is held to the heads contract (see
+    `_heads_problem`)."""
     spec = (registry or get_registry()).get("discriminator", name)
     _require_labels(spec, data)
     model = _call(spec, data, **(params or {}))
@@ -133,6 +136,10 @@ def build_discriminator(name: str, data: DataInfo, params: dict[str, Any] | None
         kind = "patch-discriminator" if "patch" in spec.scores else "discriminator"
         labels = _probe_labels(data, 2) if spec.conditional else None
         problem = model_output_problem(kind, _probe(spec, model, x, labels), data, 2)
+        if not problem and checks_heads(model, spec.heads):
+            # zeros (the scores' probe) give ReLU trunks no gradient to speak of: the heads get a seeded draw
+            noise = torch.rand(2, *data.shape, generator=torch.Generator().manual_seed(0)) * 2 - 1
+            problem = _heads_problem(spec, kind, model, noise, labels, data)
         if problem:
             raise ComponentError(f"{spec.who}: {problem}")
     return model
@@ -147,6 +154,38 @@ def _probe(spec: ComponentSpec, model: nn.Module, x: torch.Tensor, labels: torch
     except PLUGIN_FAULTS as exc:
         raise ComponentError(f"{spec.who} failed on a probe batch of shape {tuple(x.shape)}: {describe(exc)}",
                              _hint(exc)) from exc
+    finally:
+        model.train(was_training)
+
+
+def _heads_problem(spec: ComponentSpec, kind: str, model: nn.Module, x: torch.Tensor,
+                   labels: torch.Tensor | None, data: DataInfo) -> str | None:
+    """`ganzoo.contract`'s heads checks on a probe batch, for a model that declares heads or defines
+    ``forward_heads`` (None for any other, every built-in: nothing more is run).
+
+    In eval mode, as `_probe`: ``forward_heads`` returns exactly the declared heads, its ``"main"`` what forward
+    returns; with heads declared, one backward per output checks that each head gets gradient of its own and
+    every parameter gets some (`torch.autograd.grad`: no ``.grad`` is left behind on the model).
+    """
+    if not checks_heads(model, spec.heads):
+        return None
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            reference = forward(model, x, labels)
+            problem = heads_problem(kind, spec.heads, forward_heads(model, x, labels), data, len(x),
+                                    reference=reference)
+        # parameters made under inference_mode cannot take part in autograd: the structure is all there is to check
+        if problem or not spec.heads or torch.is_inference_mode_enabled():
+            return problem
+        with torch.enable_grad():
+            probe = x.clone().requires_grad_(True)
+            outputs = forward_heads(model, probe, labels)
+            return heads_gradient_problem(kind, model, outputs, probe, spec.heads)
+    except PLUGIN_FAULTS as exc:
+        raise ComponentError(f"{spec.who} failed in forward_heads on a probe batch of shape {tuple(x.shape)}: "
+                             f"{describe(exc)}", _hint(exc)) from exc
     finally:
         model.train(was_training)
 

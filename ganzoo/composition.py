@@ -8,7 +8,8 @@ generators take, the pairing of its data, the scores it reads, the models
 it names and the algorithm a model names), the loss spec's terms resolved to the
 registered losses (with the one-adversarial-term rule), each
 component's parameters checked against its declaration (`ganzoo.params`),
-and the loggers of ``train.loggers`` (`ganzoo.loggers`).
+the loggers of ``train.loggers`` (`ganzoo.loggers`), and the metrics of ``train.metrics``
+(`ganzoo.evaluation.selection.check_run`).
 ``ganzoo run`` calls it right after resolving the config, so a wrong name or
 parameter is one line within a fraction of a second; the trainer and
 `ganzoo.assemble` then build from the `Composition` without looking
@@ -69,6 +70,10 @@ def lookup(config: RunConfig, registry: Registry) -> Composition:
     _check_data_root(config, data, registry)
     loggers = check_loggers(config.train["loggers"], registry)
     check_fit(algo, gen, disc, data, registry)
+    if config.train.get("metrics"):  # what the run evaluates during training, held to its generator and data
+        from .evaluation.selection import check_run
+
+        check_run(config.train["metrics"], gen, data, registry)
     terms = resolve_terms(config.loss_spec, registry, adversarial_optional=algo.adversarial_optional)
     tables = term_params(terms, config.loss_params, config.loss_spec.text)
     loss: dict[str, Any] = {"name": config.loss["name"]}

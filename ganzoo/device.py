@@ -72,7 +72,8 @@ def use_channels_last(setting: Any, device: torch.device, image: bool, *models: 
     return bool(setting) and image
 
 
-def adam(params: Iterable[nn.Parameter], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+def adam(params: Iterable[nn.Parameter] | Iterable[dict[str, Any]], lr: float,
+         betas: tuple[float, float]) -> torch.optim.Adam:
     """Adam; its fused kernel wherever this torch has one for the params' device (CUDA; CPU and MPS on recent torch).
 
     Same math as the per-parameter loop (results agree to float rounding), and on
@@ -80,13 +81,15 @@ def adam(params: Iterable[nn.Parameter], lr: float, betas: tuple[float, float]) 
     is ~9% of a vanilla MLP GAN step. Checkpoints carry no trace of it: a run
     saved with the fused kernel resumes on a torch or device without one.
     """
-    params = list(params)
-    if _fused_kernel_for(params):
+    # param groups' params made lists, so that looking at them here does not use up a generator
+    listed: list[Any] = [dict(item, params=list(item["params"])) if isinstance(item, dict) else item for item in params]
+    flat = [p for item in listed for p in (item["params"] if isinstance(item, dict) else [item])]
+    if _fused_kernel_for(flat):
         try:
-            return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+            return torch.optim.Adam(listed, lr=lr, betas=betas, fused=True)
         except (TypeError, RuntimeError, ValueError):  # a torch that refuses it when constructing
             pass
-    return torch.optim.Adam(params, lr=lr, betas=betas)
+    return torch.optim.Adam(listed, lr=lr, betas=betas)
 
 
 def _fused_kernel_for(params: list[nn.Parameter]) -> bool:

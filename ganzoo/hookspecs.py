@@ -29,11 +29,12 @@ hookimpl = pluggy.HookimplMarker("ganzoo")
 
 @hookspec
 def ganzoo_register_components(register: ComponentRegistrar) -> None:
-    """Register generators, discriminators, loss terms, datasets, training algorithms and loggers.
+    """Register generators, discriminators, loss terms, datasets, training algorithms, loggers and metrics.
 
     Call ``register.generator(name, factory, ...)``,
     ``register.discriminator(...)``, ``register.loss(..., role=...)``,
-    ``register.dataset(...)``, ``register.algorithm(...)`` and ``register.logger(...)``. ``factory`` should be a lazy
+    ``register.dataset(...)``, ``register.algorithm(...)``, ``register.logger(...)`` and
+    ``register.metric(..., needs=..., keys=...)``. ``factory`` should be a lazy
     ``"package.module:attr"`` string so that listing components does not
     import torch; the factory's docstring becomes the component's help text.
     """

@@ -14,10 +14,11 @@ import torch
 from torch import Tensor, nn
 
 from .errors import ComponentError
+from .heads import MAIN
 from .specs import DataInfo
 
 __all__ = ["DataInfo", "Generator", "Discriminator", "LossTerm", "LossInputs", "Dataset",
-           "forward", "to_model_range", "to_uint8"]
+           "forward", "forward_heads", "MAIN", "to_model_range", "to_uint8"]
 
 
 def forward(model: Callable[..., Tensor], x: Tensor, labels: Tensor | None = None, **options: float) -> Tensor:
@@ -30,6 +31,25 @@ def forward(model: Callable[..., Tensor], x: Tensor, labels: Tensor | None = Non
     ``options``: sampling options the generator declares (``register.generator(..., sampling=...)``).
     """
     return model(x, labels, **options) if labels is not None else model(x, **options)
+
+
+def forward_heads(model: nn.Module, x: Tensor, labels: Tensor | None = None) -> dict[str, Tensor]:
+    """Every output of a generator or discriminator by name, in one pass: ``model.forward_heads(x, labels)``
+    (labels passed exactly when there are any, as `forward` passes them), or for a model that does not
+    define it (a plain ``nn.Module``) ``{MAIN: forward(model, x, labels)}``.
+
+    ``out[MAIN]`` is what ``forward`` returns; the other keys are the heads the
+    model's registration declares (``register.discriminator(..., heads=("q",))``).
+    An algorithm that trains the heads (InfoGAN's mutual-information term on
+    ``out["q"]``) calls this once where it would call `forward`, so the shared
+    trunk runs once for all of them.
+    """
+    method = getattr(model, "forward_heads", None)
+    if not callable(method):
+        return {MAIN: forward(model, x, labels)}
+    # a plugin's method: what it returns is held to `ganzoo.contract.heads_problem` when the model is built
+    outputs: dict[str, Tensor] = method(x, labels) if labels is not None else method(x)
+    return outputs
 
 
 class Generator(nn.Module):
@@ -50,6 +70,10 @@ class Generator(nn.Module):
     the samples at fractions ``t`` (F,) of a walk from code ``z_a`` to ``z_b``
     (each (1, latent_dim)), for ``ganzoo sample --walk`` and ``ganzoo explore``;
     without it the walk is `ganzoo.walk.slerp` in z. stylegan2 walks linearly in w.
+
+    ``forward_heads(z, labels=None) -> dict[str, Tensor]``: every output by
+    name, the samples under ``"main"`` (`MAIN`) and each head the registration
+    declares (``register.generator(..., heads=(...))``), as for `Discriminator`.
     """
 
     def __init__(self, data: DataInfo, latent_dim: int = 100):
@@ -63,6 +87,10 @@ class Generator(nn.Module):
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:  # pragma: no cover
         raise NotImplementedError
+
+    def forward_heads(self, z: Tensor, labels: Tensor | None = None) -> dict[str, Tensor]:
+        """{"main": samples} plus each declared head; override it in a generator registered with heads."""
+        return {MAIN: forward(self, z, labels)}
 
 
 class Discriminator(nn.Module):
@@ -80,6 +108,23 @@ class Discriminator(nn.Module):
     `ComponentError` naming the class, except that a subclass holding a
     submodule called ``features`` (torchvision style, which this method would
     otherwise hide) has that submodule called.
+
+    ``forward_heads(x, labels=None) -> dict[str, Tensor]``: for a discriminator
+    with auxiliary heads on its shared trunk (InfoGAN's Q network predicting the
+    latent codes, AC-GAN's class logits), declared by name at registration
+    (``register.discriminator(name, factory, heads=("q",))``). It returns every
+    output in one pass over the trunk: the scores under ``"main"`` (`MAIN`),
+    exactly what ``forward`` returns, and each declared head under its name,
+    a tensor of N rows in any trailing shape (raw values: logits, means). ``forward``
+    keeps returning the scores alone, so every loss and algorithm that knows
+    nothing of heads trains the discriminator unchanged; an algorithm that
+    trains a head calls `ganzoo.interfaces.forward_heads` (or this method) instead.
+    The contract (`ganzoo.contract`, checked when the model is built and by
+    ``ganzoo.testing``) holds it to: every head declared is returned and no other,
+    each depends on the input and has parameters of its own that get gradient
+    from it, and every parameter gets gradient from the outputs together (the
+    head's own layers need not feed the scores). The default returns
+    ``{"main": forward(x, labels)}``, right for a discriminator without heads.
     """
 
     def __init__(self, data: DataInfo):
@@ -97,6 +142,11 @@ class Discriminator(nn.Module):
         raise ComponentError(f"discriminator {type(self).__name__} does not expose intermediate features",
                              "define features(x, labels=None) -> Tensor (N, F) on it, or use a discriminator that "
                              "has them (dcgan, vanilla, cgan, cdcgan, resnet)")
+
+    def forward_heads(self, x: Tensor, labels: Tensor | None = None) -> dict[str, Tensor]:
+        """{"main": scores} plus each declared head, in one pass (see the class docstring); override it in a
+        discriminator registered with heads."""
+        return {MAIN: forward(self, x, labels)}
 
 
 @dataclass

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
+from .specs import MetricKey
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -23,8 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 # Loss-line keys worth a curve, in the order they are drawn; per-term parts ("d/bce") follow.
 LOSS_KEYS = ("d_loss", "g_loss")
 SCORE_KEYS = ("d_real", "d_fake")
-# Evaluation keys drawn over steps, each beside its real-vs-real floor when the row has one.
-EVAL_KEYS = ("fd", "kid", "precision", "recall", "coverage", "memorized")
+# What an evaluation line holds besides metrics' numbers: how many samples were compared.
+BOOKKEEPING = ("num_compared",)
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,31 @@ def pyplot() -> Any:
     return plt
 
 
+def _metric_keys() -> dict[str, MetricKey]:
+    """Every registered metric's keys, in registration order (the first metric's where two declare one)."""
+    from .plugin_manager import get_registry
+
+    out: dict[str, MetricKey] = {}
+    for spec in get_registry().metrics():
+        for key in spec.metric.keys if spec.metric is not None else ():
+            out.setdefault(key.key, key)
+    return out
+
+
 def _eval_keys(runs: list[Curves]) -> list[str]:
+    """The evaluation keys drawn, one panel each: the registered metrics' numbers in registration order (a count
+    shown beside another key, such as num_classes, left out), then keys no installed metric declares (a run
+    scored by a plugin since uninstalled), by name."""
     present = {k for r in runs for k in r.evals}
-    return [k for k in EVAL_KEYS if k in present] + sorted(present - set(EVAL_KEYS))
+    declared = _metric_keys()
+    return [k for k, key in declared.items() if key.label and k in present] + sorted(
+        present - set(declared) - set(BOOKKEEPING))
+
+
+def _better(key: str) -> str:
+    """The y-axis label of ``key``'s panel: which way is better, as its metric declares."""
+    declared = _metric_keys().get(key)
+    return f"{declared.better} is better" if declared is not None and declared.better else ""
 
 
 def plot_file(out: Path) -> Path:
@@ -145,6 +168,7 @@ def run_figure(curves: Curves, grid: Path | None = None, note: Callable[[str], N
         if key in curves.floors:
             ax.axhline(curves.floors[key], color="grey", linestyle="--", label="real-vs-real floor")
         _finish(ax, key, "step")
+        ax.set_ylabel(_better(key))
     if grid is not None:
         ax = axes.pop(0)
         # fixed limits: a grid is pixels, not data to stretch (a flat grey grid must not turn black)
@@ -168,6 +192,8 @@ def compare_figure(runs: list[Curves]) -> Figure:
             if series is not None:
                 ax.plot(*series, label=run.name, marker=None if key in keys else "o")
         _finish(ax, key, "step")
+        if key not in keys:
+            ax.set_ylabel(_better(key))
     fig.tight_layout()
     return fig
 

@@ -4,10 +4,10 @@ A plugin registers them in its recipes hook (``register.pretrained(recipe, path,
 docs/plugins.md); the built-in recipes ship theirs in ``plugins/pretrained/``, written by
 ``benchmarks/zoo.py`` from the very runs docs/zoo.md measures.
 
-A pretrained file is a ganzoo checkpoint (`ganzoo.checkpoint`) cut down to what sampling needs: the
-generator's weights (the EMA weights where the run kept them, under ``ema.*``; CycleGAN's reverse generator
-under ``generator_ba.*``) as float16, the run's ``config`` and ``meta``, and the ``metrics`` that
-``ganzoo eval`` measured on this very file. So `ganzoo.trained.load_generator` reads it like any checkpoint,
+A pretrained file is a ganzoo checkpoint (`ganzoo.checkpoint`) cut down to what sampling needs: the weight
+sections the run's algorithm ships (its reader's `ganzoo.trained.Trained.shipped`: by default the EMA generator
+where the run kept one, else the generator) as float16, the run's ``config`` and ``meta``, and the ``metrics``
+that ``ganzoo eval`` measured on this very file. So `ganzoo.trained.load` reads it like any checkpoint,
 and `resolve` is the only place a name becomes a file: once, at the top of `sample`, `eval`, `load` and
 ``run --init``. Torch-free until `export`.
 
@@ -32,11 +32,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .registry import Registry
     from .specs import PretrainedSpec
-
-#: the weight sections a pretrained file keeps, in the order they are looked for; "ema" stands in for
-#: "generator" when the run kept an EMA (it is what `ganzoo sample` and `ganzoo eval` use)
-SECTIONS = ("ema", "generator", "generator_ba")
-
 
 def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()
@@ -123,13 +118,14 @@ def export(checkpoint: str | Path, out: str | Path, *, name: str, metrics: dict[
     """Write the generator of a run's ``checkpoint`` as the pretrained file ``out`` (float16, atomically,
     with a `portable` header); returns its sha256. ``metrics``: what ``ganzoo eval`` measured on this file
     (recorded in its metadata, its ``source`` the recipe's name)."""
-    from . import checkpoint as ckpt_mod
+    from .plugin_manager import get_registry
+    from .trained import read, reader
 
-    ck = ckpt_mod.load(checkpoint)
+    stored = read(checkpoint)
+    ck = stored.ck
+    registry = get_registry()
     tensors = {}
-    for section in SECTIONS:
-        if section == "generator" and ck.section("ema"):
-            continue
+    for section in reader(stored.algorithm(registry), registry).shipped(stored):
         for key, t in ck.section(section).items():
             tensors[f"{section}.{key}"] = t.half() if t.is_floating_point() else t
     if not tensors:
@@ -142,7 +138,9 @@ def export(checkpoint: str | Path, out: str | Path, *, name: str, metrics: dict[
     }
     if metrics is not None:
         metadata["metrics"] = json.dumps(portable({**metrics, "source": name}))
-    ckpt_mod.save(Path(out), tensors, metadata)
+    from .checkpoint import save
+
+    save(Path(out), tensors, metadata)
     return sha256_file(out)
 
 

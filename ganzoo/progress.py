@@ -50,21 +50,26 @@ def describe_row(row: dict[str, Any]) -> str:
 
 
 def describe_eval(row: dict[str, Any]) -> str:
-    """An evaluation line of metrics.jsonl as one short line of headline numbers (FD beside its real-data floor)."""
+    """An evaluation line of metrics.jsonl as one short line of headline numbers: each registered metric's keys
+    that declare a ``brief`` name (`ganzoo.specs.MetricKey`), in registration order (FD beside its floor)."""
+    from .plugin_manager import get_registry
+
     m = row.get("eval", {})
-    parts = []
-    if "fd" in m:
-        floor = f" (floor {m['fd_floor']:.3g})" if "fd_floor" in m else ""
-        parts.append(f"{'FD-pixels' if row.get('feature_space') == 'pixels' else 'FD'} {m['fd']:.3g}{floor}")
-    parts += [f"{k} {m[k]:.2f}" for k in ("precision", "recall") if k in m]
-    if "classes_covered" in m:
-        parts.append(f"classes {m['classes_covered']}/{m.get('num_classes', '?')}")
-    if "conditional_accuracy" in m:
-        parts.append(f"conditional accuracy {m['conditional_accuracy']:.2f}")
-    if "modes_covered" in m:
-        parts.append(f"modes {m['modes_covered']}/{m.get('num_modes', '?')}")
-    if "high_quality_share" in m:
-        parts.append(f"high-quality {m['high_quality_share']:.2f}")
+    pixels = row.get("feature_space") == "pixels"  # the weak fallback space is named; a classifier's is not
+    parts, seen = [], set()
+    for spec in get_registry().metrics():
+        for key in spec.metric.keys if spec.metric is not None else ():
+            value = m.get(key.key)
+            if not key.brief or key.key in seen or not isinstance(value, (int, float)):
+                continue
+            seen.add(key.key)
+            text = key.brief_fmt.format(value)
+            if key.total:
+                text += f"/{m.get(key.total, '?')}"
+            floor = m.get(f"{key.key}_floor")
+            if key.brief_floor and isinstance(floor, (int, float)):
+                text += f" (floor {key.brief_fmt.format(floor)})"
+            parts.append(f"{key.brief}{'-pixels' if key.in_space and pixels else ''} {text}")
     return " · ".join(parts)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from .errors import DuplicateNameError, GanzooError, UnknownNameError
 from .introspect import read_signature
 from .specs import KINDS, PAIRINGS, SAMPLING_OPTIONS, SCORES, SHARED, TAKES, ComponentSpec, DatasetEvaluation, PluginInfo, PretrainedSpec, RecipeSpec, check_name
+from .specs import BETTER, NEEDS, MetricInfo, MetricKey
 
 
 class Registry:
@@ -87,6 +88,11 @@ class Registry:
     def components(self, kind: str | None = None) -> list[ComponentSpec]:
         specs = [s for s in self._components.values() if kind in (None, s.kind)]
         return sorted(specs, key=lambda s: (KINDS.index(s.kind), s.name))
+
+    def metrics(self) -> list[ComponentSpec]:
+        """Every registered metric in the order it was registered (ganzoo's own first, then each plugin's): the
+        order of `ganzoo eval`'s table, `ganzoo plot`'s panels and a result's keys."""
+        return [s for s in self._components.values() if s.kind == "metric"]
 
     # -- recipes --------------------------------------------------------
     def add_recipe(self, spec: RecipeSpec, *, override: bool = False) -> RecipeSpec:
@@ -216,7 +222,8 @@ class ComponentRegistrar:
 
     def generator(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
                   aliases: Iterable[str] = (), conditional: bool = False, takes: str = "noise",
-                  sampling: Iterable[str] = (), algorithm: str | None = None) -> ComponentSpec:
+                  sampling: Iterable[str] = (), algorithm: str | None = None,
+                  heads: Iterable[str] = ()) -> ComponentSpec:
         """A generator: ``factory(data, latent_dim=..., **params)`` returns an ``nn.Module``.
 
         ``takes="image"``: an image-to-image generator (pix2pix, CycleGAN); its factory is called as
@@ -226,7 +233,11 @@ class ComponentRegistrar:
         of its ``sample_latent``), each set by ``--truncation``; training never passes them.
         ``algorithm``: the training algorithm it trains with alone (a run naming none then trains with it, and a
         run naming another is refused before torch is imported); None: any algorithm that fits.
+        ``heads``: the outputs its ``forward_heads(z, labels=None)`` returns by name besides ``"main"`` (the
+        samples), as for `discriminator`.
         """
+        from .heads import check_heads
+
         _one_of("takes", takes, TAKES, name)
         sampling = tuple(sampling)
         for option in sampling:
@@ -236,25 +247,31 @@ class ComponentRegistrar:
             raise ValueError(f"{name!r}: sampling declares two options set by one flag ({', '.join(sampling)}); "
                              f"--{max(flags, key=flags.count)} must mean one thing for a generator")
         return self._add("generator", name, factory, doc, aliases, conditional=conditional, takes=takes,
-                         sampling=sampling, algorithm=_needs(algorithm, name))
+                         sampling=sampling, algorithm=_needs(algorithm, name), heads=check_heads(heads, name))
 
     def discriminator(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
                       aliases: Iterable[str] = (), conditional: bool = False, scores: str = "sample",
-                      algorithm: str | None = None) -> ComponentSpec:
+                      algorithm: str | None = None, heads: Iterable[str] = ()) -> ComponentSpec:
         """A discriminator: ``factory(data, **params)`` returns an ``nn.Module`` giving (N,) scores.
 
         ``scores="patch"``: it scores every patch, (N, 1, h, w) (PatchGAN), for algorithms that accept that.
         ``algorithm``: the training algorithm it trains with alone, as for `generator`.
+        ``heads``: the extra outputs it computes on its shared trunk (InfoGAN's ``"q"``, AC-GAN's class
+        logits), by name: its ``forward_heads(x, labels=None)`` returns them with the scores under ``"main"``
+        in one pass, while ``forward`` keeps returning the scores alone (`ganzoo.interfaces.Discriminator`).
         """
+        from .heads import check_heads
+
         _one_of("scores", scores, SCORES, name)
         return self._add("discriminator", name, factory, doc, aliases, conditional=conditional, scores=(scores,),
-                         algorithm=_needs(algorithm, name))
+                         algorithm=_needs(algorithm, name), heads=check_heads(heads, name))
 
     def algorithm(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
                   aliases: Iterable[str] = (), takes: str = "noise", pairing: str | None = None,
                   scores: Iterable[str] = ("sample",), default: bool = False,
                   adversarial_optional: bool = False, supports: Iterable[str] = (),
-                  generators: Iterable[str] = (), discriminators: Iterable[str] = ()) -> ComponentSpec:
+                  generators: Iterable[str] = (), discriminators: Iterable[str] = (),
+                  trained: str | Callable[..., Any] | None = None) -> ComponentSpec:
         """A training algorithm: ``factory(setup, **params)`` returns a `ganzoo.algorithm.Algorithm`.
 
         Declared here, so a run is checked before torch is imported: ``takes`` is what its generators
@@ -266,7 +283,9 @@ class ComponentRegistrar:
         through `Setup.keep_ema`), "amp" (its steps run under `ganzoo.device.autocast` with ``train.amp``),
         "compile" (`Setup.compiled`), "ddp" (`Setup.wrap`); a run that turns on one it does not declare is
         refused in one line. ``generators`` / ``discriminators``: the models it trains, by name (empty: any
-        that fits ``takes`` and ``scores``).
+        that fits ``takes`` and ``scores``). ``trained``: the `ganzoo.trained.Trained` subclass (or a lazy
+        "module:Class") that reads its runs back: what `ganzoo sample`, `ganzoo eval`, `ganzoo.load` and a
+        pretrained export do with them; None: the default algorithm's.
         """
         _one_of("takes", takes, TAKES, name)
         if pairing is not None:
@@ -282,8 +301,10 @@ class ComponentRegistrar:
             if isinstance(given, str):  # ("progan") without its comma: a name, not a tuple of names
                 raise ValueError(f"{name!r}: {what} must be a tuple of component names, not {given!r}")
             models[what] = tuple(check_name(n) for n in given)
+        if trained is not None and not (callable(trained) or (isinstance(trained, str) and ":" in trained)):
+            raise ValueError(f"{name!r}: trained must be a class or a lazy 'module:Class' string, not {trained!r}")
         spec = self._add("algorithm", name, factory, doc, aliases, takes=takes, pairing=pairing, scores=scores,
-                         adversarial_optional=adversarial_optional, supports=shared, **models)
+                         adversarial_optional=adversarial_optional, supports=shared, trained=trained, **models)
         if default:
             if self._registry.default_algorithm is not None:
                 self._registry.set_default_algorithm(spec)  # raises: another plugin's is the default
@@ -294,6 +315,26 @@ class ComponentRegistrar:
                aliases: Iterable[str] = ()) -> ComponentSpec:
         """An experiment tracker: ``factory(run_dir, **params)`` returns a `ganzoo.loggers.Logger`."""
         return self._add("logger", name, factory, doc, aliases)
+
+    def metric(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
+               aliases: Iterable[str] = (), needs: Iterable[str] = (), keys: Iterable[MetricKey] = (),
+               takes: Iterable[str] = ("noise",), default: bool = False,
+               extras: Iterable[str] = ()) -> ComponentSpec:
+        """A metric: ``factory()`` returns a `ganzoo.evaluation.metric.Metric`, called once per evaluation with
+        the inputs every metric of it shares (`ganzoo.evaluation.metric.Evaluation`), and returning its numbers
+        by key.
+
+        ``needs``: what it needs of an evaluation, names of `ganzoo.specs.NEEDS` ("labels", "pairs",
+        "features", "classes", "heldout", ...); an evaluation that cannot give one leaves it out of its default
+        set, and refuses it in one line when it is asked for by name. ``keys``: the numbers it gives, each a
+        `ganzoo.specs.MetricKey` (its label, format, which way is better, whether it gives a real-vs-real
+        ``KEY_floor``). ``takes``: the generators it measures, by what they take ("noise": samples drawn from
+        noise; "image": translations). ``default``: plain `ganzoo eval` and evaluation during training compute
+        it; otherwise only when it is named (``ganzoo eval --metric NAME``, ``train.metrics``). ``extras``: other
+        entries it may put in a result besides its numbers (details, such as the name of a weights file).
+        """
+        info = _metric_info(name, needs, keys, takes, default, extras)
+        return self._add("metric", name, factory, doc, aliases, metric=info)
 
     def loss(self, name: str, factory: str | Callable[..., Any], *, role: str, doc: str | None = None,
              aliases: Iterable[str] = ()) -> ComponentSpec:
@@ -325,6 +366,52 @@ def _needs(algorithm: str | None, name: str) -> str | None:
         return check_name(algorithm)
     except ValueError as exc:
         raise ValueError(f"{name!r}: algorithm: {exc}") from None
+
+
+def _names(what: str, given: Iterable[str], name: str) -> tuple[str, ...]:
+    if isinstance(given, str):  # ("labels") without its comma: a name, not a tuple of names
+        raise ValueError(f"{name!r}: {what} must be a tuple of names, not {given!r}")
+    return tuple(given)
+
+
+def _metric_info(name: str, needs: Iterable[str], keys: Iterable[MetricKey], takes: Iterable[str], default: bool,
+                 extras: Iterable[str]) -> MetricInfo:
+    """A metric's declaration, checked where it is made (a wrong need or key fails on the line that wrote it)."""
+    import re
+
+    needs, takes, extras = _names("needs", needs, name), _names("takes", takes, name), _names("extras", extras, name)
+    for need in needs:
+        _one_of("needs", need, tuple(NEEDS), name)
+    if not takes:
+        raise ValueError(f"{name!r}: takes must name what the generators it measures take ({', '.join(TAKES)})")
+    for t in takes:
+        _one_of("takes", t, TAKES, name)
+    declared = tuple(keys)
+    if not declared:
+        raise ValueError(f"{name!r}: keys must declare the numbers the metric gives (ganzoo.specs.MetricKey)")
+    seen: set[str] = set()
+    for k in declared:
+        if not isinstance(k, MetricKey):
+            raise ValueError(f"{name!r}: keys must be ganzoo.specs.MetricKey, not {k!r}")
+        if not re.match(r"^[a-z][a-z0-9_]*$", k.key) or k.key.endswith("_floor") or k.key in seen:
+            raise ValueError(f"{name!r}: key {k.key!r} must be a new lowercase identifier not ending in _floor")
+        seen.add(k.key)
+        if k.better is not None:
+            _one_of("better", k.better, BETTER, f"{name}: {k.key}")
+        for t, _ in k.hints:
+            _one_of("hints", t, TAKES, f"{name}: {k.key}")
+        for fmt in (k.fmt, k.brief_fmt):
+            try:
+                fmt.format(1)
+            except (ValueError, IndexError, KeyError) as exc:
+                raise ValueError(f"{name!r}: key {k.key!r}: format {fmt!r} cannot show a number ({exc})") from None
+    for k in declared:
+        if k.total is not None and k.total not in seen:
+            raise ValueError(f"{name!r}: key {k.key!r} counts out of {k.total!r}, which the metric does not declare")
+    for extra in extras:
+        if extra in seen or not re.match(r"^[a-z][a-z0-9_]*$", extra):
+            raise ValueError(f"{name!r}: extra {extra!r} must be a lowercase identifier other than its keys")
+    return MetricInfo(needs=needs, keys=declared, takes=takes, default=bool(default), extras=extras)
 
 
 def _one_of(what: str, value: object, allowed: tuple[str, ...], name: str) -> None:

@@ -544,3 +544,18 @@ def fresh_path(parent: Path, stem: str, suffix: str = "") -> Path:
 
 def default_name(base: str, parent: Path | str = "runs") -> Path:
     return fresh_path(Path(parent), f"{base}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def check_output(out: Path, force: bool) -> None:
+    """Refuse a file to write (a sample grid, a walk) that would replace a run's own file, or any existing
+    file without ``force``."""
+    where = resolve_path(out, "--out")  # a symbolic-link loop: one line
+    for folder in list(where.parents)[:3]:
+        run = RunDir(folder)
+        if not run.is_run():
+            continue
+        if where.parent == run.checkpoints.resolve() or (run.owns(where) and not where.name.startswith("sample-")):
+            raise UsageError(f"--out {out} would replace a file of the run in {folder}",
+                             "write samples outside its checkpoints/ (e.g. --out samples.png)")
+    if out.exists() and not force:
+        raise UsageError(f"--out {out} exists", "pass --force to replace it, or choose another file")

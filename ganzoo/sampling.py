@@ -120,3 +120,39 @@ def write_picture(samples: Tensor, path: Path, data: DataInfo, labels: Tensor | 
     if data.is_image:
         return save_grid(samples, path, nrow)
     return scatter(samples, path, real=real, labels=labels, box=box, title=title)
+
+
+def _free_memory() -> int | None:
+    """Bytes of memory available now (Linux: MemAvailable), None when unknown."""
+    import os
+
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} PB"
+
+
+def check_memory(n: int, sample_numel: int, latent_dim: int) -> None:
+    """Refuse ``n`` samples whose float32 tensors (codes, samples, a uint8 copy) cannot fit in free memory."""
+    from .errors import UsageError
+
+    need = n * (4 * latent_dim + 5 * sample_numel)
+    free = _free_memory()
+    if free is not None and need > free // 2:
+        raise UsageError(f"--num {n}: the samples need about {_size(need)} of memory and {_size(free)} is free",
+                         "draw fewer, in several files with different --seed")

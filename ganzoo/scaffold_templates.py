@@ -55,7 +55,9 @@ def ganzoo_register_components(register):
     register.discriminator("__NAME__-mlp", "__MODULE__.models:MLPDiscriminator")
     register.logger("__NAME__-csv", "__MODULE__.logger:CSVLogger")
     # supports: what of the trainer's the algorithm applies; a run turning on another is refused in one line
-    register.algorithm("__NAME__-alternating", "__MODULE__.algorithm:Alternating", supports=("amp",))
+    # trained: what reads its runs back for `ganzoo sample`, `ganzoo eval`, `ganzoo.load` and pretrained export
+    register.algorithm("__NAME__-alternating", "__MODULE__.algorithm:Alternating", supports=("amp",),
+                       trained="__MODULE__.trained:AlternatingRun")
 
 
 @hookimpl
@@ -124,6 +126,28 @@ class Alternating(Algorithm):
         from ganzoo.sampling import generate, write_picture
 
         return write_picture(generate(self.G, self.fixed, None), path, self.setup.info, None, 8)
+'''
+
+TRAINED = '''\
+"""How __DIST__'s algorithm reads its runs back: what `ganzoo sample`, `ganzoo eval` and `ganzoo.load` do."""
+
+from __future__ import annotations
+
+from ganzoo.trained import Option
+from ganzoo_plugins.gan.trained import NoiseGenerator
+
+
+class AlternatingRun(NoiseGenerator):
+    """A generator trained by __NAME__-alternating: the default reader (evaluation, export, --walk), plus an
+    option of its own, ``spread`` (`ganzoo sample RUN --set spread=0.5`): the scale of the latent codes it
+    draws from (1: as it trained; 0: every sample from the origin)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.options += (Option("spread", "scale of the latent codes (1: as it trained)", "float", minimum=0.0),)
+
+    def codes(self, n, seed, chosen):
+        return super().codes(n, seed, chosen) * chosen.get("spread", 1.0)
 '''
 
 LOSSES = '''\
@@ -264,6 +288,15 @@ def test_conformance(kind, name):
     check_component(kind, name)
 
 
+def test_a_run_samples_with_its_own_option(tmp_path):
+    import ganzoo
+
+    run = ganzoo.train("__NAME__-alternating-gaussians", steps=20, out=tmp_path / "run", progress="quiet")
+    loaded = ganzoo.load(run.path)
+    origin = loaded.sample(5, spread=0.0)  # every code is the origin: five copies of one point
+    assert torch.equal(origin, origin[:1].expand(5, -1)) and not torch.equal(*loaded.sample(2).unbind())
+
+
 def test_smoothing_lowers_the_real_target():
     from ganzoo.interfaces import LossInputs
     from __MODULE__.losses import SmoothBCELoss
@@ -313,5 +346,6 @@ FILES = {
     "src/__MODULE__/models.py": MODELS,
     "src/__MODULE__/logger.py": LOGGER,
     "src/__MODULE__/algorithm.py": ALGORITHM,
+    "src/__MODULE__/trained.py": TRAINED,
     "tests/test___MODULE__.py": TEST,
 }

@@ -198,6 +198,11 @@ class TrainSettings:
                                "logged to metrics.jsonl); 0: never.", minimum=0, flag="--eval-every")
     # the metrics compare at least 10 generated samples; `ganzoo eval` draws 5000, slow on a CPU
     eval_num: int = _setting(2000, "int", "Samples per train.eval_every evaluation.", minimum=10, flag="--eval-num")
+    metrics: tuple[str, ...] = _setting((), "names", "Metrics of the train.eval_every evaluations (see `ganzoo list "
+                                        "--kind metric`); none: the default set, what `ganzoo eval` computes "
+                                        "(standard FID aside).", flag="--eval-metric",
+                                        flag_help="Evaluate with this metric during training (see `ganzoo list "
+                                        "--kind metric`); repeat for several. Sets train.metrics.")
     compile: bool = _setting(False, "bool", "torch.compile G and D: for CUDA. On a CPU it slows a run (a 2-core CPU "
                              "trained the default recipe at 0.8x eager speed, after a minute of compiling).",
                              flag="--compile", flag_value=True)

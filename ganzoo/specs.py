@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from collections.abc import Callable
 
-KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "dataset", "algorithm", "logger")
+KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "dataset", "algorithm", "logger", "metric")
 
 #: what a generator takes, and what an algorithm's generators must take
 TAKES = ("noise", "image")
@@ -115,9 +115,79 @@ class DatasetEvaluation:
     modes: str | None = None
 
 
+#: What a metric may need (``register.metric(..., needs=...)``), and what each is. An evaluation that cannot
+#: give one (labels from an unconditional generator, pairs from a noise generator) leaves the metric out of its
+#: default set, and refuses it in one line when it is asked for by name (`ganzoo.evaluation.selection`).
+NEEDS: dict[str, str] = {
+    "labels": "the class each sample was drawn for (a conditional generator), or its input's class (a translation)",
+    "pairs": "each sample's own target (paired image-to-image data)",
+    "reference": "the data's real samples (its held-out split where it declares one)",
+    "features": "features of the samples and of as many real ones, in the data's feature space (its classifier, "
+                "pixels or the points themselves), at least 10 of each",
+    "classes": "each sample's class probabilities from a classifier of the data (labelled images)",
+    "heldout": "a held-out split of the data, which the run never trained on",
+    "modes": "the dataset's own mode metric (register.dataset(..., evaluation=DatasetEvaluation(modes=...)))",
+    "images": "image samples, not points",
+    "inception": "Inception-v3 features (standard FID, from weights on disk; never downloaded)",
+    "round-trip": "the samples translated back into the inputs' domain by the run's reverse generator (CycleGAN)",
+}
+#: which way a metric's number is better
+BETTER = ("lower", "higher")
+
+
+@dataclass(frozen=True)
+class MetricKey:
+    """One number a metric puts in a result, and how `ganzoo eval`, `ganzoo plot` and the progress line show it.
+
+    ``key``: its name in the result (``fd``). ``label``: its row in `ganzoo eval`'s table and its panel in
+    `ganzoo plot` ("" for a count shown beside another key, such as ``num_classes``). ``fmt``: how the table
+    formats it. ``better``: "lower" or "higher" is better; None for neither (an entropy, a count). ``floor``: the
+    metric also gives ``KEY_floor``, what real data scores (the table's "real vs real" column). ``hint``: how to
+    read it; ``hints``: ``(takes, hint)`` pairs for results of generators that take something else ("image":
+    translations). ``total``: the key it counts out of (``num_classes``: shown "7 / 10"). ``in_space``: a
+    distance in the evaluation's feature space, labelled with it ("FD-classifier", "FD-pixels"). ``brief``: its
+    name in the one-line summary of an evaluation during training ("": left out), formatted with
+    ``brief_fmt``, with its floor when ``brief_floor``.
+    """
+
+    key: str
+    label: str = ""
+    fmt: str = "{:.3f}"
+    better: str | None = None
+    floor: bool = False
+    hint: str = ""
+    hints: tuple[tuple[str, str], ...] = ()
+    total: str | None = None
+    in_space: bool = False
+    brief: str = ""
+    brief_fmt: str = "{:.2f}"
+    brief_floor: bool = False
+
+    def hint_for(self, takes: str) -> str:
+        """How to read it in a result of a generator that takes ``takes``."""
+        return dict(self.hints).get(takes, self.hint)
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a registered metric declares (`ComponentRegistrar.metric`), torch-free: what it ``needs`` (names of
+    `NEEDS`), the ``keys`` it may put in a result (`MetricKey`), the generators it measures by what they take
+    (``takes``: "noise" samples, "image" translations), whether plain `ganzoo eval` computes it (``default``),
+    and the ``extras`` it may add besides its numbers (details such as a weights file's name)."""
+
+    needs: tuple[str, ...] = ()
+    keys: tuple[MetricKey, ...] = ()
+    takes: tuple[str, ...] = ("noise",)
+    default: bool = False
+    extras: tuple[str, ...] = ()
+
+    def key(self, name: str) -> MetricKey | None:
+        return next((k for k in self.keys if k.key == name), None)
+
+
 @dataclass(frozen=True)
 class ComponentSpec:
-    """A registered generator, discriminator, loss term, dataset, training algorithm or logger.
+    """A registered generator, discriminator, loss term, dataset, training algorithm, logger or metric.
 
     ``factory`` is either a callable or a lazy ``"package.module:attr"`` string;
     the string form keeps registration free of torch imports. ``doc`` and
@@ -136,6 +206,7 @@ class ComponentSpec:
     conditional: bool = False
     role: str | None = None
     evaluation: DatasetEvaluation | None = None  # datasets only
+    metric: MetricInfo | None = None  # metrics only: what it needs and the numbers it gives
     # generators: what goes in ("noise": latent codes; "image": an image to translate). algorithms: what their
     # generators must take.
     takes: str = "noise"
@@ -154,6 +225,12 @@ class ComponentSpec:
     discriminators: tuple[str, ...] = ()
     # generators and discriminators: the algorithm they train with alone (None: any that fits)
     algorithm: str | None = None
+    # generators and discriminators: the outputs forward_heads returns besides "main" (`ganzoo.heads`), each
+    # held by `ganzoo.contract` to get gradient and have parameters of its own; (): forward's output alone
+    heads: tuple[str, ...] = ()
+    # algorithms: what reads their trained runs back for `ganzoo sample`/`eval`/`load` and pretrained export, a
+    # `ganzoo.trained.Trained` subclass or a lazy "module:Class" (None: the default algorithm's)
+    trained: str | Callable[..., Any] | None = None
     # the factory takes **kwargs, or its signature could not be read: names beyond ``params`` are accepted
     open_params: bool = False
 
@@ -174,13 +251,21 @@ class ComponentSpec:
 
     def load_factory(self) -> Callable[..., Any]:
         """Import and return the factory (this is where torch gets imported)."""
-        if not isinstance(self.factory, str):
-            return self.factory
-        module_name, _, attr = self.factory.partition(":")
-        obj: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-        return obj
+        return _imported(self.factory)
+
+    def load_trained(self) -> Callable[..., Any] | None:
+        """Import and return an algorithm's reader of trained runs (``trained``; None when it declares none)."""
+        return None if self.trained is None else _imported(self.trained)
+
+
+def _imported(target: str | Callable[..., Any]) -> Callable[..., Any]:
+    if not isinstance(target, str):
+        return target
+    module_name, _, attr = target.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 @dataclass(frozen=True)

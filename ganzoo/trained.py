@@ -1,21 +1,22 @@
-"""A trained run read back: its generator, rebuilt from a checkpoint, for `ganzoo sample` and `ganzoo eval`.
+"""A trained run read back by the algorithm that trained it: what `ganzoo sample`, `ganzoo eval`,
+`ganzoo.load` and a pretrained export do with a run.
 
-The checkpoint alone is read (its ``config`` and ``meta`` are the truth of
-what produced its weights, see `ganzoo.rundir`), so a lone checkpoint file
-samples as well as a run folder.
-
-An image-to-image generator (registered ``takes="image"``: pix2pix, CycleGAN)
-is rebuilt from the run's ``meta.algorithm``: ``source`` is the DataInfo of the
-images it takes, ``generators`` the direction of each generator section
-(``{"generator": "AtoB", "generator_ba": "BtoA"}``). "BtoA" is the section
-whose direction says so, built with data and source swapped.
+The core reads the checkpoint (`Stored`: its ``config`` and ``meta`` are the truth of what produced its
+weights, see `ganzoo.rundir`, so a lone checkpoint file samples as well as a run folder) and hands it to
+the reader its algorithm registered (``register.algorithm(..., trained="module:Class")``: a `Trained`
+subclass; an algorithm that registers none is read by the default algorithm's). The reader owns all that
+depends on what its models take: which weights it builds, the `Option` s it accepts (class labels, named
+latent codes, a truncation, input images, a direction...), how a draw is laid out (`Drawing`), how it is
+evaluated, and which weights a pretrained file keeps (`Trained.shipped`). The core names none of them: it
+passes options by name, writes what is drawn, and reports what is measured.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import nn
@@ -23,125 +24,118 @@ from torch import nn
 from . import argcheck
 from . import checkpoint as ckpt_mod
 from .config import RunConfig, finalize
-from .errors import CheckpointError, GanzooError, UsageError, plugin_code
+from .errors import CheckpointError, GanzooError, UsageError
 from .rundir import RunDir, fresh_path
-from .specs import DataInfo
+from .specs import ComponentSpec, DataInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     from .registry import Registry
 
+__all__ = ["Option", "Stored", "Drawing", "Scoring", "Controls", "Trained", "load", "load_generator", "read", "locate",
+           "flag_of"]
+
+OptionType = Literal["int", "float", "text", "path"]
+
+
+def flag_of(name: str) -> str:
+    """How the command line spells option ``name``: ``--label``; a latent code ``code.c`` is ``--code c=...``."""
+    if name.startswith("code."):
+        return f"--code {name[len('code.'):]}=..."
+    return f"--{name.replace('_', '-')}"
+
+
+def given_as(name: str, value: object) -> str:
+    """Option ``name`` set to ``value`` as the command line spells it: ``--label 12``, ``--code digit=12``."""
+    if name.startswith("code."):
+        return f"--code {name[len('code.'):]}={value}"
+    return f"--{name.replace('_', '-')} {value}"
+
+
+@dataclass(frozen=True)
+class Option:
+    """An option a trained model accepts, by name: ``ganzoo sample --NAME VALUE`` where the command has that
+    flag (label, truncation, input, direction), ``--code C=VALUE`` for the latent code ``code.C``, and
+    ``-o NAME=VALUE`` for any; ``ganzoo.load(..., NAME=VALUE)`` and ``.sample(..., NAME=VALUE)`` in Python."""
+
+    name: str
+    help: str
+    type: OptionType = "text"
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def parse(self, value: object) -> object:
+        """``value`` (typed, or the text of a flag) as this option's type, checked: one line when it is not."""
+        try:
+            if self.type == "int":  # a class or a count is never rounded: 7.9 is not 7, True is not 1
+                if not (isinstance(value, str) or argcheck.is_int(value)):
+                    raise ValueError
+                parsed: object = int(value)  # type: ignore[call-overload]
+            elif self.type == "float":
+                if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                    raise ValueError
+                parsed = float(value)
+            elif self.type == "path":
+                parsed = Path(str(value))
+            else:
+                parsed = str(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"{given_as(self.name, value)}: expected {'an integer' if self.type == 'int' else 'a number'}",
+                             self.help) from None
+        if self.choices and parsed not in self.choices:
+            raise UsageError(f"{given_as(self.name, parsed)}: expected one of {', '.join(self.choices)}", self.help)
+        if isinstance(parsed, (int, float)):
+            low, high = self.minimum, self.maximum
+            if (low is not None and parsed < low) or (high is not None and parsed > high) or parsed != parsed:
+                bounds = f"{low:g}..{high:g}" if low is not None and high is not None else (
+                    f"at least {low:g}" if low is not None else f"at most {high:g}")
+                raise UsageError(f"{given_as(self.name, parsed)}: out of range ({bounds})", self.help)
+        return parsed
+
 
 @dataclass
-class LoadedGenerator:
-    """A run's generator in eval mode, with what it was trained on and where it came from."""
+class Stored:
+    """A checkpoint read back, before any model is built: its run config, data and where it came from."""
 
-    model: nn.Module
-    data: DataInfo
-    config: RunConfig
-    meta: dict[str, Any]
     run_dir: Path  # the run folder, or the folder of a lone checkpoint
     checkpoint: Path
-    step: int
-    ema: bool  # the EMA weights were loaded
-    conditional: bool
-    takes: str = "noise"  # what the generator takes: "noise" (latent codes) or "image" (it translates images)
-    source: DataInfo | None = None  # the images an image-to-image generator takes; None for noise
-    direction: str = "AtoB"  # which of an image-to-image run's generators this is
-    sampling: tuple[str, ...] = ()  # the sampling options its forward takes (`ComponentSpec.sampling`)
-    pretrained: str | None = None  # the recipe whose shipped weights these are (`ganzoo.pretrained`); None for a run
-    who: str = "the generator"  # its registration in words (`ComponentSpec.who`), for the line that reports its failure
-
-    def default_out(self, seed: int) -> Path:
-        """Where `ganzoo sample` writes without --out: the run's samples/ folder, or for shipped weights (whose
-        folder is the installed package) a fresh NAME-sample-SEED.png in the working folder."""
-        if self.pretrained is None:
-            return RunDir(self.run_dir).sample_file(seed)
-        return fresh_path(Path(), f"{self.pretrained}-sample-{seed}", ".png")
+    ck: ckpt_mod.Checkpoint
+    config: RunConfig
+    data: DataInfo  # what the run trained on (meta.data)
+    pretrained: str | None  # the recipe whose shipped weights these are (`ganzoo.pretrained`); None for a run
+    asked: Path  # what was read: the run folder or the checkpoint file
 
     @property
-    def translates(self) -> bool:
-        return self.takes == "image"
+    def meta(self) -> dict[str, Any]:
+        return self.ck.meta
 
     @property
-    def latent_dim(self) -> int:
-        return int(self.config.train["latent_dim"])
+    def step(self) -> int:
+        return self.ck.step
 
-    def sample(self, n: int = 64, labels: torch.Tensor | list[int] | int | None = None, *, seed: int = 0,
-               truncation: float | None = None) -> torch.Tensor:
-        """``n`` samples, float32 on the CPU: images (n, C, H, W) in [-1, 1], or points (n, D).
+    def algorithm(self, registry: Registry) -> ComponentSpec:
+        """The registration of the algorithm that trained this run (one line when it is not installed)."""
+        from .plugin_manager import unavailable
 
-        ``labels``: for a conditional generator, one class for all, or one per sample; None: the classes in
-        turn (0, 1, ..., 0, 1, ...). ``seed`` seeds the latent codes (the same seed, the same samples).
-        ``truncation``: the generator's own truncation trick, for generators that declare one (its
-        ``sampling``; `ganzoo.specs.SAMPLING_OPTIONS` says what the value means for each).
-        """
-        from .sampling import generate, latent, seeded_noise, split_options
+        name = self.config.algo.get("name") or registry.default_algorithm
+        if not name or not registry.has("algorithm", name):
+            raise unavailable("algorithm", str(name), (self.meta.get("components") or {}).get("algorithm"))
+        return registry.get("algorithm", name)
 
-        if self.translates:
-            raise UsageError(f"generator {self.config.gen['name']!r} translates images; it draws no samples",
-                             "call it on a batch of input images: loaded.model(images)")
-        n = argcheck.integer("n", n, minimum=1)
-        seed = argcheck.seed("seed", seed)
-        options = self.sampling_options(truncation)
-        y = self.labels(n, labels)
-        on_latent, on_forward = split_options(options)
-        # the seed fixes the noise the generator draws itself as well (StyleGAN2's per-pixel noise)
-        with plugin_code(self.who, "while sampling"), seeded_noise(self.model, seed):
-            z = latent(self.model, n, self.latent_dim, torch.Generator().manual_seed(seed), options=on_latent)
-            return generate(self.model, z, y, 256, **on_forward)
+    def generator(self, registry: Registry) -> ComponentSpec:
+        """The registration of the run's generator (one line when it is not installed)."""
+        from .plugin_manager import unavailable
 
-    def sampling_options(self, truncation: float | None = None) -> dict[str, float]:
-        """The options of `sample`, each checked against what this generator declares (`ComponentSpec.sampling`):
-        one line (`UsageError`) for a flag it declares nothing for, an image-to-image one included."""
-        from .sampling import sampling_options
+        name = self.config.gen["name"]
+        if not registry.has("generator", name):
+            raise unavailable("generator", name, (self.meta.get("components") or {}).get("generator"))
+        return registry.get("generator", name)
 
-        return sampling_options(self.config.gen["name"], self.sampling, truncation=truncation)
-
-    def labels(self, n: int, labels: torch.Tensor | list[int] | int | None) -> torch.Tensor | None:
-        """The ``n`` class labels `sample` would draw with (None for an unconditional G), checked: one line
-        (`UsageError`) for a label out of range, a count that does not match, or labels it cannot take."""
-        name, classes = self.config.gen["name"], self.data.num_classes or 0
-        if not self.conditional:
-            if labels is not None:
-                raise UsageError(f"--label: generator {name!r} is not conditional",
-                                 "drop --label, or sample a conditional recipe such as cdcgan-mnist")
-            return None
-        if labels is None:
-            return torch.arange(n) % classes
-        y = _label_tensor(labels, classes)
-        y = y.expand(n) if y.numel() == 1 else y
-        if y.numel() != n:
-            raise UsageError(f"{y.numel()} labels for {n} samples: give one label, or one per sample")
-        bad = y[(y < 0) | (y >= classes)]
-        if bad.numel():
-            raise UsageError(f"--label {int(bad[0])} is out of range", f"this model has classes 0..{classes - 1}")
-        return y.clone()
-
-
-def _label_tensor(labels: Any, classes: int) -> torch.Tensor:
-    """``labels`` as a 1-D long tensor, when they are classes: an integer, or a list or 1-D tensor of them.
-
-    A class is never rounded: ``7.9`` is not class 7 and ``True`` not class 1 (torch would cast both).
-    """
-    import numbers
-
-    def refuse(what: Any) -> UsageError:
-        return UsageError(f"labels must be classes, integers 0..{classes - 1} (one, or one per sample), "
-                          f"not {argcheck.shown(what)}")
-
-    if isinstance(labels, (torch.Tensor, numbers.Number)) or hasattr(labels, "__array__"):  # numpy too
-        if isinstance(labels, bool) or (isinstance(labels, numbers.Number) and not argcheck.is_int(labels)):
-            raise refuse(labels)
-        y = torch.as_tensor(labels)
-        if y.dtype == torch.bool or y.is_floating_point() or y.is_complex() or y.dim() > 1:
-            raise refuse(labels)
-        return y.long().reshape(-1)
-    if isinstance(labels, (list, tuple, range)):
-        odd = [v for v in labels if not argcheck.is_int(v)]
-        if odd:
-            raise refuse(odd[0])
-        return torch.tensor([int(v) for v in labels], dtype=torch.long)
-    raise refuse(labels)
+    def recorded(self, key: str) -> dict[str, Any]:
+        """What the training algorithm recorded under ``meta.algorithm.KEY`` (`Algorithm.describe`); {} when none."""
+        algo = self.meta.get("algorithm")
+        value = algo.get(key) if isinstance(algo, dict) else None
+        return value if isinstance(value, dict) else {}
 
 
 def locate(target: str | Path) -> tuple[Path, Path]:
@@ -156,56 +150,9 @@ def locate(target: str | Path) -> tuple[Path, Path]:
     return p.parent, ckpt
 
 
-DIRECTIONS = ("AtoB", "BtoA")
-
-
-@dataclass(frozen=True)
-class _Translator:
-    """Where an image-to-image generator's weights are and which domain is which."""
-
-    section: str
-    data: DataInfo
-    source: DataInfo
-
-
-def _translator(meta: dict[str, Any], data: DataInfo, direction: str, path: Path, name: str) -> _Translator:
-    algo = meta.get("algorithm")
-    if not isinstance(algo, dict) or not isinstance(algo.get("source"), dict):
-        raise CheckpointError(f"checkpoint {path}: generator {name!r} translates images, but the run records no "
-                              f"input domain (meta.algorithm.source)")
-    try:
-        source = DataInfo.from_dict(algo["source"])
-    except (KeyError, TypeError, ValueError):
-        raise CheckpointError(f"checkpoint {path}: the input domain (meta.algorithm.source) is corrupt") from None
-    gens = algo.get("generators") or {"generator": "AtoB"}
-    if not isinstance(gens, dict):
-        raise CheckpointError(f"checkpoint {path}: meta.algorithm.generators is not a table")
-    section = next((k for k, v in gens.items() if v == direction), None)
-    if section is None:
-        have = ", ".join(sorted(str(v) for v in gens.values())) or "none"
-        raise UsageError(f"--direction {direction}: this run's generators translate {have} only",
-                         "a pix2pix run learns one direction; CycleGAN runs have both")
-    if direction == "BtoA":
-        data, source = source, data
-    return _Translator(section, data, source)
-
-
-def load_generator(target: str | Path, use_ema: bool = True, device: str | torch.device = "cpu",
-                   registry: Registry | None = None, direction: str = "AtoB") -> LoadedGenerator:
-    """Rebuild a run's generator from its checkpoint (CheckpointError/ComponentError, one line, when it cannot).
-
-    ``target``: a run folder or a checkpoint file (pretrained weights are one: `ganzoo.pretrained.resolve`
-    turns a pretrained name into its file before this is called).
-
-    ``direction``: for an image-to-image run, which generator ("AtoB", the
-    run's main one, or "BtoA", CycleGAN's reverse one); a noise run has only
-    "AtoB". The EMA weights (``use_ema``) exist for the main generator only.
-    """
-    from .build import build_generator
-    from .plugin_manager import get_registry, unavailable
-
-    if direction not in DIRECTIONS:
-        raise UsageError(f"--direction must be AtoB or BtoA, not {direction!r}")
+def read(target: str | Path) -> Stored:
+    """The checkpoint of a run folder or a checkpoint file, checked (CheckpointError, one line, when it
+    cannot be read back). Pretrained names are resolved to their file before (`ganzoo.pretrained.resolve`)."""
     run_dir, path = locate(target)
     ck = ckpt_mod.load(path)
     pretrained = ck.json("pretrained").get("name") if "pretrained" in ck.metadata else None
@@ -215,36 +162,195 @@ def load_generator(target: str | Path, use_ema: bool = True, device: str | torch
         config = finalize({k: v for k, v in ck.config.items() if v is not None})
     except (GanzooError, AttributeError, TypeError, ValueError) as exc:  # the file was edited or crafted
         raise CheckpointError(f"checkpoint {path} has a run config that does not validate: {exc}") from None
-    meta = ck.meta
-    if not isinstance(meta.get("data"), dict):
+    if not isinstance(ck.meta.get("data"), dict):
         raise CheckpointError(f"checkpoint {path}: the run's data description (meta.data) is missing")
     try:
-        data = DataInfo.from_dict(meta["data"])
+        data = DataInfo.from_dict(ck.meta["data"])
     except (KeyError, TypeError, ValueError):
         raise CheckpointError(f"checkpoint {path}: the run's data description (meta.data) is corrupt") from None
+    return Stored(run_dir, path, ck, config, data, pretrained, Path(target))
+
+
+@dataclass
+class Drawing:
+    """What a reader drew for `ganzoo sample`; the core writes it as a PNG grid (or a scatter plot of points)
+    or as a .safetensors file."""
+
+    picture: torch.Tensor  # images (N, C, H, W), float in [-1, 1] or uint8, in grid order; or points (N, D)
+    nrow: int  # images per grid row
+    count: int  # how many things were drawn (samples, translations)
+    noun: str  # what they are, for the line `ganzoo sample` prints: "samples", "AtoB translations"
+    tensors: dict[str, torch.Tensor]  # the .safetensors file's tensors
+    meta: dict[str, str] = field(default_factory=dict)  # its header, beside seed, step, ema and checkpoint
+    labels: torch.Tensor | None = None  # the colours of a scatter plot of points; the file's labels
+
+
+@dataclass(frozen=True)
+class Controls:
+    """What an interactive page (`ganzoo explore`) may offer for a trained model."""
+
+    takes: str = "noise"  # "noise": it draws from seeds; "image": it translates pictures (`ganzoo.specs.TAKES`)
+    conditional: bool = False  # it draws by class (the "label" option)
+    sampling: tuple[str, ...] = ()  # the `ganzoo.specs.SAMPLING_OPTIONS` it declares (the "truncation" option)
+    directions: tuple[str, ...] = ()  # what its "direction" option may be, for a model that translates both ways
+    source: DataInfo | None = None  # the pictures it takes, for a model that translates
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """What `ganzoo eval` asks of a trained model (`Trained.evaluate`)."""
+
+    num: int | None  # samples or inputs to score; None: the reader's default
+    seed: int = 0
+    dataset: str | None = None  # another dataset to measure against, where the reader allows one
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    inception: bool = False
+    metrics: tuple[str, ...] = ()  # registered metric names; (): the reader's default set
+    log: Callable[[str], None] | None = None
+
+
+class Trained:
+    """A trained model read back (what `ganzoo.load` returns): ``.model`` (in eval mode), what it makes
+    (``.data``), the run's config and checkpoint, and what its algorithm does with it.
+
+    An algorithm's reader subclasses it and implements `read` (build the models from a `Stored` checkpoint,
+    with the options it accepts) and `draw`; `evaluate`, `walk` and `shipped` as it supports them.
+    """
+
+    def __init__(self, stored: Stored, model: nn.Module, *, ema: bool, who: str, data: DataInfo | None = None,
+                 options: tuple[Option, ...] = ()) -> None:
+        self.stored = stored
+        self.model = model
+        self.ema = ema  # the EMA weights were loaded
+        self.who = who  # the generator's registration in words, for the line that reports its failure
+        self.data = data or stored.data  # what the model makes
+        self.options = options  # what this model accepts (`Option`), checked by `accept`
+
+    # -- what the core asks of every reader ------------------------------------------------------------
+    @classmethod
+    def read(cls, stored: Stored, *, ema: bool, device: torch.device, registry: Registry,
+             options: Mapping[str, object]) -> Trained:  # pragma: no cover
+        """Build the trained model(s) from ``stored`` on ``device`` (the EMA weights when ``ema`` and the run
+        kept them); ``options`` are the user's, by name, checked with `accept`."""
+        raise NotImplementedError
+
+    def draw(self, num: int | None, seed: int, options: Mapping[str, object]) -> Drawing:  # pragma: no cover
+        """What `ganzoo sample` writes: ``num`` things (None: the reader's default), seeded by ``seed``."""
+        raise NotImplementedError
+
+    def evaluate(self, scoring: Scoring) -> dict[str, Any]:
+        """What `ganzoo eval` prints (``--json``): numbers by name, measured on a split the model never
+        trained on."""
+        raise UsageError(f"{self.who} declares no evaluation for its runs",
+                         "ask its plugin's author; `ganzoo sample` still draws from it")
+
+    def walk(self, seed_a: int, seed_b: int, frames: int, options: Mapping[str, object]) -> torch.Tensor:
+        """``frames`` images from seed ``seed_a``'s input to ``seed_b``'s (`ganzoo sample --walk`)."""
+        raise UsageError(f"--walk: {self.who} has no latent codes to walk between",
+                         "--walk is for generators that draw from noise")
+
+    def controls(self) -> Controls:
+        """What `ganzoo explore` may offer for this model. Default: seeds alone."""
+        return Controls()
+
+    @classmethod
+    def shipped(cls, stored: Stored) -> tuple[str, ...]:
+        """The checkpoint sections a pretrained file keeps (`ganzoo.pretrained.export`): by default the EMA
+        generator where the run kept one, else the generator."""
+        return ("ema",) if stored.ck.section("ema") else ("generator",)
+
+    def sample(self, n: int = 64, *, seed: int = 0, **options: object) -> torch.Tensor:
+        """``n`` outputs, float32 on the CPU (images (n, C, H, W) in [-1, 1], or points): what `draw` draws."""
+        n = argcheck.integer("n", n, minimum=1)
+        return self.draw(n, argcheck.seed("seed", seed), self.accept(options)).picture
+
+    # -- services for readers --------------------------------------------------------------------------
+    def accept(self, given: Mapping[str, object]) -> dict[str, object]:
+        """``given`` (None values dropped) parsed by this model's `Option` s: one line for a name it does not
+        take, naming those it does."""
+        return accept(self.options, given, self.who)
+
+    # -- what every trained model is -----------------------------------------------------------------
+    @property
+    def config(self) -> RunConfig:
+        return self.stored.config
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.stored.meta
+
+    @property
+    def run_dir(self) -> Path:
+        return self.stored.run_dir
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.stored.checkpoint
+
+    @property
+    def step(self) -> int:
+        return self.stored.step
+
+    @property
+    def pretrained(self) -> str | None:
+        return self.stored.pretrained
+
+    def default_out(self, seed: int) -> Path:
+        """Where `ganzoo sample` writes without --out: the run's samples/ folder, or for shipped weights (whose
+        folder is the installed package) a fresh NAME-sample-SEED.png in the working folder."""
+        if self.pretrained is None:
+            return RunDir(self.run_dir).sample_file(seed)
+        return fresh_path(Path(), f"{self.pretrained}-sample-{seed}", ".png")
+
+
+def accept(declared: tuple[Option, ...], given: Mapping[str, object], who: str) -> dict[str, object]:
+    """``given`` options (None values dropped), each parsed by the declared `Option` of its name."""
+    by_name = {o.name: o for o in declared}
+    out: dict[str, object] = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        option = by_name.get(name)
+        if option is None:
+            takes = ", ".join(flag_of(o.name) for o in declared) or "no options"
+            raise UsageError(f"{flag_of(name)}: {who} takes no {name.replace('_', ' ')}", f"it takes {takes}")
+        out[name] = option.parse(value)
+    return out
+
+
+def reader(spec: ComponentSpec, registry: Registry) -> type[Trained]:
+    """The `Trained` subclass that reads the runs of algorithm ``spec`` (the default algorithm's when it
+    declares none)."""
+    from .errors import ComponentError, plugin_code
+
+    target = spec
+    if spec.trained is None and registry.default_algorithm and registry.default_algorithm != spec.name:
+        target = registry.get("algorithm", registry.default_algorithm)
+    with plugin_code(target.who, "while importing its reader of trained runs"):
+        cls = target.load_trained()
+    if not (isinstance(cls, type) and issubclass(cls, Trained)):
+        raise ComponentError(f"{target.who} reads its trained runs with {cls!r}, not a ganzoo.trained.Trained "
+                             f"subclass", "register.algorithm(..., trained='module:Class') names the class")
+    return cls
+
+
+def load(target: str | Path, *, ema: bool = True, device: str | torch.device = "cpu",
+         registry: Registry | None = None, options: Mapping[str, object] | None = None) -> Trained:
+    """Rebuild a run's trained model by its algorithm's reader (CheckpointError/ComponentError/UsageError,
+    one line, when it cannot). ``target``: a run folder or a checkpoint file (`ganzoo.pretrained.resolve`
+    turns a pretrained name into its file before). ``options``: the user's, by name (`Option`)."""
+    from .errors import plugin_code
+    from .plugin_manager import get_registry
+
     registry = registry or get_registry()
-    name = config.gen["name"]
-    if not registry.has("generator", name):
-        raise unavailable("generator", name, (meta.get("components") or {}).get("generator"))
-    spec = registry.get("generator", name)
-    params = RunConfig.params(config.gen)
-    source: DataInfo | None = None
-    section = "generator"
-    if spec.takes == "image":
-        where = _translator(meta, data, direction, path, name)
-        data, source, section = where.data, where.source, where.section
-        model = build_generator(name, data, params=params, registry=registry, source=source)
-    else:
-        if direction != "AtoB":
-            raise UsageError(f"--direction {direction}: generator {name!r} draws from noise; it translates no images",
-                             "--direction is for image-to-image runs (pix2pix, cyclegan)")
-        model = build_generator(name, data, config.train["latent_dim"], params, registry)
-    # the EMA shadows the main generator only (CycleGAN keeps none)
-    ema = use_ema and section == "generator" and bool(ck.section("ema"))
-    what = f"generator {name!r}" + (f" ({direction})" if source is not None else "")
-    ckpt_mod.load_model(ck, "ema" if ema else section, model, what)
-    model.to(device).eval()
-    conditional = spec.conditional
-    return LoadedGenerator(model=model, data=data, config=config, meta=meta, run_dir=run_dir, checkpoint=path,
-                           step=ck.step, ema=ema, conditional=conditional, takes=spec.takes, source=source,
-                           direction=direction, sampling=spec.sampling, pretrained=pretrained, who=spec.who)
+    stored = read(target)
+    spec = stored.algorithm(registry)
+    cls = reader(spec, registry)
+    with plugin_code(spec.who, "while reading its trained run"):
+        return cls.read(stored, ema=ema, device=torch.device(device), registry=registry, options=dict(options or {}))
+
+
+def load_generator(target: str | Path, use_ema: bool = True, device: str | torch.device = "cpu",
+                   registry: Registry | None = None, **options: object) -> Trained:
+    """`load`, as ganzoo 0.x called it (``direction=...`` and the other options as keywords)."""
+    return load(target, ema=use_ema, device=device, registry=registry, options=options)

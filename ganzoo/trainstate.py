@@ -74,11 +74,12 @@ STARTS_FROM = {"ema": "generator"}
 
 
 def restore_training(c: Checkpoint, config: RunConfig, *, modules: dict[str, nn.Module],
-                     optimizers: dict[str, tuple[torch.optim.Optimizer, tuple[float, tuple[float, float]]]],
-                     feed: Feeder, noise: torch.Generator | None) -> int:
+                     optimizers: dict[str, torch.optim.Optimizer], feed: Feeder, noise: torch.Generator | None) -> int:
     """Load everything into the run's objects (CheckpointError on any mismatch); returns the step.
 
-    ``optimizers``: each with the (lr, betas) the config gives it now, which win over the saved ones.
+    ``optimizers``: as the algorithm built them from the run's config, whose hyper-parameters (each param
+    group's lr, betas, momentum... as the algorithm set them) win over the saved ones: the config is what runs
+    from here on, and what config.toml records; the saved state (moments, step counts) is restored.
     ``noise`` None: leave the noise generator alone (DDP ranks other than 0 reseed their own).
     """
     ck.check_composition(c, config)
@@ -88,10 +89,11 @@ def restore_training(c: Checkpoint, config: RunConfig, *, modules: dict[str, nn.
             module.load_state_dict(modules[origin].state_dict())  # switched on at resume
             continue
         ck.load_model(c, name, module, _label(name, config))
-    for name, (opt, (lr, betas)) in optimizers.items():
+    for name, opt in optimizers.items():
+        fresh = [{k: v for k, v in group.items() if k != "params"} for group in opt.param_groups]
         ck.unflatten_optimizer(c, name, opt)
-        for group in opt.param_groups:  # the config is what runs from here on (and what config.toml records)
-            group["lr"], group["betas"] = lr, betas
+        for group, settings in zip(opt.param_groups, fresh):
+            group.update(settings)
     restore_rng(c, noise)
     feed.restore(c.json("data"), c.tensors.get("rng.data"))
     return c.step

@@ -14,6 +14,7 @@ The core names no family: it only asks whether the generator has ``interpolate``
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ from torch import Tensor
 from .errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .trained import LoadedGenerator
+    from .trained import Trained
 
 #: the most frames one walk draws: a GIF of 28 px frames this long is still small, and the page waits for it
 MAX_FRAMES = 240
@@ -81,33 +82,17 @@ def interpolate(model: torch.nn.Module, z_a: Tensor, z_b: Tensor, t: Tensor, lab
     return generate(model, z, labels, 256, **options)
 
 
-def walk(loaded: LoadedGenerator, seed_a: int, seed_b: int, frames: int = 16, label: int | None = None,
-         truncation: float | None = None) -> Tensor:
-    """``frames`` images (frames, C, H, W) in [-1, 1] from seed ``seed_a``'s latent code to ``seed_b``'s.
-
-    Each end is the code `LoadedGenerator.sample(1, seed=S)` draws (so the first frame is what
-    ``ganzoo sample NAME --seed A --num 1`` draws, up to noise a generator adds of its own); a conditional
-    generator keeps one class, ``label`` (default 0), the whole way; ``truncation`` as in `sample`.
+def walk(loaded: Trained, seed_a: int, seed_b: int, frames: int = 16, label: int | None = None,
+         truncation: float | None = None, options: Mapping[str, object] | None = None) -> Tensor:
+    """``frames`` images (frames, C, H, W) in [-1, 1] from seed ``seed_a``'s input to ``seed_b``'s, as the
+    model's reader walks (`ganzoo.trained.Trained.walk`; a noise generator: `interpolate` between the codes
+    `sample(1, seed=S)` draws, keeping one class, ``label``, default 0, for a conditional one).
     One line (`UsageError`) for what cannot walk: a translator, points, a bad count.
     """
-    from .sampling import latent, split_options
-
-    name = loaded.config.gen["name"]
-    if loaded.translates:
-        raise UsageError(f"--walk: generator {name!r} translates images; it has no latent codes to walk between",
-                         "--walk is for generators that draw from noise")
-    if not loaded.data.is_image:
-        raise UsageError(f"--walk: generator {name!r} draws points, not images", "a walk is an animation of images")
     if not 1 <= frames <= MAX_FRAMES:
         raise UsageError(f"--frames must be 1..{MAX_FRAMES}, not {frames}")
-    options = loaded.sampling_options(truncation)
-    labels = loaded.labels(frames, 0 if label is None and loaded.conditional else label)
-    on_latent, on_forward = split_options(options)
-
-    def code(seed: int) -> Tensor:
-        return latent(loaded.model, 1, loaded.latent_dim, torch.Generator().manual_seed(seed), options=on_latent)
-
-    return interpolate(loaded.model, code(seed_a), code(seed_b), fractions(frames), labels, **on_forward)
+    given = {"label": label, "truncation": truncation, **(options or {})}
+    return loaded.walk(seed_a, seed_b, frames, loaded.accept(given))
 
 
 def animation(frames: Tensor, fmt: str = "GIF", scale: int = 4, duration: int = 80) -> bytes:
@@ -131,23 +116,23 @@ def animation(frames: Tensor, fmt: str = "GIF", scale: int = 4, duration: int = 
 
 def walk_to_file(target: str, seed_a: int, seed_b: int, frames: int = 16, out: str | None = None,
                  label: int | None = None, truncation: float | None = None, use_ema: bool = True,
-                 device: str = "cpu", force: bool = False) -> tuple[LoadedGenerator, Path]:
+                 device: str = "cpu", force: bool = False,
+                 options: Mapping[str, object] | None = None) -> tuple[Trained, Path]:
     """`ganzoo sample TARGET --walk A B`: the walk written as a looping GIF or WebP (by ``out``'s ending;
     default a fresh ``NAME-walk-A-B.gif`` in the working folder). Returns the generator and the file."""
-    from .commands.sample_cmd import check_out
     from .device import resolve_device
     from .pretrained import resolve
-    from .rundir import fresh_path, write_atomic
-    from .trained import load_generator
+    from .rundir import check_output, fresh_path, write_atomic
+    from .trained import load
 
     if out is not None and Path(out).suffix.lower() not in ANIMATIONS:
         raise UsageError(f"--out {out}: a walk is an animation", "give a .gif or .webp file")
     if not 1 <= frames <= MAX_FRAMES:  # before the generator is loaded
         raise UsageError(f"--frames must be 1..{MAX_FRAMES}, not {frames}")
     if out is not None:
-        check_out(Path(out), force)
-    loaded = load_generator(resolve(target), use_ema, resolve_device(device))
-    images = walk(loaded, seed_a, seed_b, frames, label, truncation)
+        check_output(Path(out), force)
+    loaded = load(resolve(target), ema=use_ema, device=resolve_device(device))
+    images = walk(loaded, seed_a, seed_b, frames, label, truncation, options)
     name = loaded.pretrained or loaded.run_dir.name or "walk"
     path = Path(out) if out is not None else fresh_path(Path(), f"{name}-walk-{seed_a}-{seed_b}", ".gif")
     write_atomic(path, animation(images, ANIMATIONS[path.suffix.lower()]))

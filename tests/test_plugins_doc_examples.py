@@ -51,7 +51,7 @@ def documented(toy, add_plugin, monkeypatch):
     monkeypatch.setitem(sys.modules, "ganzoo_acme", package)
     monkeypatch.setitem(sys.modules, "ganzoo_acme.alternating", module)
     exec(compile(block("class Alternating(Algorithm)"), "docs/plugins.md §11", "exec"), module.__dict__)
-    registration = block("register.algorithm(")
+    registration = block('"alternating", "ganzoo_acme.alternating:Alternating"')
 
     class Acme:
         @hookimpl

@@ -23,7 +23,8 @@ BEFORE = {
 }
 # Settings added since, each off by default: a config without them trains as before (ema_rampup acts only
 # with ema_kimg, which is off).
-ADDED = {"lr_d": None, "betas_d": None, "loggers": [], "init": None, "ema_kimg": 0.0, "ema_rampup": 0.05}
+ADDED = {"lr_d": None, "betas_d": None, "loggers": [], "init": None, "ema_kimg": 0.0, "ema_rampup": 0.05,
+         "metrics": []}
 NAMES = {"gen": {"name": "g"}, "loss": {"name": "l"}, "dataset": {"name": "d"}}
 
 

@@ -1,4 +1,5 @@
-"""Scoring image-to-image translation (ganzoo.evaluation.translation): pixel metrics against closed forms,
+"""Scoring image-to-image translation (the translation plugin's evaluation, the metrics plugin's translation
+metrics): pixel metrics against closed forms,
 digit_kept against the classifier's own accuracy, FD against its real-vs-real floor, `ganzoo eval` on a run."""
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import torch
 from torch import nn
 
 import ganzoo
-from ganzoo.evaluation import translation as T
+from ganzoo.evaluation.translation import translate
+from ganzoo_plugins.metrics import translation as P
+from ganzoo_plugins.translation import evaluation as T
 from ganzoo.interfaces import Dataset
 from ganzoo.specs import DataInfo
 
@@ -124,7 +127,7 @@ def _accuracy(name: str, params: dict) -> float:
 
 def test_identical_images_l1_0_ssim_1_psnr_inf():
     x = torch.randint(0, 256, (5, 3, 16, 16), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
-    m = T.pixel_metrics(x, x.clone())
+    m = P.pixel_metrics(x, x.clone())
     assert m["l1"] == 0 and m["ssim"] == pytest.approx(1.0, abs=1e-6)
     assert m["psnr"] == math.inf  # torchmetrics does not cap it: 10 log10(1 / 0)
 
@@ -133,7 +136,7 @@ def test_identical_images_l1_0_ssim_1_psnr_inf():
 def test_constant_offset_l1_and_psnr_closed_form(delta):
     base = torch.randint(0, 200, (6, 1, 32, 32), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
     shifted = base + delta  # no clipping: base < 200, delta <= 40
-    m = T.pixel_metrics(shifted, base)
+    m = P.pixel_metrics(shifted, base)
     assert m["l1"] == pytest.approx(2 * delta / 255, rel=1e-6)  # [-1, 1] units: 255 levels span 2
     mse = (delta / 255) ** 2  # on [0, 1] pixels, data_range 1
     assert m["psnr"] == pytest.approx(10 * math.log10(1 / mse), rel=1e-5)
@@ -150,7 +153,7 @@ def test_psnr_is_averaged_per_image():
     o[0] += 1
     o[1] += 10
     expected = (10 * math.log10(255 ** 2 / 1) + 10 * math.log10(255 ** 2 / 100)) / 2
-    assert T.pixel_metrics(o, t)["psnr"] == pytest.approx(expected, rel=1e-5)
+    assert P.pixel_metrics(o, t)["psnr"] == pytest.approx(expected, rel=1e-5)
 
 
 def test_ssim_against_the_paper_formula_on_flat_images():
@@ -158,12 +161,12 @@ def test_ssim_against_the_paper_formula_on_flat_images():
     a = torch.full((1, 1, 32, 32), 64, dtype=torch.uint8)
     b = torch.full((1, 1, 32, 32), 192, dtype=torch.uint8)
     mx, my, c1 = 64 / 255, 192 / 255, (0.01 * 1) ** 2  # K1 = 0.01, data_range 1 (Wang et al. 2004)
-    assert T.pixel_metrics(a, b)["ssim"] == pytest.approx((2 * mx * my + c1) / (mx ** 2 + my ** 2 + c1), rel=1e-3)  # float32 windows
+    assert P.pixel_metrics(a, b)["ssim"] == pytest.approx((2 * mx * my + c1) / (mx ** 2 + my ** 2 + c1), rel=1e-3)  # float32 windows
 
 
 def test_label_kept():
     probs = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
-    assert T.label_kept(probs, torch.tensor([0, 1, 1, 1])) == 0.75
+    assert P.label_kept(probs, torch.tensor([0, 1, 1, 1])) == 0.75
 
 
 # -- a generator on toy translation data --------------------------------------------------------------
@@ -277,7 +280,7 @@ def test_eval_of_a_pix2pix_run_end_to_end(toy_translation, tmp_path, capsys):
     for key in ("l1", "ssim", "fd", "fd_floor", "digit_kept", "digit_kept_floor"):
         assert isinstance(res[key], float), key
     held = T.heldout_images("toy-pairs", {}, "AtoB", 50, seed=3)
-    direct = T.pixel_metrics(T.translate(load_generator(run).model, held.inputs, seed=3), held.targets)
+    direct = P.pixel_metrics(translate(load_generator(run).model, held.inputs, seed=3), held.targets)
     assert res["l1"] == pytest.approx(direct["l1"]) and res["ssim"] == pytest.approx(direct["ssim"])
 
     code, out, _ = _main(capsys, "eval", str(run), "--num", "50", "--seed", "3", "--json")

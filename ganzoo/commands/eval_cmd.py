@@ -22,15 +22,17 @@ from ._common import device_option, json_option, print_json
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seeds the latent codes, the real images compared and KID's subsets.")
 @device_option("cpu", "Where to generate and extract features:")
+@click.option("--metric", "metrics", multiple=True, metavar="NAME",
+              help="Compute this registered metric alone (`ganzoo list --kind metric`); repeat for several. "
+                   "Default: every metric of the default set that applies to PATH.")
 @click.option("--inception/--no-inception", default=True, show_default=True,
-              help="Standard FID when Inception-v3 weights are on disk ($GANZOO_INCEPTION_WEIGHTS or torch hub's "
-                   "checkpoints folder); never downloads. Slow on a CPU.")
-@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default=None,
-              help="Image-to-image runs: which generator to score (default AtoB; BtoA: a CycleGAN run's reverse "
-                   "one).")
+              help="With the default set: standard FID when Inception-v3 weights are on disk "
+                   "($GANZOO_INCEPTION_WEIGHTS or torch hub's checkpoints folder); never downloads. Slow on a CPU.")
+@click.option("--direction", default=None, metavar="DIRECTION",
+              help="Image-to-image runs: which generator to score (a CycleGAN run's AtoB, the default, or BtoA).")
 @json_option
-def eval_cmd(path: str, num: int | None, dataset: str | None, seed: int, device: str, inception: bool,
-             direction: str | None, as_json: bool) -> None:
+def eval_cmd(path: str, num: int | None, dataset: str | None, seed: int, device: str, metrics: tuple[str, ...],
+             inception: bool, direction: str | None, as_json: bool) -> None:
     """Score generated samples: FD, KID, precision/recall, coverage, memorization, each beside a real-vs-real floor.
 
     \b
@@ -46,6 +48,14 @@ def eval_cmd(path: str, num: int | None, dataset: str | None, seed: int, device:
     --json prints null, with a note, for a number that is not finite.
 
     \b
+    Each number comes from a registered metric (`ganzoo list --kind metric`;
+    plugins add their own). --metric NAME computes only the metrics named;
+    one PATH cannot serve (labels from an unconditional generator, pairs
+    from a noise generator) is refused in one line before anything is
+    computed. Without --metric, every metric of the default set that
+    applies is computed, and those that do not apply are left out.
+
+    \b
     An image-to-image run (pix2pix, CycleGAN) translates the held-out
     split's inputs and is scored on them: L1, PSNR and SSIM against their
     targets (paired data), FD of the outputs against held-out target images
@@ -56,6 +66,7 @@ def eval_cmd(path: str, num: int | None, dataset: str | None, seed: int, device:
     ganzoo eval runs/<run>
     ganzoo eval samples.safetensors --dataset fashion-mnist --json
     ganzoo eval runs/<cyclegan-run> --direction BtoA
+    ganzoo eval dcgan-mnist --metric fd --metric precision-recall --json
     """
     from ..api import evaluate
     from ..console import console, err_console
@@ -64,7 +75,7 @@ def eval_cmd(path: str, num: int | None, dataset: str | None, seed: int, device:
         err_console.print(message, style="dim", highlight=False, markup=False)  # paths and names: not markup
 
     result = evaluate(path, num=num, seed=seed, dataset=dataset, device=device, inception=inception,
-                      direction=direction, log=log)
+                      metrics=metrics or None, direction=direction, log=log)
     if as_json:
         print_json(result)
         return

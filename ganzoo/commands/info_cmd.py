@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..errors import UnknownNameError
+from ..heads import MAIN
 from ..lossspec import LossSpec, LossSpecError, resolve_terms
 from ..registry import Registry
 from ..specs import ALL_KINDS, KINDS, SAMPLING_OPTIONS, ComponentSpec, RecipeSpec
@@ -20,12 +21,23 @@ def _component(spec: ComponentSpec) -> dict[str, Any]:
         "distribution": spec.plugin.dist, "version": spec.plugin.version, "factory": spec.target,
         "summary": spec.summary, "doc": spec.doc, "aliases": list(spec.aliases),
         "conditional": spec.conditional, "role": spec.role, "sampling": list(spec.sampling),
-        **({"algorithm": spec.algorithm} if spec.kind in ("generator", "discriminator") else {}),
+        **({"algorithm": spec.algorithm, "heads": list(spec.heads)} if spec.kind in ("generator", "discriminator")
+           else {}),
         **({"supports": sorted(spec.supports), "generators": list(spec.generators),
             "discriminators": list(spec.discriminators)} if spec.kind == "algorithm" else {}),
+        **({"metric": _metric(spec)} if spec.metric is not None else {}),
         "params": [{"name": p.name, "type": p.type, "default": p.default, "required": p.required}
                    for p in spec.params],
     }
+
+
+def _metric(spec: ComponentSpec) -> dict[str, Any]:
+    """What a metric declares: what it needs and measures, whether plain `ganzoo eval` computes it, its keys."""
+    info = spec.metric
+    assert info is not None
+    return {"needs": list(info.needs), "takes": list(info.takes), "default": info.default, "extras": list(info.extras),
+            "keys": [{"key": k.key, "label": k.label, "better": k.better, "floor": k.floor, "hint": k.hint}
+                     for k in info.keys]}
 
 
 def _recipe(spec: RecipeSpec, registry: Registry) -> dict[str, Any]:
@@ -131,6 +143,12 @@ def _show(entry: dict[str, Any]) -> None:
         for kind in ("generators", "discriminators"):
             if entry[kind]:
                 console.print(f"trains the {kind}: {', '.join(entry[kind])}", highlight=False, markup=False)
+    if entry.get("metric"):
+        _show_metric(entry["name"], entry["metric"])
+    if entry.get("heads"):  # what forward_heads returns besides what forward does
+        output = "scores" if entry["kind"] == "discriminator" else "samples"
+        console.print(f"heads: {', '.join(entry['heads'])} (forward_heads(x, labels) returns each by name, with the "
+                      f"{output} under {MAIN!r})", highlight=False, soft_wrap=True, markup=False)
     for name in entry.get("sampling") or ():
         option = SAMPLING_OPTIONS.get(name)
         if option is not None:  # what `ganzoo sample --FLAG` means for this generator
@@ -144,6 +162,32 @@ def _show(entry: dict[str, Any]) -> None:
             table.add_row(escape(p["name"]), escape(type_label(p["type"])),
                           "(required)" if p["required"] else escape(repr(p["default"])))
         console.print(table)
+
+
+def _show_metric(name: str, metric: dict[str, Any]) -> None:
+    """A metric's declaration: what it measures and needs, whether plain `ganzoo eval` computes it, its numbers."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..console import console
+    from ..specs import NEEDS
+
+    def say(line: str) -> None:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+    kinds = {"noise": "samples drawn from noise", "image": "translations of images"}
+    say("measures: " + ", ".join(kinds.get(t, t) for t in metric["takes"]))
+    for need in metric["needs"]:
+        say(f"needs {need}: {NEEDS.get(need, need)}")
+    say(f"computed by plain `ganzoo eval` and --eval-every: {'yes' if metric['default'] else 'no'} "
+        f"(ganzoo eval RUN --metric {name}; train.metrics)")
+    table = Table(title="numbers", title_justify="left", box=None, header_style="bold")
+    for col in ("key", "label", "better", "floor", "how to read it"):
+        table.add_column(col, overflow="fold" if col == "how to read it" else "ellipsis")
+    for k in metric["keys"]:
+        table.add_row(escape(k["key"]), escape(k["label"] or "-"), k["better"] or "-",
+                      f"{k['key']}_floor" if k["floor"] else "-", escape(k["hint"]))
+    console.print(table)
 
 
 @click.command("info")

@@ -24,6 +24,9 @@ def rows(kind: str | None, pretrained: bool = False) -> list[dict[str, Any]]:
             "distribution": spec.plugin.dist, "version": spec.plugin.version,
             "summary": spec.summary, "aliases": list(spec.aliases),
             "conditional": spec.conditional, **({"role": spec.role} if spec.role else {}),
+            # a metric: what it needs and measures, whether plain `ganzoo eval` computes it, the keys it gives
+            **({"needs": list(spec.metric.needs), "takes": list(spec.metric.takes), "default": spec.metric.default,
+                "keys": [k.key for k in spec.metric.keys]} if spec.metric is not None else {}),
         })
     if kind in (None, "recipe"):
         for recipe in registry.recipes():
@@ -51,11 +54,13 @@ def rows(kind: str | None, pretrained: bool = False) -> list[dict[str, Any]]:
               help="Only the recipes that ship a trained generator (ganzoo sample NAME, ganzoo run --init NAME).")
 @json_option
 def list_cmd(kind: str | None, pretrained: bool, as_json: bool) -> None:
-    """List every generator, discriminator, loss, dataset and recipe installed.
+    """List every generator, discriminator, loss, dataset, metric and recipe installed.
 
     A recipe marked "pretrained" ships its trained generator: `ganzoo sample NAME`
     and `ganzoo eval NAME` work without training, and `ganzoo run --init NAME`
-    starts from it.
+    starts from it. A metric marked "--metric" is computed only when named
+    (`ganzoo eval RUN --metric NAME`); the others are what plain `ganzoo eval`
+    computes, where they apply.
     """
     data = rows(kind, pretrained)
     if as_json:
@@ -71,10 +76,12 @@ def list_cmd(kind: str | None, pretrained: bool, as_json: bool) -> None:
         table.add_column(col, overflow="fold" if col == "summary" else "ellipsis", no_wrap=col != "summary")
     for row in data:
         # a name, summary or plugin is a plugin's or user's text, never markup ("[/data/faces]" in a recipe's doc)
-        name = escape(row["name"]) + (" (default)" if row.get("default") else "") + (
+        name = escape(row["name"]) + (" (default)" if row.get("default") and row["kind"] == "recipe" else "") + (
             " [green]pretrained[/]" if row.get("pretrained") else "")
         if row.get("role") == "regularizer":
             name += " [dim]+term[/]"
+        if row["kind"] == "metric" and not row.get("default"):
+            name += " [dim]--metric[/]"  # computed only when named: plain `ganzoo eval` leaves it out
         plugin = f"{row['distribution']} {row['version']}" if row["distribution"] else row["plugin"]
         table.add_row(escape(row["kind"]), name, escape(plugin), escape(row["summary"]))
     if not data:

@@ -1,4 +1,5 @@
-"""Offline evaluation of generated samples: FD/KID/precision/recall, class and mode coverage, memorization.
+"""Offline evaluation of generated samples by registered metrics: FD/KID/precision/recall, class and mode
+coverage, memorization, and whatever a plugin registers.
 
 Everything runs without a network. Samples are measured against the dataset's
 held-out split, which the GAN never trained on (see ``reference``). Distances
@@ -9,21 +10,26 @@ comes with a real-vs-real floor: the train split against the held-out split.
 Entry points (imported lazily: this package root does not import torch):
 
 ``evaluate_generator(generator, dataset, data_info=None, *, num=5000, device=None, conditional=False, seed=0,
-dataset_name=None, dataset_params=None, latent_dim=None, inception=False, log=None) -> dict``
+dataset_name=None, dataset_params=None, latent_dim=None, inception=False, log=None, metrics=None) -> dict``
     sample an in-memory generator and score it (used by the trainer's periodic evaluation).
 ``evaluate_samples(samples, labels, dataset_name, *, dataset=None, dataset_params=None, seed=0, device="cpu",
-inception=True, log=None) -> dict``
+inception=True, log=None, metrics=None) -> dict``
     score uint8 images (N, C, H, W) or float points (N, D).
-``evaluate(path, num=None, seed=0, dataset=None, ...) -> dict``
+``evaluate(path, num=None, seed=0, dataset=None, ..., metrics=None) -> dict``
     what `ganzoo eval PATH` computes: a run folder, a checkpoint or a samples file.
+``Metric``, ``Evaluation``
+    the interface of a registered metric (the ``metric`` kind, `ganzoo.evaluation.metric`); which metrics an
+    evaluation computes is `ganzoo.evaluation.selection`'s.
 ``load_samples(path, num=None, seed=0, dataset=None) -> Samples``
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 _LAZY = {
+    "Metric": "metric", "Evaluation": "metric", "RealSide": "metric", "RoundTrip": "metric",
     "evaluate_generator": "scoring", "evaluate_samples": "scoring", "sample_generator": "runs",
     "load_samples": "sources", "Samples": "sources",
     "frechet_distance": "metrics", "kernel_inception_distance": "metrics", "precision_recall": "metrics",
@@ -43,16 +49,27 @@ def __getattr__(name: str) -> Any:
 
 
 def evaluate(path: Any, num: int | None = None, seed: int = 0, dataset: str | None = None, device: Any = "cpu",
-             inception: bool = True, log: Any = None) -> dict[str, Any]:
-    """Score a run folder, a checkpoint or a .safetensors of samples; the dict `ganzoo eval --json` prints."""
+             inception: bool = True, log: Any = None, metrics: Iterable[str] | None = None) -> dict[str, Any]:
+    """Score a run folder, a checkpoint or a .safetensors of samples; the dict `ganzoo eval --json` prints.
+
+    ``metrics``: registered metric names (None: the default set). An unknown one, or one the source cannot
+    serve (labels from an unconditional generator), is refused in one line before anything is drawn.
+    """
+    from ..plugin_manager import get_registry
     from .scoring import check_num, evaluate_samples
+    from .selection import resolve
     from .sources import load_samples
 
     if num is not None:
         check_num(num)
+    asked = resolve(metrics, get_registry())
+    if asked is not None:
+        from .runs import check_metrics
+
+        check_metrics(path, dataset, asked)
     s = load_samples(path, num, seed, dataset, device)
     result = evaluate_samples(s.x, s.labels, s.dataset, dataset_params=s.dataset_params, seed=seed, device=device,
-                              inception=inception, log=log)
+                              inception=inception, log=log, metrics=[a.name for a in asked] if asked else None)
     result["source"] = str(path)
     if s.dataset_params:
         result["dataset_params"] = s.dataset_params

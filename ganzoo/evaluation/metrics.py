@@ -1,8 +1,10 @@
-"""Sample-quality metrics on feature sets: Fréchet distance, KID, precision/recall, class coverage, memorization.
+"""Statistics of feature sets: Fréchet distance, KID, precision/recall, class coverage, memorization.
 
 Every function takes plain tensors (N, D) of features (or class probabilities)
 and returns Python numbers, so the same code scores classifier features,
-Inception features and raw 2-D points. Linear algebra runs in float64: the
+Inception features and raw 2-D points. The registered metrics (the ``metric``
+kind, ganzoo's own in its ``metrics`` plugin) are built on them, and a
+plugin's own metric may be too. Linear algebra runs in float64: the
 Fréchet distance subtracts large traces from each other and float32 loses the
 small differences that matter near the real-vs-real floor.
 """
@@ -154,8 +156,14 @@ def class_metrics(probs: Tensor, labels: Tensor | None = None, min_count: int | 
         "class_counts": counts.tolist(),
     }
     if labels is not None:
-        out["conditional_accuracy"] = float((pred == labels.cpu().long()).float().mean())
+        out["conditional_accuracy"] = label_accuracy(probs, labels)
     return out
+
+
+def label_accuracy(probs: Tensor, labels: Tensor) -> float:
+    """Share of rows of ``probs`` (N, K) whose most probable class is their label (N,)."""
+    pred = probs.detach().float().cpu().argmax(dim=1)
+    return float((pred == labels.cpu().long()).float().mean())
 
 
 def nearest_sqdist(query: Tensor, ref: Tensor, chunk: int = 1024) -> Tensor:

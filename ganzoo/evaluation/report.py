@@ -1,64 +1,64 @@
-"""The table `ganzoo eval` prints: metric, value, real-data reference, and how to read it."""
+"""The table `ganzoo eval` prints: metric, value, real-data reference, and how to read it.
+
+Its rows are the registered metrics' (`ganzoo.specs.MetricKey`: label, format, hint), in registration order, for
+the keys a result holds; a distance in a feature space is labelled with it ("FD-classifier", "FD-pixels"; the
+points' own space is not named). A result of a generator that takes images (``task`` "translation") reads its
+keys with the hints given for "image". Under the table: what the "real vs real" column means for this result,
+each metric's own lines (`ganzoo.evaluation.metric.Metric.describe`), where the features came from, the notes.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-# key -> (label, format, hint). The order here is the order of the table.
-ROWS: tuple[tuple[str, str, str, str], ...] = (
-    ("fd", "FD-classifier", "{:.3f}", "lower is better; near the floor = as good as this many samples can tell"),
-    ("kid", "KID-classifier", "{:.4f}", "lower is better; unbiased, so about 0 (even < 0) when matched"),
-    ("precision", "precision", "{:.3f}", "fidelity: share of samples on the real data's manifold"),
-    ("recall", "recall", "{:.3f}", "diversity: share of real data on the samples' manifold"),
-    ("classes_covered", "classes covered", "{}", "classes predicted for >= 1/10 of a fair share"),
-    ("class_entropy", "class entropy", "{:.3f}", "nats; ln K when uniform, 0 for a single class"),
-    ("mean_confidence", "mean confidence", "{:.3f}", "classifier's mean top probability; low = ambiguous"),
-    ("conditional_accuracy", "conditional accuracy", "{:.3f}", "samples classified as the label asked for"),
-    ("modes_covered", "modes covered", "{}", "modes with >= 1/10 of a fair share of good samples"),
-    ("high_quality_share", "high-quality share", "{:.3f}", "samples within 3 std of a mode centre"),
-    ("memorized", "memorized", "{:.3f}",
-     "share of samples nearer a training image than 95% of held-out images are; real ~0.05, copies ~1"),
-    ("memorized_pixels", "memorized (pixels)", "{:.3f}", "the same, measured in 16x16 pixels"),
-    ("fid", "FID (Inception)", "{:.2f}", "standard FID; papers quote it at 50k samples"),
-)
-
-_SPACE_LABEL = {"points": ("FD", "KID"), "pixels": ("FD-pixels", "KID-pixels")}
-
-# an image-to-image run's table (ganzoo.evaluation.translation)
-TRANSLATION_ROWS: tuple[tuple[str, str, str, str], ...] = (
-    ("l1", "L1", "{:.4f}", "mean |output - target| in [-1, 1] pixels; 0 = the targets exactly"),
-    ("psnr", "PSNR", "{:.2f}", "dB, per image on [0, 1] pixels, averaged; higher is better"),
-    ("ssim", "SSIM", "{:.4f}", "structural similarity to the targets (11x11 Gaussian window); 1 = identical"),
-    ("fd", "FD-classifier", "{:.3f}", "outputs vs real target images; lower is better, the floor is the best"),
-    ("kid", "KID-classifier", "{:.4f}", "lower is better; unbiased, so about 0 (even < 0) when matched"),
-    ("precision", "precision", "{:.3f}", "fidelity: share of outputs on the real targets' manifold"),
-    ("recall", "recall", "{:.3f}", "diversity: share of real targets on the outputs' manifold"),
-    ("digit_kept", "digit kept", "{:.3f}", "outputs classified as their input's label; real: the classifier's "
-                                           "accuracy on real targets"),
-    ("cycle_digit_kept", "digit kept (A->B->A)", "{:.3f}", "the same after translating back, by domain A's "
-                                                           "classifier"),
-)
+from ..registry import Registry
+from ..specs import ComponentSpec, MetricKey
 
 
-def _fmt(fmt: str, value: Any, key: str, result: dict[str, Any]) -> str:
+def _registry() -> Registry:
+    from ..plugin_manager import get_registry
+
+    return get_registry()
+
+
+def takes(result: dict[str, Any]) -> str:
+    """What the generator of ``result`` took: "image" for a translation's result, else "noise"."""
+    return "image" if result.get("task") == "translation" else "noise"
+
+
+def keys(registry: Registry) -> Iterator[tuple[ComponentSpec, MetricKey]]:
+    """Every key of every registered metric, in registration order, each key once (the first metric's)."""
+    seen: set[str] = set()
+    for spec in registry.metrics():
+        for key in spec.metric.keys if spec.metric is not None else ():
+            if key.key not in seen:
+                seen.add(key.key)
+                yield spec, key
+
+
+def label(key: MetricKey, space: str | None) -> str:
+    """``key``'s row label: a distance in a feature space names it, unless the space is the points' own."""
+    return f"{key.label}-{space}" if key.in_space and space and space != "points" else key.label
+
+
+def _fmt(key: MetricKey, value: Any, result: dict[str, Any]) -> str:
     if value is None:
         return "-"
-    text = fmt.format(value)
-    total = {"classes_covered": "num_classes", "modes_covered": "num_modes"}.get(key)
-    return f"{text} / {result[total]}" if total and total in result else text
+    text = key.fmt.format(value)
+    return f"{text} / {result[key.total]}" if key.total and key.total in result else text
 
 
-def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(label, value, real-data reference, hint) for each metric present in ``result``."""
+def rows(result: dict[str, Any], registry: Registry | None = None) -> list[tuple[str, str, str, str]]:
+    """(label, value, real-data reference, hint) for each registered metric's key present in ``result``."""
     space = result.get("feature_space", "classifier")
+    kind = takes(result)
     out = []
-    for key, label, fmt, hint in TRANSLATION_ROWS if _translation(result) else ROWS:
-        if key not in result:
+    for _, key in keys(registry or _registry()):
+        if not key.label or key.key not in result:
             continue
-        if space in _SPACE_LABEL and key in ("fd", "kid"):
-            label = _SPACE_LABEL[space][0 if key == "fd" else 1]
-        out.append((label, _fmt(fmt, result[key], key, result), _fmt(fmt, result.get(f"{key}_floor"), key, result),
-                    hint))
+        out.append((label(key, space), _fmt(key, result[key.key], result),
+                    _fmt(key, result.get(f"{key.key}_floor"), result), key.hint_for(kind)))
     return out
 
 
@@ -67,15 +67,16 @@ def _unit(result: dict[str, Any]) -> str:
 
 
 def _translation(result: dict[str, Any]) -> bool:
-    return result.get("task") == "translation"
+    return takes(result) == "image"
 
 
 def render(result: dict[str, Any]) -> Any:
     ref = result.get("reference") or {}
     if _translation(result):
         split = result.get("input_split", "heldout")
-        title = (f"{result.get('source', 'translation')}: {result['num']} {result.get('direction', 'AtoB')} "
-                 f"translations of the {split} split of {result['dataset']}")
+        direction = f"{result['direction']} " if result.get("direction") else ""
+        title = (f"{result.get('source', 'translation')}: {result['num']} {direction}translations of the {split} "
+                 f"split of {result['dataset']}")
         return _table(title, result)
     against = (f"the held-out split of {result['dataset']} ({ref['images']:,} {_unit(result)})" if ref.get("split")
                else f"{result['dataset']}")
@@ -99,42 +100,65 @@ def _table(title: str, result: dict[str, Any]) -> Any:
     return table
 
 
-def _translation_footer(result: dict[str, Any]) -> list[str]:
+def _compared_labels(result: dict[str, Any], registry: Registry) -> str:
+    """The labels of the numbers in ``result`` that compare samples with as many real images."""
+    labels = [key.label for spec, key in keys(registry)
+              if spec.metric is not None and "features" in spec.metric.needs and key.label and key.key in result]
+    return ", ".join(labels)
+
+
+def _translation_footer(result: dict[str, Any], registry: Registry) -> list[str]:
     """Which split each number of a translation result used."""
     ref = result.get("reference") or {}
     split = result.get("input_split", "heldout")
     n = result["num"]
     of = f" of {result['inputs_available']:,}" if result.get("inputs_available") else ""
+    paired = [label(k, None) for spec, k in keys(registry)
+              if spec.metric is not None and "pairs" in spec.metric.needs and k.label and k.key in result]
     lines = [f"inputs: {n}{of} images of the {split} split of {result['dataset']}"
-             + (", with their paired targets for L1, PSNR and SSIM" if result.get("paired") else "")]
-    if "num_compared" in result:
+             + (f", with their paired targets for {_and(paired)}" if result.get("paired") and paired else "")]
+    compared = _compared_labels(result, registry)
+    if "num_compared" in result and compared:
         m = result["num_compared"]
         if ref.get("split"):
-            lines.append(f"FD, KID, precision, recall: {m} outputs against {m} real target images of the held-out "
-                         f"split ({ref['images']:,}); real vs real: {m} train-split targets "
-                         f"({ref['train_images']:,}, what the run trains on) against the same {m} held-out ones")
+            lines.append(f"{compared}: {m} outputs against {m} real target images of the held-out split "
+                         f"({ref['images']:,}); real vs real: {m} train-split targets ({ref['train_images']:,}, "
+                         f"what the run trains on) against the same {m} held-out ones")
         else:
-            lines.append(f"FD, KID, precision, recall: {m} outputs against {m} real target images; real vs real: "
-                         f"two disjoint halves of the real target images ({m} each)")
-    if "digit_kept" in result:
-        on = "held-out" if ref.get("split") else "real"
-        lines.append(f"digit kept: the target domain's classifier (trained on the train split) on the outputs, "
-                     f"against each input's label; real: its accuracy on the {ref.get('images', 0):,} {on} "
-                     f"target images")
-    if "cycle_digit_kept" in result:
-        clf = result.get("cycle_classifier") or {}
-        lines.append(f"digit kept (A->B->A): the outputs translated back by the run's other generator, classified "
-                     f"by domain A's classifier (weights {clf.get('digest', '?')}, trained on the train split); "
-                     f"real: its accuracy on held-out domain A images")
+            lines.append(f"{compared}: {m} outputs against {m} real target images; real vs real: two disjoint "
+                         f"halves of the real target images ({m} each)")
+    return lines
+
+
+def _and(labels: list[str]) -> str:
+    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+
+
+def _described(result: dict[str, Any], registry: Registry) -> list[str]:
+    """Each metric's own lines about the numbers it put in ``result`` (`Metric.describe`)."""
+    from ..errors import plugin_code
+    from .metric import build_metric
+
+    lines: list[str] = []
+    for spec in registry.metrics():
+        info = spec.metric
+        if info is None or not any(k.key in result for k in info.keys):
+            continue
+        metric = build_metric(spec)
+        describe = getattr(metric, "describe", None)
+        if callable(describe):
+            with plugin_code(spec.who, "while describing its numbers"):
+                lines.extend(str(line) for line in describe(result))
     return lines
 
 
 def footer(result: dict[str, Any]) -> list[str]:
-    """Lines under the table: what the reference column means, where features came from, notes."""
+    """Lines under the table: what the reference column means, each metric's own, where features came from,
+    notes."""
+    registry = _registry()
     ref = result.get("reference") or {}
     if _translation(result):
-        lines = _translation_footer(result)
-        return lines + _sources(result)
+        return _translation_footer(result, registry) + _described(result, registry) + _sources(result)
     m = result["num_compared"]
     if ref.get("split"):
         unit = _unit(result)
@@ -144,11 +168,11 @@ def footer(result: dict[str, Any]) -> list[str]:
     else:
         lines = [f"real vs real: the same metric between two disjoint halves of the real data "
                  f"({m} samples each); for one-set metrics, what the real data scores"]
-    return lines + _sources(result)
+    return lines + _described(result, registry) + _sources(result)
 
 
 def _sources(result: dict[str, Any]) -> list[str]:
-    """Where the features came from, then the result's notes."""
+    """Where the features came from (the data's classifier or pixels, Inception's weights), then the notes."""
     lines = []
     clf = result.get("classifier")
     if clf:

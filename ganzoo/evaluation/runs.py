@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from ..errors import UsageError, plugin_code
+from ..specs import ComponentSpec
 from .sources import Samples
 
 DEFAULT_NUM = 5000
@@ -28,18 +29,23 @@ def sample_run(path: Path, num: int | None, seed: int, dataset: str | None, devi
     from ..trained import load_generator
     from .reference import reference
 
+    from ..plugin_manager import get_registry
+
     loaded = load_generator(path, use_ema=True, device=device)
     name, params = run_dataset(loaded.config)
+    # what the run's generator is, as its registration and the run's config say (not the reader's own attributes)
+    conditional = get_registry().get("generator", loaded.config.gen["name"]).conditional
+    latent_dim = int(loaded.config.train["latent_dim"])
     notes = [f"step {loaded.step}, {'EMA' if loaded.ema else 'raw'} generator, checkpoint {loaded.checkpoint}"]
     if dataset and dataset != name:
         notes.append(f"dataset: {dataset} instead of the run's {name} (the run's dataset parameters dropped)")
         name, params = dataset, {}
-    prior = reference(name, params).class_prior() if loaded.conditional else None
+    prior = reference(name, params).class_prior() if conditional else None
     if prior is not None:
         notes.append(PRIOR_NOTE)
     with plugin_code(loaded.who, "while sampling for evaluation"):
-        x, labels = sample_generator(loaded.model, num or DEFAULT_NUM, loaded.data.num_classes, loaded.conditional,
-                                     seed, loaded.latent_dim, prior=prior)
+        x, labels = sample_generator(loaded.model, num or DEFAULT_NUM, loaded.data.num_classes, conditional, seed,
+                                     latent_dim, prior=prior)
     return Samples(x, labels, name, params, "run" if Path(path).is_dir() else "checkpoint", notes)
 
 
@@ -128,3 +134,29 @@ def generator_takes(path: str | Path) -> str | None:
         return registry.get("generator", name).takes if registry.has("generator", name) else None
     except Exception:  # whatever is wrong with the file, the usual path says it in one line
         return None
+
+
+def check_metrics(path: str | Path, dataset: str | None, asked: tuple[ComponentSpec, ...]) -> None:
+    """Hold the metrics asked of a run folder or checkpoint to its generator and dataset, from the checkpoint's
+    header alone, before anything is drawn: one line for a metric it cannot serve (labels from an unconditional
+    generator). Anything else (a samples file, a file that cannot be read) is left to the usual path."""
+    import json
+
+    from ..checkpoint import find
+    from ..plugin_manager import get_registry
+    from .selection import choose, planned
+    from .sources import _header_metadata, _is_checkpoint
+
+    registry = get_registry()
+    try:
+        meta = _header_metadata(find(path))
+        if not _is_checkpoint(meta):
+            return
+        config = json.loads(meta["config"])
+        gen = registry.get("generator", config["gen"]["name"])
+        name = dataset or config["dataset"]["name"]
+        data = registry.get("dataset", name) if registry.has("dataset", name) else None
+    except Exception:  # whatever is wrong with the file, the usual path says it in one line
+        return
+    conditional = gen.conditional if gen.takes == "noise" else None
+    choose(asked, planned(gen.takes, conditional, data, f"generator {gen.name!r}"), registry)

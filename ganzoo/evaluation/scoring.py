@@ -1,4 +1,4 @@
-"""evaluate_samples / evaluate_generator: every metric at once, each beside its real-data reference.
+"""evaluate_samples / evaluate_generator: the registered metrics of samples, each beside its real-data reference.
 
 Samples are measured against the dataset's held-out part, which the GAN never
 trained on (see reference.py). ``m`` = min(samples, held-out images, train
@@ -6,41 +6,40 @@ images) of each are compared. The reference ("floor") of a distance is the
 same distance between ``m`` train images and the same ``m`` held-out images:
 what a generator that draws fresh images from the data's own distribution
 scores, at this sample size. A generator that copies its training images now
-scores about the floor, not below it; the memorization check catches it:
+scores about the floor, not below it; the memorization metric catches it. For
+one-set metrics (coverage, confidence, modes) the reference is the value the
+held-out images score. Keys: ``<key>`` and ``<key>_floor``. A dataset that
+declares no split falls back to two disjoint halves of its training images,
+with a note, and no memorization check.
 
-``memorized``: the share of samples whose nearest training image (in the
-feature space) is closer than the held-out images' 5th percentile of the same
-distance. Its floor is what the other half of the held-out images score
-(about 0.05); copies of training images score near 1. ``memorized_pixels``:
-the same in pixel space (16x16 pooled), for images.
-
-For one-set metrics (coverage, confidence, modes) the reference is the value
-the held-out images score. Keys: ``<metric>`` and ``<metric>_floor``. A
-dataset that declares no split falls back to two disjoint halves of its
-training images, with a note, and no memorization check.
+Which metrics run is `ganzoo.evaluation.selection`'s: the default set (what
+plain `ganzoo eval` computes), or the names asked for. The metrics themselves
+are registered plugins (`ganzoo.evaluation.metric`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from typing import Any
-from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
 from ..errors import UsageError
-from . import metrics as M
-from .features import FeatureSpace, feature_space, pixels
+from ..specs import ComponentSpec
+from .features import feature_space
+from .metric import MIN_COMPARED, Evaluation, score
 from .reference import Reference, mode_metric, reference
+from .selection import Source, choose, resolve
 
 DEFAULT_NUM = 5000
 # At most this many samples are scored: 50,000 is what papers quote FID at, and the samples alone take
 # N * C * H * W bytes (a 64x64 RGB set of 100,000 is 1.2 GB before any feature is computed).
 MAX_NUM = 100_000
-MEMORIZATION_QUANTILE = 0.05
-_MAX_CALIBRATION = 4000  # held-out images that set the memorization threshold (two halves of this many)
-_REAL_CACHE: dict[tuple[Any, ...], dict[str, Any]] = {}  # real-side features and floors, reused by --eval-every
+#: needs met by the real data through its feature space: an evaluation builds the space only for metrics that
+#: have one of them
+SPACE_NEEDS = frozenset({"reference", "features", "classes", "heldout", "modes"})
 
 
 def check_num(num: int, sample_bytes: int | None = None) -> int:
@@ -50,99 +49,6 @@ def check_num(num: int, sample_bytes: int | None = None) -> int:
         raise UsageError(f"{num:,} samples are more than eval scores: at most {MAX_NUM:,}{size}",
                          "papers quote FID at 50,000 samples; pass --num 50000 or fewer")
     return num
-
-
-def _distances(real: Tensor, fake: Tensor, seed: int) -> dict[str, float]:
-    kid, _ = M.kernel_inception_distance(real, fake, seed=seed)
-    precision, recall = M.precision_recall(real, fake)
-    return {"fd": M.frechet_distance(real, fake), "kid": kid, "precision": precision, "recall": recall}
-
-
-def _one_set(ref: Reference, x: Tensor, probs: Tensor | None, labels: Tensor | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if probs is not None:
-        out.update(M.class_metrics(probs, labels))
-    modes = mode_metric(ref)
-    if modes is not None:
-        out.update(modes(x))
-    return out
-
-
-def _memorization_side(ref: Reference, space: FeatureSpace, features_train: Tensor, features_held: Tensor,
-                       seed: int) -> dict[str, Any]:
-    """Held-out distances to the train part, split into a calibration half and a check half (the floor)."""
-    perm = torch.randperm(len(features_held), generator=torch.Generator().manual_seed(seed + 2))[:_MAX_CALIBRATION]
-    half = len(perm) // 2  # the first half sets the threshold, the second is scored against it (the floor)
-    spaces = {"memorized": (features_train, features_held)}
-    if ref.info.is_image and space.name != "pixels":
-        assert ref.heldout_x is not None
-        spaces["memorized_pixels"] = (pixels(ref.train_x), pixels(ref.heldout_x))
-    out: dict[str, Any] = {"spaces": {}, "floor": {}}
-    for key, (train, held) in spaces.items():
-        nearest = M.nearest_sqdist(held[perm], train)
-        calibration, checked = nearest[:half], nearest[half:]
-        out["spaces"][key] = (train, calibration)
-        out["floor"][key] = M.memorized_share(checked, calibration, MEMORIZATION_QUANTILE)
-    return out
-
-
-def _real_side(ref: Reference, space: FeatureSpace, m: int, seed: int) -> dict[str, Any]:
-    key = (id(ref), m, seed, space.key)
-    if key in _REAL_CACHE and _REAL_CACHE[key]["ref"] is ref:  # the entry holds ref, so its id cannot be reused
-        return _REAL_CACHE[key]
-    gen = torch.Generator().manual_seed(seed)
-    if ref.heldout_x is not None:
-        held, train = ref.heldout_x, ref.train_x
-        a = torch.randperm(len(held), generator=gen)[:m]
-        b = torch.randperm(len(train), generator=gen)[:m]
-        x_a, y_a, x_b = held[a], ref.heldout_y[a] if ref.heldout_y is not None else None, train[b]
-        f_held, p_held = space.embed(held)
-        fa, pa = f_held[a], (p_held[a] if p_held is not None else None)
-        f_train, _ = space.embed(train)
-        fb = f_train[b]
-    else:  # no split: two disjoint halves of the training images
-        x = ref.train_x
-        perm = torch.randperm(len(x), generator=gen)
-        a, b = perm[:m], perm[m:2 * m]
-        x_a, y_a, x_b = x[a], ref.train_y[a] if ref.train_y is not None else None, x[b]
-        fa, pa = space.embed(x_a)
-        fb, _ = space.embed(x_b)
-    floor = _distances(fa, fb, seed)
-    floor.update(_one_set(ref, x_a, pa, y_a))
-    side: dict[str, Any] = {"ref": ref, "x_a": x_a, "x_b": x_b, "features_a": fa, "floor": floor}
-    if ref.heldout_x is not None:
-        mem = _memorization_side(ref, space, f_train, f_held, seed)
-        side["memorization"] = mem["spaces"]
-        floor.update(mem["floor"])
-    if len(_REAL_CACHE) >= 2:
-        _REAL_CACHE.pop(next(iter(_REAL_CACHE)))
-    _REAL_CACHE[key] = side
-    return side
-
-
-def _memorized(side: dict[str, Any], space: FeatureSpace, fake_f: Tensor, fake_x: Tensor) -> dict[str, float]:
-    out = {}
-    for key, (train, calibration) in side.get("memorization", {}).items():
-        query = fake_f if key == "memorized" else pixels(fake_x)
-        out[key] = M.memorized_share(M.nearest_sqdist(query, train), calibration, MEMORIZATION_QUANTILE)
-    return out
-
-
-def _inception(fake: Tensor, side: dict[str, Any], device: Any, out: dict[str, Any]) -> None:
-    from .inception import InceptionFeatures, find_weights
-
-    path, note = find_weights()
-    if path is None:
-        out["notes"].append(note)
-        return
-    net = InceptionFeatures(path, device)
-    key = f"inception:{path}"
-    if key not in side:  # cached with the real side: Inception on a CPU is the slow part
-        fa = net(side["x_a"])
-        side[key] = (fa, M.frechet_distance(fa, net(side["x_b"])))
-    fa, floor = side[key]
-    out["fid"], out["fid_floor"] = M.frechet_distance(fa, net(fake)), floor
-    out["inception_weights"] = path.name
 
 
 def finite(result: dict[str, Any]) -> dict[str, Any]:
@@ -164,9 +70,55 @@ def finite(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def compared(ref: Reference, num: int) -> int:
+    """How many of ``num`` samples are compared with as many real images (and the floor's stand-ins)."""
+    if ref.heldout_x is not None:
+        return min(num, len(ref.heldout_x), len(ref.train_x))
+    return min(num, len(ref.train_x) // 2)
+
+
+def data_source(ref: Reference, takes: str, m: int, *, labels: bool, what: str = "this evaluation",
+                why: dict[str, str] | None = None, has: Iterable[str] = ()) -> Source:
+    """What an evaluation against ``ref`` can give its metrics, ``m`` samples compared; ``labels``: whether the
+    samples come with theirs; ``has``: what else the caller gives (pairs, a round trip); ``why``: its reasons
+    for what it does not."""
+    info, name = ref.info, ref.name
+    given = {"reference", "inception", *has}
+    reasons = dict(why or {})
+    if labels:
+        given.add("labels")
+    if m >= MIN_COMPARED:
+        given.add("features")
+    else:
+        reasons.setdefault("features", f"{m} compared; it needs {MIN_COMPARED}")
+    if info.is_image:
+        given.add("images")
+    else:
+        reasons["images"] = f"{name} holds points"
+    if info.is_image and info.num_classes and ref.train_y is not None:
+        given.add("classes")
+    else:
+        reasons["classes"] = f"{name} has no classifier (its samples are not labelled images)"
+    if ref.heldout_x is not None:
+        given.add("heldout")
+    else:
+        reasons["heldout"] = f"{name} has no held-out split here"
+    if mode_metric(ref) is not None:
+        given.add("modes")
+    else:
+        reasons["modes"] = f"dataset {name!r} declares no mode metric"
+    return Source(takes, what, frozenset(given), reasons)
+
+
+def needs_space(chosen: Iterable[ComponentSpec]) -> bool:
+    """Whether any of ``chosen`` needs the data's feature space (loading or training its classifier)."""
+    return any(s.metric is not None and SPACE_NEEDS & set(s.metric.needs) for s in chosen)
+
+
 def evaluate_samples(samples: Tensor, labels: Tensor | None, dataset_name: str, *, dataset: Any = None,
                      dataset_params: dict[str, Any] | None = None, seed: int = 0, device: Any = "cpu",
-                     inception: bool = True, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+                     inception: bool = True, log: Callable[[str], None] | None = None,
+                     metrics: Iterable[str] | None = None, strict: bool = True) -> dict[str, Any]:
     """Score generated ``samples`` against ``dataset_name``'s held-out real data.
 
     ``samples``: uint8 images (N, C, H, W) or float points (N, D), the dataset's
@@ -174,10 +126,18 @@ def evaluate_samples(samples: Tensor, labels: Tensor | None, dataset_name: str, 
     conditional generator), or None. ``dataset_params``: the run's [dataset]
     table without its name (its ``split`` says what the run trained on).
     ``dataset``: the already built train part (the trainer's), reused.
-    ``inception``: compute standard FID when Inception weights are on disk.
-    Returns a flat dict (numbers, plus ``notes``, ``feature_space``,
-    ``reference`` and ``classifier`` details); no NaN (see ``finite``).
+    ``metrics``: registered metric names (None: the default set, see
+    `ganzoo.evaluation.selection`); a named one this evaluation cannot serve is
+    refused in one line, or with ``strict=False`` left out with a note.
+    ``inception``: the default set includes standard FID when Inception weights
+    are on disk. Returns a flat dict (numbers, plus ``notes``,
+    ``feature_space``, ``reference`` and ``classifier`` details); no NaN (see
+    ``finite``).
     """
+    from ..plugin_manager import get_registry
+
+    registry = get_registry()
+    asked = resolve(metrics, registry)  # an unknown name: one line, before any data is read
     ref = reference(dataset_name, dataset_params, dataset)
     info = ref.info
     samples = samples.cpu()
@@ -187,29 +147,26 @@ def evaluate_samples(samples: Tensor, labels: Tensor | None, dataset_name: str, 
                          f"whose samples are {tuple(info.shape)}", "pass the dataset the samples came from")
     if info.is_image and samples.dtype != torch.uint8:
         raise UsageError("image samples must be uint8 pixels (0-255)", "convert with ganzoo.interfaces.to_uint8")
-    if ref.heldout_x is not None:
-        m = min(len(samples), len(ref.heldout_x), len(ref.train_x))
-    else:
-        m = min(len(samples), len(ref.train_x) // 2)
-    if m < 10:
+    m = compared(ref, len(samples))
+    if m < MIN_COMPARED and (asked is None or any(s.metric and "features" in s.metric.needs for s in asked)):
         raise UsageError(f"too few samples to evaluate: {len(samples)} generated, {len(ref.real_x)} real "
-                         f"(need 10 of each)")
-    space = feature_space(ref, device, log)
-    side = _real_side(ref, space, m, seed)
-    fake_f, fake_p = space.embed(samples)
-    pick = torch.randperm(len(samples), generator=torch.Generator().manual_seed(seed + 1))[:m]
-    out: dict[str, Any] = {"dataset": dataset_name, "num": len(samples), "num_compared": m, "seed": seed,
-                           "feature_space": space.name, "reference": ref.record(), "notes": list(ref.notes)}
-    if space.info:
+                         f"(need {MIN_COMPARED} of each)")
+    notes = list(ref.notes)
+    why = {"labels": "the samples were drawn for no class (an unconditional generator, or a file without labels)",
+           "pairs": "samples drawn from noise have no targets",
+           "round-trip": "samples drawn from noise are not translated back"}
+    source = data_source(ref, "noise", m, labels=labels is not None, why=why)
+    chosen = choose(asked, source, registry, inception=inception, strict=strict, note=notes.append)
+    space = feature_space(ref, device, log) if needs_space(chosen) else None
+    out: dict[str, Any] = {"dataset": dataset_name, "num": len(samples), "num_compared": m, "seed": seed}
+    if space is not None:
+        out["feature_space"] = space.name
+    out.update(reference=ref.record(), notes=notes)
+    if space is not None and space.info:
         out["classifier" if space.name == "classifier" else "feature_info"] = space.info
-    out.update(_distances(side["features_a"], fake_f[pick], seed))
-    out.update(_memorized(side, space, fake_f[pick], samples[pick]))
-    out.update(_one_set(ref, samples, fake_p, labels))
-    for key, value in side["floor"].items():
-        if key in out and isinstance(value, (int, float)) and key not in ("num_classes", "num_modes"):
-            out[f"{key}_floor"] = value
-    if info.is_image and inception and info.channels in (1, 3):
-        _inception(samples[pick], side, device, out)
+    ev = Evaluation(samples, "noise", labels, None, ref, space, m, seed, device, log)
+    out.update(score(ev, chosen))
+    out["notes"] = notes + ev.notes
     return finite(out)
 
 
@@ -217,7 +174,8 @@ def evaluate_generator(generator: torch.nn.Module, dataset: Any, data_info: Any 
                        device: Any = None, conditional: bool = False, seed: int = 0,
                        dataset_name: str | None = None, dataset_params: dict[str, Any] | None = None,
                        latent_dim: int | None = None, inception: bool = False,
-                       log: Callable[[str], None] | None = None) -> dict[str, Any]:
+                       log: Callable[[str], None] | None = None,
+                       metrics: Iterable[str] | None = None) -> dict[str, Any]:
     """Sample ``num`` from an in-memory ``generator`` and score them (see evaluate_samples).
 
     Meant for the trainer's periodic evaluation: the generator is put in eval
@@ -225,8 +183,11 @@ def evaluate_generator(generator: torch.nn.Module, dataset: Any, data_info: Any 
     untouched), and real-data features are cached between calls. DDP and
     torch.compile wrappers are looked through. A conditional generator is asked
     for classes in the data's own proportions (``conditional``: as its
-    registration declares it; the caller knows the spec). Standard FID is off by default
-    here (``inception=True`` turns it on): on a CPU it would dwarf training.
+    registration declares it; the caller knows the spec). ``metrics``: the run's
+    ``train.metrics`` (None or empty: the default set); one this evaluation cannot
+    serve is left out with a note, never ending the run. Standard FID is off by
+    default here (``inception=True`` turns it on, as naming ``fid`` does): on a
+    CPU it would dwarf training.
     """
     from .runs import PRIOR_NOTE, dataset_name_of, sample_generator
 
@@ -244,7 +205,12 @@ def evaluate_generator(generator: torch.nn.Module, dataset: Any, data_info: Any 
     x, labels = sample_generator(generator, check_num(num, info.numel), info.num_classes, conditional, seed,
                                  latent_dim, prior=prior)
     out = evaluate_samples(x, labels, name, dataset=dataset, dataset_params=dataset_params, seed=seed,
-                           device=device, inception=inception, log=log)
+                           device=device, inception=inception, log=log, metrics=list(metrics or ()) or None,
+                           strict=False)
+    if log is not None:  # a metric of train.metrics this run cannot compute: said, not fatal
+        for line in out["notes"]:
+            if line.endswith("; left out"):
+                log(line)
     if prior is not None:
         out["notes"].append(PRIOR_NOTE)
     return out

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from torch import Tensor
 
     from ..registry import Registry
-    from ..trained import LoadedGenerator
+    from ..trained import Trained
 
 #: the largest upload read, in bytes: a 28 px digit needs a few kB, a phone photo a few MB
 MAX_UPLOAD = 8 * 1024 * 1024
@@ -60,33 +60,6 @@ class Entry:
                 "is_run": self.run is not None}
 
 
-@dataclass(frozen=True)
-class GridPlan:
-    """How many samples a grid draws, their labels, and how many to a row: exactly `ganzoo sample`'s."""
-
-    n: int
-    labels: Tensor | int | None
-    nrow: int
-
-
-def grid_plan(loaded: LoadedGenerator, label: int | None) -> GridPlan:
-    """The grid `ganzoo sample NAME --seed S [--label L]` draws (no --num): 64 images (8 per class for a
-    conditional generator without a label, one row per class), or 1,000 points."""
-    import torch
-
-    data = loaded.data
-    if loaded.conditional:
-        classes = data.num_classes or 0
-        if label is None:
-            return GridPlan(8 * classes, torch.arange(classes).repeat_interleave(8), 8)
-        loaded.labels(1, label)  # one line for a class out of range
-        return GridPlan(64, label, 8)
-    if label is not None:
-        loaded.labels(1, label)  # the one line saying the generator is not conditional
-    n = 64 if data.is_image else 1000
-    return GridPlan(n, None, max(1, math.ceil(math.sqrt(n))))
-
-
 def png(images: Tensor, nrow: int) -> bytes:
     """Model-range or uint8 images (N, C, H, W) as the PNG grid `ganzoo sample` writes, in memory."""
     from ..images import grid_tensor, to_pil
@@ -114,7 +87,7 @@ class Zoo:
         self.runs = Path(runs)
         self.registry = registry or get_registry()
         self.lock = threading.Lock()
-        self._cache: OrderedDict[tuple[str, str, int], LoadedGenerator] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, int], Trained] = OrderedDict()
         self.given: list[Entry] = []
         for i, arg in enumerate(given):
             resolve(arg, self.registry)  # one line now, before the server starts, for a name that is neither
@@ -186,7 +159,7 @@ class Zoo:
 
     # -- generators -------------------------------------------------------------------------------------------
 
-    def generator(self, id: str, direction: str = "AtoB") -> LoadedGenerator:
+    def generator(self, id: str, direction: str = "AtoB") -> Trained:
         """The loaded generator of ``id``, from memory when it was loaded before (and its run has not written a
         newer checkpoint since)."""
         import ganzoo
@@ -204,7 +177,8 @@ class Zoo:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        loaded = ganzoo.load(entry.target, direction=direction)
+        # the direction is an option of translators alone: a noise generator is read without one
+        loaded = ganzoo.load(entry.target, direction=direction) if direction != "AtoB" else ganzoo.load(entry.target)
         self._cache[key] = loaded
         while len(self._cache) > CACHE:
             self._cache.popitem(last=False)
@@ -216,9 +190,9 @@ class Zoo:
 
         entry = self.entry(id)
         loaded = self.generator(id)
-        data = loaded.data
+        data, controls = loaded.data, loaded.controls()
         options = []
-        for name in loaded.sampling:
+        for name in controls.sampling:
             o = SAMPLING_OPTIONS[name]
             # a slider needs two ends: a threshold without an upper bound gets 3 (a normal's values lie within)
             high = o.high if math.isfinite(o.high) else 3.0
@@ -227,15 +201,12 @@ class Zoo:
                             "slider": [o.low + (0.05 if o.low_open else 0.0), high]})
         classes = data.num_classes or 0
         names = list(data.class_names) if data.class_names else [str(k) for k in range(classes)]
-        directions = ["AtoB"]
-        if loaded.translates:
-            gens = (loaded.meta.get("algorithm") or {}).get("generators") or {"generator": "AtoB"}
-            directions = sorted({str(v) for v in gens.values()}) if isinstance(gens, dict) else ["AtoB"]
-        source = loaded.source
+        source = controls.source
         return {**entry.to_json(), "generator": loaded.config.gen["name"], "step": loaded.step, "ema": loaded.ema,
-                "takes": "image" if loaded.translates else "noise", "modality": data.modality,
-                "shape": list(data.shape), "conditional": loaded.conditional,
-                "classes": names if loaded.conditional else [], "options": options, "directions": directions,
+                "takes": controls.takes, "modality": data.modality,
+                "shape": list(data.shape), "conditional": controls.conditional,
+                "classes": names if controls.conditional else [], "options": options,
+                "directions": list(controls.directions) or ["AtoB"],
                 "source": list(source.shape) if source is not None else None}
 
     def grid(self, id: str, seed: int = 0, label: int | None = None, truncation: float | None = None) -> bytes:
@@ -243,12 +214,11 @@ class Zoo:
         from ..images import scatter
 
         loaded = self._noise(id)
-        plan = grid_plan(loaded, label)
-        samples = loaded.sample(plan.n, plan.labels, seed=seed, truncation=truncation)
+        drawing = loaded.draw(None, seed, loaded.accept({"label": label, "truncation": truncation}))
         if loaded.data.is_image:
-            return png(samples, plan.nrow)
+            return png(drawing.picture, drawing.nrow)
         with tempfile.TemporaryDirectory(prefix="ganzoo-explore-") as tmp:  # scatter draws to a file
-            return scatter(samples, Path(tmp) / "points.png").read_bytes()
+            return scatter(drawing.picture, Path(tmp) / "points.png").read_bytes()
 
     def walk(self, id: str, seed_a: int, seed_b: int, frames: int = 24, label: int | None = None,
              truncation: float | None = None, fmt: str = "GIF") -> bytes:
@@ -262,9 +232,9 @@ class Zoo:
         images = walk(self._noise(id), seed_a, seed_b, frames, label, truncation)
         return animation(images, fmt)
 
-    def _noise(self, id: str) -> LoadedGenerator:
+    def _noise(self, id: str) -> Trained:
         loaded = self.generator(id)
-        if loaded.translates:
+        if loaded.controls().takes != "noise":
             raise UsageError(f"generator {loaded.config.gen['name']!r} translates images: draw on the canvas "
                              "or upload a picture")
         return loaded
@@ -281,9 +251,10 @@ class Zoo:
         if direction not in ("AtoB", "BtoA"):
             raise UsageError(f"direction must be AtoB or BtoA, not {direction!r}")
         loaded = self.generator(id, direction)
-        if not loaded.translates or loaded.source is None:
+        source = loaded.controls().source
+        if source is None:
             raise UsageError(f"generator {loaded.config.gen['name']!r} draws from noise; it takes no pictures")
-        channels, height, width = (int(s) for s in loaded.source.shape)
+        channels, height, width = (int(s) for s in source.shape)
         array = read_upload(data, channels)
         image = torch.from_numpy(array.copy())
         image = image.unsqueeze(0) if image.dim() == 2 else image.permute(2, 0, 1)

@@ -7,9 +7,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..contract import model_output_problem
+from ..contract import heads_gradient_problem, heads_problem, model_output_problem
 from ..errors import PLUGIN_FAULTS
-from ..interfaces import forward
+from ..interfaces import forward, forward_heads
 from ..specs import ComponentSpec, DataInfo
 from ._common import NUM_CLASSES, Report, error_text, fail
 
@@ -39,10 +39,62 @@ def run_forward(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor
 
 def check_output(spec: ComponentSpec, out: Any, data: DataInfo, n: int, dtype: torch.dtype) -> None:
     """The contract `ganzoo.build` holds a probe batch to (one definition: `ganzoo.contract`)."""
-    kind = "patch-discriminator" if spec.kind == "discriminator" and "patch" in spec.scores else spec.kind
-    problem = model_output_problem(kind, out, data, n, dtype)
+    problem = model_output_problem(_kind(spec), out, data, n, dtype)
     if problem:
         raise fail(spec, problem, data)
+
+
+def _kind(spec: ComponentSpec) -> str:
+    return "patch-discriminator" if spec.kind == "discriminator" and "patch" in spec.scores else spec.kind
+
+
+def check_heads(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor | None, data: DataInfo, n: int,
+                seed: int, report: Report) -> None:
+    """``forward_heads`` held to `ganzoo.contract` as `ganzoo.build` holds it: in eval mode its ``"main"`` is
+    forward's output and it returns exactly the declared heads; in train mode, with declared heads, each gets
+    gradient, depends on the input and has parameters of its own, and every parameter gets gradient from the
+    outputs together (this replaces `check_gradients`, which reads ``forward`` alone)."""
+    kind, x = _kind(spec), x.detach()
+    model.eval()
+    with torch.no_grad():
+        torch.manual_seed(seed)
+        reference = run_forward(spec, model, x, labels, data, "in eval mode")
+        torch.manual_seed(seed)
+        outputs = _run_heads(spec, model, x, labels, data, "in eval mode")
+    problem = heads_problem(kind, spec.heads, outputs, data, n, torch.float32,
+                            reference if isinstance(reference, Tensor) else None)
+    if problem:
+        raise fail(spec, problem, data)
+    report.passed("forward_heads returns the declared heads")
+    if not spec.heads:
+        return
+    model.train()
+    x = x.clone().requires_grad_(True)
+    outputs = _run_heads(spec, model, x, labels, data, "in train mode")
+    problem = heads_problem(kind, spec.heads, outputs, data, n, torch.float32) or \
+        heads_gradient_problem(kind, model, outputs, x, spec.heads)
+    if problem:
+        raise fail(spec, problem, data)
+    report.passed("gradients through every head")
+
+
+def check_heads_dtype(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor | None, data: DataInfo,
+                      n: int, dtype: torch.dtype) -> None:
+    """Every head, like the scores, comes out in the dtype the model was converted to."""
+    with torch.no_grad():
+        outputs = _run_heads(spec, model, x, labels, data, f"after .to({dtype})")
+    problem = heads_problem(_kind(spec), spec.heads, outputs, data, n, dtype)
+    if problem:
+        raise fail(spec, problem, data)
+
+
+def _run_heads(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor | None, data: DataInfo,
+               when: str) -> Any:
+    try:
+        return forward_heads(model, x, labels)
+    except PLUGIN_FAULTS as exc:
+        raise fail(spec, f"forward_heads failed {when} on input of shape {tuple(x.shape)}: {error_text(exc)}",
+                   data) from exc
 
 
 def check_gradients(spec: ComponentSpec, model: nn.Module, out: Tensor, x: Tensor, data: DataInfo) -> None:

@@ -9,10 +9,12 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor, nn
 
+from ..contract import checks_heads
 from ..errors import PLUGIN_FAULTS, GanzooError
 from ..specs import ComponentSpec, DataInfo
 from ._common import DEFAULT_DATA, Report, error_text, fail, fit_labels, lookup, new_report, shape_label, who
-from ._modelchecks import check_gradients, check_labels, check_output, make_inputs, run_forward
+from ._modelchecks import (check_gradients, check_heads, check_heads_dtype, check_labels, check_output, make_inputs,
+                           run_forward)
 
 
 def _build(spec: ComponentSpec, data: DataInfo, latent_dim: int, params: dict[str, Any] | None,
@@ -79,8 +81,11 @@ def check_model(kind: str, name: str, data_infos: Iterable[DataInfo] = DEFAULT_D
         out = run_forward(spec, model, x, labels, data, "in train mode")
         check_output(spec, out, data, n, torch.float32)
         report.passed("output shape and range")
-        check_gradients(spec, model, out, x, data)
-        report.passed("gradients")
+        if checks_heads(model, spec.heads):
+            check_heads(spec, model, x, labels, data, n, seed + 1, report)
+        if not spec.heads:  # with heads, the gradients were checked through forward_heads, every output at once
+            check_gradients(spec, model, out, x, data)
+            report.passed("gradients")
         model.zero_grad(set_to_none=True)
         x = x.detach()
         model.eval()
@@ -92,6 +97,8 @@ def check_model(kind: str, name: str, data_infos: Iterable[DataInfo] = DEFAULT_D
             with torch.no_grad():
                 out = run_forward(spec, converted, x.to(dtype), labels, data, f"after .to({dtype})")
             check_output(spec, out, data, n, dtype)
+            if checks_heads(converted, spec.heads):
+                check_heads_dtype(spec, converted, x.to(dtype), labels, data, n, dtype)
             report.passed(f"works as {str(dtype).removeprefix('torch.')}")
         report.supported.append(data.shape)
     if not report.supported:

@@ -17,7 +17,7 @@ def components(kind: str | None = None, *, dist: str | None = None, plugin: str 
                registry: Any = None) -> list[tuple[str, str]]:
     """``(kind, name)`` of every registered component (and recipe) matching the filters; torch-free.
 
-    ``kind``: one of generator, discriminator, loss, dataset, algorithm, logger, recipe (None: all).
+    ``kind``: one of generator, discriminator, loss, dataset, algorithm, logger, metric, recipe (None: all).
     ``dist``: only those from this distribution (e.g. ``"ganzoo-example-plugin"``).
     ``plugin``: only those from this entry-point name.
     """
@@ -90,11 +90,13 @@ def check_component(kind: str, name: str, **kwargs: Any) -> Report:
     from .datasets import check_dataset
     from .loggers import check_logger
     from .losses import check_loss
+    from .metrics import check_metric
     from .models import check_discriminator, check_generator
 
     checks: dict[str, Callable[..., Report]] = {
         "generator": check_generator, "discriminator": check_discriminator, "loss": check_loss,
-        "dataset": check_dataset, "algorithm": check_algorithm, "logger": check_logger, "recipe": check_recipe}
+        "dataset": check_dataset, "algorithm": check_algorithm, "logger": check_logger, "metric": check_metric,
+        "recipe": check_recipe}
     if kind not in checks:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(checks)}")
     report = checks[kind](name, **kwargs)

@@ -26,6 +26,11 @@ from ganzoo.sampling import fixed_batch, generate, latent, write_picture
 class GAN(Algorithm):
     """The GAN training step (Goodfellow et al. 2014): noise in, one generator, one discriminator.
 
+    A base for variants: `d_step` and `g_step` are one update each, and a variant that adds a term to
+    either loss (an auxiliary head's, a latent code's) overrides `d_objective` / `g_objective` and calls
+    ``super()``; ``self.G``, ``self.D``, ``self.ema``, ``self.optimizers`` and ``self.modules`` are what it
+    builds on (docs/plugins.md, "A variant of the gan algorithm").
+
     Each step makes ``n_critic`` discriminator updates (the loss spec's
     adversarial term asks for it: 5 for wgan-gp), each on a fresh real batch
     and fresh latent codes, then one generator update, then the EMA of G's
@@ -117,7 +122,7 @@ class GAN(Algorithm):
             d_fake = self._disc(self.d_train, fake, y)
             inputs = LossInputs(real, fake, d_fake, d_real, y if self.d_cond else None, self.d_penalty, step,
                                 generator=self.G, total=total, z=z, g_labels=y if self.g_cond else None)
-            loss_total, parts = self.loss.d_loss(inputs)
+            loss_total, parts = self.d_objective(inputs)
         update(self.optimizers["opt_d"], loss_total, "discriminator", inputs, self.blame, self.loss_name)
         return loss_total.detach(), parts, d_real.detach(), d_fake.detach()
 
@@ -137,12 +142,23 @@ class GAN(Algorithm):
                 # which a compiled model cannot do
                 inputs = LossInputs(real, fake, d_fake, d_real, y if self.d_cond else None, self.D, step,
                                     generator=self.G, total=total, z=z, g_labels=y if self.g_cond else None)
-                loss_total, parts = self.loss.g_loss(inputs)
+                loss_total, parts = self.g_objective(inputs)
             update(self.optimizers["opt_g"], loss_total, "generator", inputs, self.blame, self.loss_name)
         finally:
             for p in self.d_params:
                 p.requires_grad_(True)
         return loss_total.detach(), parts
+
+    # -- the hooks a variant overrides --------------------------------------------------------------
+    def d_objective(self, inputs: LossInputs) -> tuple[Tensor, dict[str, Tensor]]:
+        """D's loss on one batch (its total and each named part, logged as ``d/PART``): the run's loss spec.
+        ``inputs.fake`` is detached here: a variant's extra term on it trains D's heads alone."""
+        return self.loss.d_loss(inputs)
+
+    def g_objective(self, inputs: LossInputs) -> tuple[Tensor, dict[str, Tensor]]:
+        """G's loss on one batch (its total and each named part, logged as ``g/PART``): the run's loss spec.
+        D's parameters are frozen here: a variant's extra term trains G alone."""
+        return self.loss.g_loss(inputs)
 
     # -- what the trainer shows and scores ----------------------------------------------------------
     @property
@@ -167,7 +183,7 @@ class GAN(Algorithm):
         return evaluate_generator(self.sampler, self.setup.dataset, self.setup.info, num=num, device=device,
                                   conditional=self.g_cond, seed=t["seed"], dataset_name=cfg.dataset["name"],
                                   dataset_params=RunConfig.params(cfg.dataset), latent_dim=t["latent_dim"],
-                                  inception=False, log=log)
+                                  inception=False, log=log, metrics=t["metrics"])
 
 
 def _check_policy(policy: str, setup: Setup) -> str:

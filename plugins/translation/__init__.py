@@ -39,8 +39,9 @@ def ganzoo_register_components(register: ComponentRegistrar) -> None:
     register.discriminator("patchgan", f"{_HERE}.components:patchgan", scores="patch")
     register.algorithm("pix2pix", f"{_HERE}.algorithms:Pix2Pix", takes="image", pairing="paired",
                        scores=("sample", "patch"), adversarial_optional=True,
-                       supports=("ema", "amp", "compile", "ddp"))
+                       supports=("ema", "amp", "compile", "ddp"), trained=f"{_HERE}.trained:Translator")
     register.algorithm("cyclegan", f"{_HERE}.algorithms:CycleGAN", takes="image", pairing="unpaired",
-                       scores=("sample", "patch"), supports=("amp", "compile", "ddp"))  # no EMA of its generators
+                       scores=("sample", "patch"), supports=("amp", "compile", "ddp"),  # no EMA of its generators
+                       trained=f"{_HERE}.trained:Translator")
     register.loss("cycle", f"{_HERE}.losses:Cycle", role="regularizer")
     register.loss("identity", f"{_HERE}.losses:Identity", role="regularizer")

@@ -185,7 +185,7 @@ class Pix2Pix(Algorithm):
         return save_grid(_columns(self.fixed_a, out, self.fixed_b), path, 3 * PER_ROW)
 
     def evaluate(self, num: int, device: torch.device, log: Callable[[str], None] | None) -> dict[str, Any]:
-        from ganzoo.evaluation.translation import evaluate_translation
+        from .evaluation import evaluate_translation
 
         held = _heldout(self.setup)
         pairs = _pairs(held)
@@ -194,7 +194,7 @@ class Pix2Pix(Algorithm):
                                     pairs.labels[:n] if pairs.labels is not None else None,
                                     dataset_name=self.setup.config.dataset["name"],
                                     dataset_params=self.setup.config.params(self.setup.config.dataset),
-                                    device=device, log=log)
+                                    device=device, log=log, metrics=self.setup.config.train["metrics"])
 
 
 class _ImagePool:
@@ -363,7 +363,7 @@ class CycleGAN(Algorithm):
         return save_grid(images, path, 3 * PER_ROW)
 
     def evaluate(self, num: int, device: torch.device, log: Callable[[str], None] | None) -> dict[str, Any]:
-        from ganzoo.evaluation.translation import evaluate_translation
+        from .evaluation import evaluate_translation
 
         held = _domains(_heldout(self.setup))
         n = min(num, len(held.a))
@@ -371,7 +371,7 @@ class CycleGAN(Algorithm):
                                     held.labels_a[:n] if held.labels_a is not None else None,
                                     dataset_name=self.setup.config.dataset["name"],
                                     dataset_params=self.setup.config.params(self.setup.config.dataset),
-                                    device=device, back=self.F, log=log)
+                                    device=device, back=self.F, log=log, metrics=self.setup.config.train["metrics"])
 
     def state(self) -> dict[str, Tensor]:
         return {**self.pool_a.state("pool_a"), **self.pool_b.state("pool_b"), "b_rng": self.b_gen.get_state()}
