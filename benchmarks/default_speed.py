@@ -84,8 +84,8 @@ def contender_main(conn: Connection, name: str, recipe: str, overrides: dict[str
 
         torch.set_num_threads(threads)
         from ganzoo.config import resolve
-        from ganzoo.plugin_manager import get_registry
-        from ganzoo.trainer import Trainer
+        from ganzoo.plugin.manager import get_registry
+        from ganzoo.training.trainer import Trainer
 
         registry = get_registry()
         flags = {**overrides, "out": out,
@@ -257,7 +257,7 @@ def quality(args: argparse.Namespace, default_recipe: str, work: Path, target: d
             if r["proc"].poll() is None:
                 r["proc"].terminate()
             r["log"].close()
-    from ganzoo.rundir import read_metrics
+    from ganzoo.runs.rundir import read_metrics
 
     out: dict[str, Any] = {}
     for recipe, r in runs.items():
@@ -324,7 +324,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))  # overhead.py, zoo.py, results.py
     from zoo import DEFAULT_TARGET
 
-    from ganzoo.plugin_manager import get_registry
+    from ganzoo.plugin.manager import get_registry
 
     default_recipe = get_registry().default_recipe
     if default_recipe is None:

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
-from ganzoo.build import build_dataset, build_discriminator, build_generator
+from ganzoo.components.build import build_dataset, build_discriminator, build_generator
 
 MODELS = {"vanilla": {}, "dcgan": {"ngf": 32}}
 DISC = {"vanilla": {}, "dcgan": {"ndf": 32}}

@@ -14,7 +14,7 @@ Printed:
   step without the logger over with it), with the rounds' range. 1.00 is no
   measurable overhead.
 * **in logger calls**: the share of the logging runs' loop wall time spent
-  inside the logger calls themselves (timed around `ganzoo.loggers.LoggerSet`'s
+  inside the logger calls themselves (timed around `ganzoo.training.loggers.LoggerSet`'s
   calls): what the training loop waits for.
 
     python benchmarks/loggers.py [--rounds 4] [--steps 600] [--logger tensorboard] [--threads 1] [--save]
@@ -34,8 +34,8 @@ from typing import Any
 
 import torch
 
-from ganzoo.loggers import LoggerSet
-from ganzoo.trainer import Trainer
+from ganzoo.training.loggers import LoggerSet
+from ganzoo.training.trainer import Trainer
 
 
 class CallTimer:

@@ -48,7 +48,7 @@ import torch
 import results
 from handloops import DISC, MODELS, OPTS, dataset, hand_steps, timed, tutorial_root, tutorial_steps
 
-from ganzoo.trainer import Trainer
+from ganzoo.training.trainer import Trainer
 
 HANDS = ("hand", "hand-fused", "hand-reuse")
 

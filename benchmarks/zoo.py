@@ -63,7 +63,7 @@ def measure(recipe: str, work: Path, threads: int, num: int, out: Path, steps: i
     very file, so `ganzoo eval RECIPE` after install reproduces it."""
     from ganzoo.checkpoint import find
     from ganzoo.pretrained import export, portable, recorded_metrics
-    from ganzoo.rundir import read_metrics
+    from ganzoo.runs.rundir import read_metrics
 
     run = work / recipe
     length = ["--steps", str(steps)] if steps else []
@@ -303,7 +303,7 @@ def stale(name: str, row: dict, catalogue: dict) -> list[str]:
     """The settings (``table`` or ``train.key``) in which a row's recorded settings differ from its recipe in
     registry.toml as it is now (an ablation row: the recipe with its override); [] when none differ, or when the
     row recorded no settings or its recipe is gone (nothing to compare)."""
-    from ganzoo.settings import TRAIN_DEFAULTS
+    from ganzoo.config.settings import TRAIN_DEFAULTS
 
     recipe_name, extra = ABLATIONS.get(name, (name, ()))
     recipe, settings = catalogue.get(recipe_name), row.get("settings")
@@ -502,7 +502,7 @@ def ema_note(catalogue: dict) -> list[str]:
     fixed = [f"`{k}`" for k, r in sorted(catalogue.items()) if r.get("train", {}).get("ema")]
     return ["**EMA, and rows re-measured when a recipe changes.** Every recipe that samples from an EMA of its "
             f"generator ({', '.join(halflife) or 'none'}) averages it by half-life with a ramp-up, as "
-            "StyleGAN2-ADA does (`ganzoo/ema.py`): `train.ema_kimg` is the half-life in thousands of images and "
+            "StyleGAN2-ADA does (`ganzoo/training/ema.py`): `train.ema_kimg` is the half-life in thousands of images and "
             "`train.ema_rampup` caps it at that fraction of the images seen so far, so the average forgets the "
             "random initialization early"
             + (f"; a fixed decay per step (`train.ema`): {', '.join(fixed)}." if fixed else ".")

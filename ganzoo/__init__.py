@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from .hookspecs import hookimpl
-from .plugin_manager import PLUGIN_API, get_registry
+from .base.version import __version__
+from .plugin.hookspecs import hookimpl
+from .plugin.manager import PLUGIN_API, get_registry
 
 if TYPE_CHECKING:
     from torch import nn
 
     from .api import evaluate, load, open_run, train  # lazy at run time: see __getattr__
 
-    from .interfaces import Dataset
-    from .losses import CompositeLoss
-    from .specs import DataInfo
+    from .base.specs import DataInfo
+    from .components.interfaces import Dataset
+    from .components.losses import CompositeLoss
 
-__version__ = "0.1.0"
 __all__ = ["hookimpl", "get_registry", "PLUGIN_API", "__version__", "list_components", "create", "train", "load",
            "evaluate", "open_run"]
 
@@ -36,8 +36,8 @@ def list_components(kind: str | None = None, pattern: str = "*") -> list[str]:
     """
     import fnmatch
 
-    from .errors import UsageError
-    from .specs import ALL_KINDS
+    from .base.errors import UsageError
+    from .base.specs import ALL_KINDS
 
     if kind is not None and kind not in ALL_KINDS:
         raise UsageError(f"unknown kind {kind!r}", f"choose from {', '.join(ALL_KINDS)}")
@@ -71,11 +71,11 @@ def create(kind: str, name: str, *, data: DataInfo | Dataset | None = None, **pa
     Parameters are checked against the component's declaration (`ganzoo info NAME` lists them);
     every mistake is a `ganzoo.errors.GanzooError` with a one-line message.
     """
-    from .errors import UsageError
+    from .base.errors import UsageError
 
     if not isinstance(name, str):  # a kind that is not a string is an unknown kind, said by build_component
         raise UsageError(f"name must be a component's name (or a loss spec), not {name!r} ({type(name).__name__})")
-    from .build import build_component
+    from .components.build import build_component
 
     return build_component(kind, name, data=data, **params)
 

@@ -3,7 +3,7 @@ notebooks and scripts (docs/api.md).
 
 Each function goes through the same layers as its command: a run config is
 resolved from a recipe and overrides by `ganzoo.config.resolve`, its names
-looked up by `ganzoo.composition.lookup`, trained by `ganzoo.trainer.Trainer`;
+looked up by `ganzoo.training.composition.lookup`, trained by `ganzoo.training.trainer.Trainer`;
 a run's trained model is read back by its algorithm's reader (`ganzoo.trained.load`), which samples and
 scores it: `evaluate` (which `ganzoo eval` calls too) asks it.
 """
@@ -15,18 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import argcheck
-from .errors import GanzooError, UsageError
+from .base.errors import GanzooError, UsageError
+from .config import argcheck
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     from PIL import Image
 
-    from .composition import Composition
-    from .config import RunConfig
-    from .registry import Registry
-    from .results import TrainResult
-    from .trained import Trained
+    from .config.runconfig import RunConfig
+    from .plugin.registry import Registry
+    from .runs.trained import Trained
+    from .training.composition import Composition
+    from .training.results import TrainResult
 
 #: the tables of a run config an override may name; any other keyword is a [train] setting
 TABLES = ("algo", "gen", "disc", "loss", "dataset")
@@ -84,7 +84,7 @@ class Run:
 
     def metrics(self) -> list[dict[str, Any]]:
         """metrics.jsonl, a dict per line (losses every ``log_every`` steps, evaluations)."""
-        from .rundir import RunDir, read_metrics
+        from .runs.rundir import RunDir, read_metrics
 
         path = RunDir(self.path).metrics
         return read_metrics(path) if path.exists() else []
@@ -102,10 +102,10 @@ def train(recipe_or_config: str | Path | dict[str, Any] | RunConfig | Compositio
     the run in ``out``. Errors are `ganzoo.errors.GanzooError`, one line each. `ganzoo run` calls this with
     the config it resolved from its flags (a `RunConfig`, or its looked-up `Composition`).
     """
-    from .composition import Composition
-    from .config import RunConfig, resolve
-    from .plugin_manager import get_registry
-    from .registry import Registry
+    from .config.runconfig import RunConfig, resolve
+    from .plugin.manager import get_registry
+    from .plugin.registry import Registry
+    from .training.composition import Composition
 
     # every argument checked before anything is resolved, built or written
     if not (recipe_or_config is None or isinstance(recipe_or_config, (str, Path, Mapping, RunConfig, Composition))):
@@ -133,14 +133,14 @@ def train(recipe_or_config: str | Path | dict[str, Any] | RunConfig | Compositio
             config = resolve(config_file=recipe_or_config, flags=layer, recipes=registry)
         else:
             config = resolve(recipe=recipe_or_config, flags=layer, recipes=registry)
-        from .composition import lookup
+        from .training.composition import lookup
 
         config = lookup(config, registry)  # every name and parameter checked before anything is built
     if resume:  # both ways to resume (this and `ganzoo run --resume`) pass here
-        from .resumed import note_edited_config
+        from .training.resumed import note_edited_config
 
         note_edited_config(config.config if isinstance(config, Composition) else config)
-    from .trainer import Trainer
+    from .training.trainer import Trainer
 
     result = Trainer(config, resume=resume, overwrite=overwrite, progress=progress, registry=registry).fit()
     return Run(result.run_dir, result)
@@ -148,7 +148,7 @@ def train(recipe_or_config: str | Path | dict[str, Any] | RunConfig | Compositio
 
 def _resume_base(out: str | None) -> dict[str, Any]:
     """The config layer ``train(resume=True, out=...)`` starts from: the run's latest checkpoint's own."""
-    from .rundir import RunDir
+    from .runs.rundir import RunDir
 
     if out is None:
         raise UsageError("resume=True continues the run in out=: name its folder",
@@ -158,7 +158,7 @@ def _resume_base(out: str | None) -> dict[str, Any]:
 
 def open_run(path: str | Path) -> Run:
     """A run folder trained earlier (by `ganzoo run` or `train`)."""
-    from .rundir import RunDir
+    from .runs.rundir import RunDir
 
     path = argcheck.path("path", path, what="a run folder")
     if not RunDir(Path(path)).is_run():
@@ -174,9 +174,9 @@ def load(path: str | Path, *, ema: bool = True, device: str = "cpu", **options: 
     ``direction="BtoA"``); one line for an option it does not take."""
     path = argcheck.path("path", path, what="a run folder, a checkpoint or a pretrained recipe's name")
     ema, device = argcheck.flag("ema", ema), argcheck.device("device", device)
-    from .device import resolve_device
-    from .pretrained import resolve
-    from .trained import load as read_back
+    from .components.device import resolve_device
+    from .runs.pretrained import resolve
+    from .runs.trained import load as read_back
 
     return read_back(resolve(path), ema=ema, device=resolve_device(device), options=options)
 
@@ -202,9 +202,9 @@ def evaluate(path: str | Path | Run, *, num: int | None = None, seed: int = 0, d
     inception = argcheck.flag("inception", inception)
     log = argcheck.callback("log", log)
     names = _metric_names(metrics)
-    from .device import resolve_device
-    from .pretrained import resolve
-    from .trained import Scoring, load as read_back
+    from .components.device import resolve_device
+    from .runs.pretrained import resolve
+    from .runs.trained import Scoring, load as read_back
 
     where = path.path if isinstance(path, Run) else resolve(path)
     scoring = Scoring(num=num, seed=seed, dataset=dataset, device=resolve_device(device), inception=inception,
@@ -231,7 +231,7 @@ def _metric_names(metrics: Iterable[str] | str | None) -> tuple[str, ...]:
         raise UsageError(f"metrics must be metric names (a list of str), not {argcheck.shown(metrics)}",
                          "see `ganzoo list --kind metric`")
     from .evaluation.selection import resolve
-    from .plugin_manager import get_registry
+    from .plugin.manager import get_registry
 
     asked = resolve(given, get_registry())
     return tuple(s.name for s in asked) if asked else ()
@@ -244,7 +244,7 @@ def _holds_samples(where: Path) -> bool:
         return not where.exists()
     if where.suffix != ".safetensors":
         return True
-    from .checkpoint import read_metadata
+    from .runs.header import read_metadata
 
     try:
         return not str(read_metadata(where).get("format", "")).startswith("ganzoo.checkpoint")
@@ -289,7 +289,7 @@ def to_pil(samples: torch.Tensor) -> list[Image.Image]:
     """Float images in [-1, 1] (N, C, H, W) as PIL images (greyscale or RGB)."""
     from PIL import Image
 
-    from .interfaces import to_uint8
+    from .components.interfaces import to_uint8
 
     if samples.dim() != 4:
         raise UsageError("these samples are not images (points have no picture)", "plot them instead")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-import ganzoo.plugin_manager as gp
+import ganzoo.plugin.manager as gp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,7 +165,7 @@ def toy(add_plugin):
 
 
 def fit(config, **kw):
-    from ganzoo.trainer import Trainer
+    from ganzoo.training.trainer import Trainer
 
     return Trainer(config, progress="quiet", **kw).fit()
 

@@ -17,13 +17,13 @@ import torch
 
 from conftest import fit, make_dist, one_line, run_cli, tiny
 from ganzoo import hookimpl
-from ganzoo.algorithm import Algorithm, update
-from ganzoo.checkpoint import load
-from ganzoo.composition import lookup
-from ganzoo.config import resolve
-from ganzoo.errors import ComponentError, UsageError
-from ganzoo.interfaces import LossInputs
-from ganzoo.sampling import fixed_batch, generate, write_picture
+from ganzoo.training.algorithm import Algorithm, update
+from ganzoo.runs.checkpoint import load
+from ganzoo.training.composition import lookup
+from ganzoo.config.runconfig import resolve
+from ganzoo.base.errors import ComponentError, UsageError
+from ganzoo.components.interfaces import LossInputs
+from ganzoo.runs.sampling import fixed_batch, generate, write_picture
 from ganzoo.testing import check_algorithm
 
 
@@ -124,7 +124,7 @@ def test_the_shared_ema_of_a_plugin_algorithm_is_kept_updated_saved_and_resumed_
 def test_the_shared_ema_decays_as_the_builtin_one(acme, tmp_path):
     """Step by step: ema <- beta * ema + (1 - beta) * G after each step, beta the run's decay (0.5 here)."""
     seen = []
-    from ganzoo import ema as ema_mod
+    from ganzoo.training import ema as ema_mod
 
     real_update = ema_mod.update
 
@@ -158,7 +158,7 @@ def test_compile_and_ddp_are_refused_an_algorithm_that_does_not_declare_them(acm
 
 
 def test_amp_is_refused_on_cuda_alone_where_it_would_apply(acme):
-    from ganzoo.composition import check_supports
+    from ganzoo.training.composition import check_supports
 
     spec = acme.get("algorithm", "acme-plain")
     train = {"amp": True, "compile": False, "ema": 0.0, "ema_kimg": 0.0}
@@ -199,8 +199,8 @@ def test_progan_the_algorithm_names_its_models_before_torch():
     """ProGAN's step follows the growth of the progan models: it needs them. The progan generator merely prefers
     its algorithm (it trains under gan too: its D then fades its own inputs), so it declares none."""
     code = ("import sys\n"
-            "from ganzoo.composition import lookup\nfrom ganzoo.config import resolve\n"
-            "from ganzoo.errors import UsageError\nfrom ganzoo.plugin_manager import get_registry\n"
+            "from ganzoo.training.composition import lookup\nfrom ganzoo.config.runconfig import resolve\n"
+            "from ganzoo.base.errors import UsageError\nfrom ganzoo.plugin.manager import get_registry\n"
             "r = get_registry()\n"
             "try:\n"
             "    lookup(resolve(base={'algo': {'name': 'progan'}, 'gen': {'name': 'dcgan'}, 'loss': {'name': 'bce'},"
@@ -252,7 +252,7 @@ def test_an_algorithms_own_optimizer_and_param_groups_resume_exactly(toy, add_pl
             register.algorithm("acme-grouped", Grouped)
 
     add_plugin(Acme(), "acme")
-    from ganzoo.trainer import Trainer
+    from ganzoo.training.trainer import Trainer
 
     cfg = run("acme-grouped", tmp_path, steps=4, lr=0.05)
     trainer = Trainer(cfg, progress="quiet")

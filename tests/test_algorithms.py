@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import fit, run_cli, tiny, tiny_images
-from ganzoo.interfaces import to_uint8
+from ganzoo.components.interfaces import to_uint8
 from ganzoo.testing import check_algorithm
 from ganzoo_plugins.translation.algorithms import _ImagePool, linear_decay
 from ganzoo_plugins.translation.data import MNISTStrokes, digit_outline
@@ -134,7 +134,7 @@ def test_cyclegan_cycle_term_compares_the_round_trip_with_the_original(monkeypat
         return real_g_loss(self, inputs)
 
     monkeypatch.setattr(Cycle, "g_loss", look)
-    from ganzoo.trainer import Trainer
+    from ganzoo.training.trainer import Trainer
 
     trainer = Trainer(translation_run("cyclegan"), progress="quiet")
     models = {}
@@ -197,7 +197,7 @@ def test_diffaugment_reaches_d_on_real_and_fake_in_both_steps(toy, monkeypatch):
 
 
 def test_an_unknown_augmentation_is_one_line(toy, tmp_path):
-    from ganzoo.errors import UsageError
+    from ganzoo.base.errors import UsageError
 
     with pytest.raises(UsageError, match="unknown DiffAugment policy 'flip'"):
         fit({**tiny_images(steps=1), "algo": {"augment": "flip"}})

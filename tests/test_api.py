@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo.errors import ParamError, UnknownNameError, UsageError
-from ganzoo.losses import CompositeLoss
-from ganzoo.specs import DataInfo
+from ganzoo.base.errors import ParamError, UnknownNameError, UsageError
+from ganzoo.components.losses import CompositeLoss
+from ganzoo.base.specs import DataInfo
 
 POINTS = DataInfo((2,), size=100, modality="points")
 
@@ -160,7 +160,7 @@ def test_progress_is_a_live_bar_in_jupyter_and_plain_lines_in_a_pipe(tmp_path):
 
     from rich.console import Console
 
-    from ganzoo.progress import Reporter
+    from ganzoo.training.progress import Reporter
 
     assert Reporter("auto", Console(force_jupyter=True)).mode == "bar"
     assert Reporter("auto", Console(file=io.StringIO(), force_terminal=False, force_jupyter=False)).mode == "plain"

@@ -16,7 +16,7 @@ import torch
 from conftest import fit, one_line, tiny, tiny_images
 
 import ganzoo
-from ganzoo.errors import GanzooError, UsageError
+from ganzoo.base.errors import GanzooError, UsageError
 
 
 @pytest.fixture
@@ -214,7 +214,7 @@ def _nan_modes(samples, dataset):
 class NanPlugin:
     @ganzoo.hookimpl
     def ganzoo_register_components(self, register):
-        from ganzoo.specs import DatasetEvaluation
+        from ganzoo.base.specs import DatasetEvaluation
 
         toy = __import__("ganzoo_toy")
         register.dataset("nan-blobs", toy.ToyBlobs, evaluation=DatasetEvaluation(modes=f"{__name__}:_nan_modes"))
@@ -266,7 +266,7 @@ def test_a_user_recipe_named_like_a_pretrained_one_is_not_offered_its_weights(ca
     code, out, _ = _cli(capsys, "list", "--pretrained", "--json")
     assert code == 0 and "dcgan-mnist" in {r["name"] for r in json.loads(out)}
     Path("registry.toml").write_text(USER_DCGAN)
-    import ganzoo.plugin_manager as gp
+    import ganzoo.plugin.manager as gp
 
     gp.reset()
     code, out, _ = _cli(capsys, "list", "--pretrained", "--json")

@@ -16,8 +16,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from ganzoo.commands.sample_cmd import sample_to_file
-from ganzoo.errors import ParamError, UsageError
+from ganzoo.cli.commands.sample_cmd import sample_to_file
+from ganzoo.base.errors import ParamError, UsageError
 from ganzoo_plugins.biggan.models import BigGANGenerator, truncated_normal
 
 
@@ -65,7 +65,7 @@ def test_redrawing_is_seeded_and_values_inside_are_kept():
 
 
 def test_the_generator_draws_truncated_codes_only_when_asked():
-    from ganzoo.specs import DataInfo
+    from ganzoo.base.specs import DataInfo
 
     g = BigGANGenerator(DataInfo((1, 32, 32), num_classes=10), latent_dim=16, ngf=2, shared_dim=4, attention=0)
     gen = torch.Generator().manual_seed(0)

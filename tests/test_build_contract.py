@@ -2,9 +2,9 @@
 
 Issue 12: a discriminator returning (N, 1), generator pixels outside [-1, 1],
 a dataset whose info.size is wrong and float [0, 1] images (documented as
-uint8) all trained. Each is now refused by `ganzoo.build` (so by `ganzoo run`,
+uint8) all trained. Each is now refused by `ganzoo.components.build` (so by `ganzoo run`,
 before any step, with one line and the component error's exit code) and by
-`ganzoo.testing`, with the same words: both call `ganzoo.contract`.
+`ganzoo.testing`, with the same words: both call `ganzoo.components.contract`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import textwrap
 import pytest
 
 from conftest import make_dist, run_cli
-from ganzoo.build import build_dataset, build_discriminator, build_generator
-from ganzoo.errors import ComponentError
-from ganzoo.specs import DataInfo
+from ganzoo.components.build import build_dataset, build_discriminator, build_generator
+from ganzoo.base.errors import ComponentError
+from ganzoo.base.specs import DataInfo
 from ganzoo.testing import ConformanceError, check_component
 
 INIT = textwrap.dedent('''
@@ -35,8 +35,8 @@ PARTS = textwrap.dedent('''
     import torch
     from torch import nn
 
-    from ganzoo.interfaces import Dataset, Discriminator, Generator
-    from ganzoo.specs import DataInfo
+    from ganzoo.components.interfaces import Dataset, Discriminator, Generator
+    from ganzoo.base.specs import DataInfo
 
 
     class NoTanh(Generator):

@@ -1,4 +1,4 @@
-"""ganzoo.composition: every name a run uses, looked up once, before torch; and the errors a wrong name gets."""
+"""ganzoo.training.composition: every name a run uses, looked up once, before torch; and the errors a wrong name gets."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import sys
 
 import pytest
 
-import ganzoo.assemble
-import ganzoo.trainer
+import ganzoo.training.assemble
+import ganzoo.training.trainer
 from conftest import fit, tiny
 from ganzoo import get_registry
-from ganzoo.composition import Composition, lookup
-from ganzoo.config import resolve
-from ganzoo.errors import ParamError, UnknownNameError, UsageError
-from ganzoo.lossspec import LossSpec, Term
+from ganzoo.training.composition import Composition, lookup
+from ganzoo.config.runconfig import resolve
+from ganzoo.base.errors import ParamError, UnknownNameError, UsageError
+from ganzoo.config.lossspec import LossSpec, Term
 
 # Runs `ganzoo ARGS` in a fresh interpreter and reports its exit code and whether torch got imported.
 PROBE = """
@@ -95,7 +95,7 @@ def test_bad_params_are_found_by_lookup():
 
 
 def test_the_loss_spec_is_parsed_once_from_flag_to_loss(monkeypatch):
-    from ganzoo.build import build_loss
+    from ganzoo.components.build import build_loss
 
     parsed: list[str] = []
     parse = LossSpec.parse.__func__  # type: ignore[attr-defined]
@@ -119,8 +119,8 @@ def test_trainer_builds_from_the_composition_without_looking_up_again(monkeypatc
     def again(*args, **kwargs):
         raise AssertionError("looked up a second time")
 
-    monkeypatch.setattr(ganzoo.trainer, "lookup", again)
-    monkeypatch.setattr(ganzoo.assemble, "lookup", again)
+    monkeypatch.setattr(ganzoo.training.trainer, "lookup", again)
+    monkeypatch.setattr(ganzoo.training.assemble, "lookup", again)
     result = fit(comp, registry=registry)
     assert result.step == 2
     # what was built and recorded is the checked config (8.0 read as the declared int)

@@ -7,11 +7,13 @@ import tomllib
 
 import pytest
 
-from ganzoo.config import (TRAIN_DEFAULTS, RunConfig, config_toml, dumps_toml, finalize, merge, parse_sets,
-                           parse_value, read_run_config, resolve)
-from ganzoo.errors import ConfigError, UnknownNameError, UsageError
-from ganzoo.registry import Registry
-from ganzoo.specs import RecipeSpec
+from ganzoo.config.settings import TRAIN_DEFAULTS
+from ganzoo.config.runconfig import RunConfig, config_toml, finalize, read_run_config, resolve
+from ganzoo.config.tomlwriter import dumps_toml
+from ganzoo.config.layers import merge, parse_sets, parse_value
+from ganzoo.base.errors import ConfigError, UnknownNameError, UsageError
+from ganzoo.plugin.registry import Registry
+from ganzoo.base.specs import RecipeSpec
 
 
 @pytest.fixture
@@ -216,13 +218,13 @@ def test_eval_table_is_refused_with_where_it_lives(tmp_path, registry):
 
 
 def test_resolve_does_not_load_plugins(monkeypatch, registry):
-    import ganzoo.plugin_manager
+    import ganzoo.plugin.manager
 
     def refuse(*args, **kwargs):
         raise AssertionError("config.resolve called up into the plugin system")
 
-    monkeypatch.setattr(ganzoo.plugin_manager, "get_registry", refuse)
-    monkeypatch.setattr(ganzoo.plugin_manager, "get_plugins", refuse)
+    monkeypatch.setattr(ganzoo.plugin.manager, "get_registry", refuse)
+    monkeypatch.setattr(ganzoo.plugin.manager, "get_plugins", refuse)
     assert resolve("other", recipes=registry).gen == {"name": "vanilla"}
     assert resolve(recipes=registry).recipe == "base"  # the default recipe comes from what is passed in
     with pytest.raises(ConfigError, match="no default recipe"):
@@ -230,7 +232,7 @@ def test_resolve_does_not_load_plugins(monkeypatch, registry):
 
 
 def test_each_layer_is_merged_once(monkeypatch, registry, tmp_path):
-    import ganzoo.config as config_module
+    import ganzoo.config.runconfig as config_module
 
     merged: list[dict] = []
     real = config_module.merge

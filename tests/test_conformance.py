@@ -16,9 +16,10 @@ import pytest
 import torch
 from torch import nn
 
-import ganzoo.plugin_manager as gp
+import ganzoo.plugin.manager as gp
 from ganzoo import hookimpl
-from ganzoo.interfaces import Dataset, DataInfo, Discriminator, Generator, LossTerm
+from ganzoo.components.interfaces import Dataset, Discriminator, Generator, LossTerm
+from ganzoo.base.specs import DataInfo
 from ganzoo.testing import (MNIST, POINTS, ConformanceError, check_component, check_generator, components,
                             parametrize_components)
 
@@ -81,7 +82,7 @@ def test_parametrize_components_filters_by_distribution():
 
 
 def test_listing_does_not_import_the_suite():
-    code = ("import sys; from ganzoo.commands.list_cmd import rows; rows(None); "
+    code = ("import sys; from ganzoo.cli.commands.list_cmd import rows; rows(None); "
             "assert 'ganzoo.testing' not in sys.modules and 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -17,9 +17,10 @@ import torch
 from conftest import digest, fit, one_line, tiny, tiny_images
 from safetensors.torch import load_file, save
 
-from ganzoo import checkpoint
-from ganzoo.commands.sample_cmd import sample_to_file
-from ganzoo.errors import CheckpointError, TrainingError, UsageError
+from ganzoo.runs import checkpoint
+from ganzoo.runs import header as ckpt_header
+from ganzoo.cli.commands.sample_cmd import sample_to_file
+from ganzoo.base.errors import CheckpointError, TrainingError, UsageError
 
 
 # -- `ganzoo sample --out` ------------------------------------------------------------------------
@@ -99,12 +100,12 @@ def test_overwrite_removes_only_what_ganzoo_wrote(toy):
 
 @pytest.mark.parametrize("out, match", [("/", "filesystem root"), ("", "--out is empty")])
 def test_out_root_or_empty_is_refused(toy, monkeypatch, out, match):
-    import ganzoo.outputs
+    import ganzoo.training.outputs
 
     def no_writes(self, **kw):  # should the check ever break, this test must not write into /
         raise AssertionError(f"the run would be written to {self.run.root}")
 
-    monkeypatch.setattr(ganzoo.outputs.Outputs, "open", no_writes)
+    monkeypatch.setattr(ganzoo.training.outputs.Outputs, "open", no_writes)
     cfg = tiny(steps=1)
     cfg["out"] = out
     with pytest.raises(UsageError, match=match):
@@ -214,7 +215,7 @@ def test_crafted_headers_are_one_line(tmp_path, header):
         checkpoint.load(path)
     one_line(err)
     with pytest.raises(CheckpointError):
-        checkpoint.read_metadata(path)
+        ckpt_header.read_metadata(path)
 
 
 @pytest.mark.parametrize("key, value", [("config", "[1, 2]"), ("config", "5"), ("meta", '"x"'),
@@ -222,7 +223,7 @@ def test_crafted_headers_are_one_line(tmp_path, header):
 def test_crafted_metadata_is_one_line(toy, key, value):
     fit(tiny(steps=1))
     tensors = load_file("run/checkpoints/latest.safetensors")
-    meta = checkpoint.read_metadata("run/checkpoints/latest.safetensors")
+    meta = ckpt_header.read_metadata("run/checkpoints/latest.safetensors")
     Path("bad.safetensors").write_bytes(save(tensors, {**meta, key: value}))
     with pytest.raises(CheckpointError, match=r"bad\.safetensors") as err:
         sample_to_file("bad.safetensors", "x.png")
@@ -235,7 +236,7 @@ def test_int8_or_nan_weights_are_refused(toy, spoil, match):
     cfg = tiny_images(steps=1, ema=0.9)
     fit(cfg)
     tensors = load_file("run/checkpoints/latest.safetensors")
-    meta = checkpoint.read_metadata("run/checkpoints/latest.safetensors")
+    meta = ckpt_header.read_metadata("run/checkpoints/latest.safetensors")
     for k in [k for k in tensors if k.startswith(("generator.", "ema.")) and k.endswith("weight")]:
         tensors[k] = spoil(tensors[k])
     Path("bad.safetensors").write_bytes(save(tensors, meta))
@@ -249,11 +250,11 @@ def test_int8_or_nan_weights_are_refused(toy, spoil, match):
 # -- the progress GIF ---------------------------------------------------------------------------------
 
 def test_the_gif_is_written_once_per_run(toy, monkeypatch):
-    import ganzoo.outputs
+    import ganzoo.training.outputs
 
     calls = []
-    real = ganzoo.outputs.write_gif
-    monkeypatch.setattr(ganzoo.outputs, "write_gif", lambda frames, path: calls.append(len(frames)) or real(frames, path))
+    real = ganzoo.training.outputs.write_gif
+    monkeypatch.setattr(ganzoo.training.outputs, "write_gif", lambda frames, path: calls.append(len(frames)) or real(frames, path))
     res = fit(tiny(steps=8, sample_every=1))
     assert calls == [8] and res.gif is not None and res.gif.exists()
     fit(tiny(steps=10, sample_every=1), resume=True)

@@ -18,8 +18,8 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo.build import build_dataset
-from ganzoo.errors import DataError, UsageError
+from ganzoo.components.build import build_dataset
+from ganzoo.base.errors import DataError, UsageError
 from ganzoo_plugins.datasets import DATASETS, folder as folder_mod
 from ganzoo_plugins.datasets.folder import ImageFolder
 from ganzoo_plugins.datasets.gaussians import Gaussians, mode_coverage

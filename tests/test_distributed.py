@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 # Trains in-process under torchrun and reports, from rank 0, whether both ranks ended with the same weights.
 DRIVER = '''
 import json, sys, torch, torch.distributed as dist
-from ganzoo.trainer import Trainer
+from ganzoo.training.trainer import Trainer
 dist.init_process_group("gloo")
 cfg = json.loads(sys.argv[1])
 tr = Trainer(cfg, progress="quiet")
@@ -105,7 +105,7 @@ def test_ranks_stay_in_sync(tmp_path):
 # Trains (or resumes) in-process under torchrun; rank 0 reports each rank's draw from the global RNG after setup.
 RESUME_DRIVER = '''
 import json, sys, torch, torch.distributed as dist
-from ganzoo.trainer import Trainer
+from ganzoo.training.trainer import Trainer
 dist.init_process_group("gloo")
 cfg, resume = json.loads(sys.argv[1]), sys.argv[2] == "resume"
 Trainer(cfg, progress="quiet", resume=resume).fit()
@@ -161,7 +161,7 @@ class _Indexed:
     """n points whose value is their index, so a batch says which samples it holds."""
 
     def __init__(self, n: int):
-        from ganzoo.specs import DataInfo
+        from ganzoo.base.specs import DataInfo
 
         self.info = DataInfo((1,), size=n, modality="points")
         self.n = n
@@ -171,7 +171,7 @@ class _Indexed:
 
 
 def _feeder(world: int, rank: int, batch_size: int = 4):
-    from ganzoo.batches import FeedSettings, make_feeder
+    from ganzoo.training.batches import FeedSettings, make_feeder
 
     return make_feeder(_Indexed(64), "indexed", FeedSettings(batch_size=batch_size, n_critic=1, seed=3, rank=rank,
                                                              world=world, device=torch.device("cpu"),
@@ -202,8 +202,8 @@ def test_resume_with_another_world_size_goes_on_with_the_rest_of_the_epoch(world
 
 def test_the_stop_flag_is_agreed_every_few_steps_not_every_step(monkeypatch):
     """Each agreement is a host all-reduce that waits for every rank; one process asks every step (it is free)."""
-    from ganzoo import distributed
-    from ganzoo.trainer import Trainer
+    from ganzoo.training import distributed
+    from ganzoo.training.trainer import Trainer
 
     calls = []
     monkeypatch.setattr(distributed, "any_flag", lambda flag, env: calls.append(flag) or flag)

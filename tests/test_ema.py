@@ -17,10 +17,10 @@ from safetensors.torch import load_file
 from torch import nn
 
 import ganzoo
-from ganzoo import ema as ema_mod
-from ganzoo.interfaces import Generator
-from ganzoo.specs import DataInfo
-from ganzoo.trainer import Trainer
+from ganzoo.training import ema as ema_mod
+from ganzoo.components.interfaces import Generator
+from ganzoo.base.specs import DataInfo
+from ganzoo.training.trainer import Trainer
 
 POINTS = DataInfo((2,), size=512, modality="points")
 

@@ -9,7 +9,7 @@ The reference is NVlabs/stylegan2-ada-pytorch, training/training_loop.py:298-301
 
 with ``batch_size`` the total batch over all GPUs (train.py:190) and ``cur_nimg`` the images seen before the
 step (incremented after the update, training_loop.py:308). The expected values below are worked out by hand
-from those lines, not by calling `ganzoo.ema.beta`.
+from those lines, not by calling `ganzoo.training.ema.beta`.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ import torch
 from conftest import fit, tiny
 from safetensors.torch import load_file
 
-from ganzoo import ema as ema_mod
-from ganzoo.algorithm import Setup
-from ganzoo.build import build_dataset, build_loss
-from ganzoo.config import RunConfig, resolve
-from ganzoo.errors import ConfigError
-from ganzoo.plugin_manager import get_registry
-from ganzoo.trainer import Trainer
+from ganzoo.training import ema as ema_mod
+from ganzoo.training.algorithm import Setup
+from ganzoo.components.build import build_dataset, build_loss
+from ganzoo.config.runconfig import RunConfig, resolve
+from ganzoo.base.errors import ConfigError
+from ganzoo.plugin.manager import get_registry
+from ganzoo.training.trainer import Trainer
 
 # -- (a) the decay of one step against the reference's closed form ---------------------------------------------
 

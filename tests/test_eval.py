@@ -10,12 +10,12 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from ganzoo.build import build_dataset
+from ganzoo.components.build import build_dataset
 from ganzoo.cli import main
 from ganzoo.evaluation import evaluate, evaluate_generator, evaluate_samples, load_samples
 from ganzoo.evaluation.classifier import get_classifier, shipped_path
 from ganzoo.evaluation.inception import SKIP_NOTE, find_weights
-from ganzoo.plugin_manager import get_registry
+from ganzoo.plugin.manager import get_registry
 from ganzoo.evaluation.reference import Reference, reference
 from ganzoo.evaluation.runs import class_labels, sample_generator
 
@@ -133,7 +133,7 @@ def test_user_errors_are_one_line(tmp_path, capsys, tensors, args, message):
     if tensors is not None:
         save_file(tensors, str(path))
     code, out, err = run_main(capsys, "eval", str(path), *args)
-    assert code in (2, 3) and out == ""  # usage error, or data error (see ganzoo.errors)
+    assert code in (2, 3) and out == ""  # usage error, or data error (see ganzoo.base.errors)
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
@@ -159,7 +159,7 @@ def test_gaussians_points(tmp_path):
 
 @pytest.mark.parametrize("name", ["vanilla", "cgan"])
 def test_evaluate_generator(mnist, name):
-    from ganzoo.build import build_generator
+    from ganzoo.components.build import build_generator
 
     torch.manual_seed(0)
     g = build_generator(name, mnist.info, latent_dim=16)
@@ -258,7 +258,7 @@ def test_eval_run_dir_and_its_samples_file(tmp_path, cli):
     assert result["reference"]["split"] == "heldout" and result["reference"]["run_split"] == "train"
     assert any(n.startswith("step 5") for n in result["notes"])
 
-    from ganzoo.commands.sample_cmd import sample_to_file
+    from ganzoo.cli.commands.sample_cmd import sample_to_file
 
     sample_to_file(run, out=tmp_path / "s.safetensors", num=200)
     result = evaluate(tmp_path / "s.safetensors")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import fit, tiny, tiny_images
 
-from ganzoo.config import finalize
-from ganzoo.errors import ConfigError, UsageError
+from ganzoo.config.runconfig import finalize
+from ganzoo.base.errors import ConfigError, UsageError
 
 
 def split(rows):
@@ -21,7 +21,7 @@ def split(rows):
 def summary(result) -> str:
     from rich.console import Console
 
-    from ganzoo.progress import print_summary
+    from ganzoo.training.progress import print_summary
 
     buf = io.StringIO()
     print_summary(result, console=Console(file=buf, width=200), rich_output=False)
@@ -93,7 +93,7 @@ def test_eval_num_is_validated():
 
 
 def test_describe_eval():
-    from ganzoo.progress import describe_eval
+    from ganzoo.training.progress import describe_eval
 
     images = {"step": 9, "feature_space": "classifier",
               "eval": {"fd": 2.4012, "fd_floor": 0.0412, "precision": 0.451, "recall": 0.762, "classes_covered": 10,

@@ -87,7 +87,7 @@ def test_list_shows_its_components_with_distribution_and_version(example):
 
 
 def test_info_reads_parameters_without_importing_torch(example):
-    code = ("import sys, json; from ganzoo.commands.info_cmd import lookup; d = lookup('resnet-mlp', 'generator')[0]; "
+    code = ("import sys, json; from ganzoo.cli.commands.info_cmd import lookup; d = lookup('resnet-mlp', 'generator')[0]; "
             "assert 'torch' not in sys.modules; print(json.dumps([p['name'] for p in d['params']]))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, **example.env})
@@ -187,8 +187,9 @@ def test_doc_quotes_the_example_files():
 
 
 def test_doc_covers_every_hook_and_control():
-    import ganzoo.hookspecs as hookspecs
-    from ganzoo import plugin_manager as plugins, recipes
+    import ganzoo.plugin.hookspecs as hookspecs
+    from ganzoo.plugin import manager as plugins
+    from ganzoo.config import recipes
 
     text = DOC.read_text()
     hooks = [name for name in dir(hookspecs) if name.startswith("ganzoo_")]

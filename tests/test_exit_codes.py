@@ -1,11 +1,11 @@
-"""README.md's "Exit codes" table and the `exit_code` of each class in ganzoo.errors are one scheme."""
+"""README.md's "Exit codes" table and the `exit_code` of each class in ganzoo.base.errors are one scheme."""
 
 from __future__ import annotations
 
 import inspect
 import re
 
-import ganzoo.errors as errors
+import ganzoo.base.errors as errors
 from conftest import ROOT, run_cli
 
 

@@ -24,7 +24,7 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 and says so; htt
     from starlette.testclient import TestClient
 
 from conftest import fit, tiny_images
-from ganzoo.commands.sample_cmd import sample_to_file
+from ganzoo.cli.commands.sample_cmd import sample_to_file
 from ganzoo.explore import zoo as zoo_mod
 from ganzoo.explore.server import STATIC, create_app
 from ganzoo.explore.zoo import Zoo
@@ -268,7 +268,7 @@ def test_a_run_s_curves_and_last_evaluation(client):
 
 
 def test_given_targets_are_listed_first_and_a_bad_one_is_one_line(runs):
-    from ganzoo.errors import UsageError
+    from ganzoo.base.errors import UsageError
 
     zoo = Zoo(runs, ["stylegan2-mnist", str(runs / "group" / "tiny")])
     assert [e.id for e in zoo.entries()[:2]] == ["given/0", "given/1"]

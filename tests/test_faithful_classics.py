@@ -29,13 +29,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from conftest import fit, tiny
-from ganzoo.algorithm import hyper
-from ganzoo.build import build_discriminator, build_generator, build_loss
-from ganzoo.config import finalize
-from ganzoo.interfaces import LossInputs
-from ganzoo.nn import MinibatchDiscrimination
-from ganzoo.plugin_manager import get_registry
-from ganzoo.specs import DataInfo
+from ganzoo.training.algorithm import hyper
+from ganzoo.components.build import build_discriminator, build_generator, build_loss
+from ganzoo.config.runconfig import finalize
+from ganzoo.components.interfaces import LossInputs
+from ganzoo.components.nn import MinibatchDiscrimination
+from ganzoo.plugin.manager import get_registry
+from ganzoo.base.specs import DataInfo
 
 #: mnist-10k as the MNIST recipes see it (28 px, 10 classes)
 MNIST = DataInfo((1, 28, 28), num_classes=10, size=8000, modality="image")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import fit, install_toy, tiny, tiny_images, toy_env
 
-from ganzoo.errors import CheckpointError, TrainingError, UsageError
+from ganzoo.base.errors import CheckpointError, TrainingError, UsageError
 
 
 def losses(rows):
@@ -63,7 +63,7 @@ def test_fused_adam_checkpoint_resumes_on_the_plain_kernel(toy, monkeypatch):
     """A run saved where Adam is fused (CPU, CUDA) resumes where it is not (older torch, other devices)."""
     import torch
 
-    import ganzoo.algorithm
+    import ganzoo.training.algorithm
 
     cfg = tiny(steps=20, log_every=1)
     a = fit({**cfg, "out": "a"})
@@ -74,7 +74,7 @@ def test_fused_adam_checkpoint_resumes_on_the_plain_kernel(toy, monkeypatch):
         made.append(torch.optim.Adam(list(params), lr=lr, betas=betas))
         return made[-1]
 
-    monkeypatch.setattr(ganzoo.algorithm, "adam", plain_adam)
+    monkeypatch.setattr(ganzoo.training.algorithm, "adam", plain_adam)
     b = fit({**cfg, "out": "b"}, resume=True)
     assert len(made) == 2 and not any(o.defaults["fused"] for o in made)
     assert all(len(o.state) for o in made)  # the saved moments were loaded, not started afresh
@@ -101,7 +101,7 @@ def test_resume_needs_a_checkpoint(toy):
 
 @pytest.mark.parametrize("log_every, checkpoint_every, kept", [(1, 2, 2), (100, 3, 3)])
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(toy, log_every, checkpoint_every, kept):
-    from ganzoo import checkpoint
+    from ganzoo.runs import checkpoint
 
     cfg = tiny(steps=10, log_every=log_every, checkpoint_every=checkpoint_every)
     cfg["loss"] = {"name": "toy-bce+toy-boom", "toy-boom": {"after": 3}}
@@ -206,8 +206,8 @@ def _wait_for_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float =
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_checkpoints_and_exits(tmp_path, toy_site, sig, code, cli):
-    from ganzoo import checkpoint
-    from ganzoo.rundir import read_metrics
+    from ganzoo.runs import checkpoint
+    from ganzoo.runs.rundir import read_metrics
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", **toy_env(toy_site)}
     proc = subprocess.Popen([sys.executable, "-m", "ganzoo", *_run_args("r", 100000)], cwd=tmp_path, env=env,

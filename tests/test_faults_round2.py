@@ -17,8 +17,8 @@ import torch
 from conftest import install_toy, toy_env
 
 from ganzoo import hookimpl
-from ganzoo.errors import ComponentError, UsageError, WriteError
-from ganzoo.loggers import Logger
+from ganzoo.base.errors import ComponentError, UsageError, WriteError
+from ganzoo.training.loggers import Logger
 
 TOY_RUN = ["--gen", "toy-mlp", "--loss", "toy-bce", "--dataset", "toy-blobs", "--batch-size", "32",
            "--latent-dim", "4", "--device", "cpu", "--set", "train.log_every=1"]
@@ -106,7 +106,7 @@ def test_a_logger_calling_sys_exit_is_dropped_and_the_run_goes_on(exiting, capsy
     assert code == 0, err
     assert lines(err) == [f"warning: logger {logger!r} from plugin 'exiting' (ganzoo-exiting 1.0) failed in "
                           f"{method} and is off for the rest of the run: it called sys.exit({status})"]
-    from ganzoo import checkpoint
+    from ganzoo.runs import checkpoint
 
     assert checkpoint.load("r/checkpoints/latest.safetensors").step == 4
 
@@ -117,7 +117,7 @@ def test_a_ctrl_c_inside_a_logger_stops_the_run_with_a_checkpoint(exiting, capsy
     assert code == 130, err
     assert lines(err) == ["error: interrupted by SIGINT at step 2 (checkpoint r/checkpoints/latest.safetensors) "
                           "(resume with: ganzoo run --resume r)"]
-    from ganzoo import checkpoint
+    from ganzoo.runs import checkpoint
 
     assert checkpoint.load("r/checkpoints/latest.safetensors").step == 2
 
@@ -149,7 +149,7 @@ def test_a_model_calling_sys_exit_while_training_names_it_and_keeps_the_checkpoi
                           "sys.exit(9) at step 2; training stopped (the last good checkpoint "
                           "r/checkpoints/latest.safetensors (step 1) is kept) (a plugin must raise an exception, not "
                           "end the process; report it to the plugin's authors)"]
-    from ganzoo import checkpoint
+    from ganzoo.runs import checkpoint
 
     assert checkpoint.load("r/checkpoints/latest.safetensors").step == 1
 
@@ -187,7 +187,7 @@ def test_a_run_folder_has_one_writer_and_a_dead_ones_lock_is_taken_over(toy, tmp
         proc.kill()  # a crash: the lock file stays, its flock goes with the process
         proc.wait(timeout=60)
     assert Path("r/.ganzoo.lock").read_text().split()[0] == str(proc.pid)
-    from ganzoo import checkpoint
+    from ganzoo.runs import checkpoint
 
     step = checkpoint.load("r/checkpoints/latest.safetensors").step
     code, _out, err = ganzoo(capsys, "run", "--resume", "r", "--steps", str(step + 2), "--quiet")
@@ -286,7 +286,7 @@ def test_an_input_folder_whose_name_is_not_utf8_is_recorded_readably(capsys, tmp
 def test_a_data_root_and_classes_whose_names_are_not_utf8_train_and_resume(capsys):
     import tomllib
 
-    from ganzoo import checkpoint
+    from ganzoo.runs import checkpoint
 
     root = os.fsdecode(b"fo-\xff")
     for cls in (b"c\xfe", b"plain"):
@@ -309,7 +309,7 @@ def test_a_data_root_and_classes_whose_names_are_not_utf8_train_and_resume(capsy
 def test_a_run_refused_as_it_opens_its_folder_leaves_no_folder_behind(toy, capsys, monkeypatch):
     import errno
 
-    from ganzoo import outputs
+    from ganzoo.training import outputs
 
     def full(path, data):
         raise WriteError.from_os(OSError(errno.ENOSPC, "No space left on device"), path)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 import ganzoo
-from ganzoo.interfaces import LossInputs
+from ganzoo.components.interfaces import LossInputs
 
 SHAPES = {"points": (512, 3), "images": (512, 1, 2, 2)}
 

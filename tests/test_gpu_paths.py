@@ -21,11 +21,11 @@ from conftest import tiny
 from torch import nn
 
 import ganzoo
-from ganzoo.device import adam, autocast, use_channels_last
-from ganzoo.interfaces import Dataset
-from ganzoo.specs import DataInfo
+from ganzoo.components.device import adam, autocast, use_channels_last
+from ganzoo.components.interfaces import Dataset
+from ganzoo.base.specs import DataInfo
 from ganzoo_plugins.gan.algorithm import GAN as GANStep
-from ganzoo.trainer import Trainer
+from ganzoo.training.trainer import Trainer
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")  # building a cuda torch.device needs no GPU
 
@@ -113,7 +113,7 @@ def test_autocast_is_a_no_op_when_off_or_off_cuda(device, enabled):
 def test_run_flags_reach_the_step(toy, monkeypatch, compile_calls, autocast_calls, args, amp, compiled):
     from click.testing import CliRunner
 
-    from ganzoo.commands.run_cmd import run_cmd
+    from ganzoo.cli.commands.run_cmd import run_cmd
 
     built: list[Trainer] = []
 
@@ -122,7 +122,7 @@ def test_run_flags_reach_the_step(toy, monkeypatch, compile_calls, autocast_call
             super().__init__(*a, **kw)
             built.append(self)
 
-    monkeypatch.setattr("ganzoo.trainer.Trainer", Recording)
+    monkeypatch.setattr("ganzoo.training.trainer.Trainer", Recording)
     result = CliRunner().invoke(run_cmd, ["--gen", "toy-mlp", "--loss", "toy-bce", "--dataset", "toy-blobs",
                                           "--steps", "2", "--batch-size", "16", "--latent-dim", "4",
                                           "--device", "cpu", "--out", "run", "-q", *args])

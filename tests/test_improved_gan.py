@@ -16,10 +16,10 @@ import torch.nn.functional as F
 from torch import nn
 
 import ganzoo
-from ganzoo.build import build_discriminator, build_loss
-from ganzoo.errors import ComponentError, UsageError
-from ganzoo.interfaces import Discriminator, LossInputs
-from ganzoo.nn import MinibatchDiscrimination, orthogonal_weights
+from ganzoo.components.build import build_discriminator, build_loss
+from ganzoo.base.errors import ComponentError, UsageError
+from ganzoo.components.interfaces import Discriminator, LossInputs
+from ganzoo.components.nn import MinibatchDiscrimination, orthogonal_weights
 from ganzoo.testing import MNIST, POINTS, check_discriminator, check_loss
 
 MNIST10 = dataclasses.replace(MNIST, num_classes=10)

@@ -50,7 +50,7 @@ def _env(site: Path) -> dict[str, str]:
 @pytest.fixture
 def installed(site, monkeypatch):
     """The package importable and discovered in this process too (entry points are read from sys.path)."""
-    import ganzoo.plugin_manager as gp
+    import ganzoo.plugin.manager as gp
 
     monkeypatch.syspath_prepend(str(site))
     importlib.invalidate_caches()
@@ -81,7 +81,7 @@ def test_it_registers_through_its_entry_point(site):
 
 
 def test_it_trains_with_the_trainers_ema_and_its_head_learns(run):
-    from ganzoo.checkpoint import load
+    from ganzoo.runs.checkpoint import load
 
     ck = load(run / "checkpoints" / "latest.safetensors")
     assert ck.step == STEPS and ck.section("ema") and any(k.startswith("q.") for k in ck.section("discriminator"))

@@ -12,8 +12,8 @@ from typing import ClassVar
 import pytest
 from conftest import fit, make_dist, run_cli, tiny, tiny_images
 
-from ganzoo.errors import UnknownNameError
-from ganzoo.loggers import Logger, LoggerSet, check_loggers
+from ganzoo.base.errors import UnknownNameError
+from ganzoo.training.loggers import Logger, LoggerSet, check_loggers
 
 pytest.importorskip("tensorboard")
 
@@ -52,7 +52,7 @@ BOOM_INIT = textwrap.dedent('''
         register.logger("boom", "boomlog.impl:Boom")
 ''')
 BOOM_IMPL = textwrap.dedent('''
-    from ganzoo.loggers import Logger
+    from ganzoo.training.loggers import Logger
 
     class Boom(Logger):
         """Raises at its second metrics line."""
@@ -196,9 +196,9 @@ def test_loggers_see_the_whole_run_and_a_raising_one_is_dropped_once(recorder, c
 
 
 def test_interrupted_and_failed_runs_close_with_their_status(recorder, monkeypatch):
-    from ganzoo.errors import TrainingError
-    from ganzoo.results import TrainingInterrupted
-    from ganzoo.trainer import Trainer
+    from ganzoo.base.errors import TrainingError
+    from ganzoo.training.results import TrainingInterrupted
+    from ganzoo.training.trainer import Trainer
 
     def stop_at_2(step):
         if step == 2:
@@ -263,7 +263,7 @@ def test_logger_set_passes_finite_numbers_and_checks_the_status(tmp_path):
         def scalars(self, step, values):
             seen.append((step, values))
 
-    from ganzoo.specs import ComponentSpec, PluginInfo
+    from ganzoo.base.specs import ComponentSpec, PluginInfo
 
     spec = ComponentSpec("logger", "keep", Keep, PluginInfo("p"))
     loggers = LoggerSet([(spec, Keep())])
@@ -276,9 +276,9 @@ def test_logger_set_passes_finite_numbers_and_checks_the_status(tmp_path):
 # -- the settings and the flag ------------------------------------------------------------------------
 
 def test_logger_flag_repeats_into_train_loggers():
-    from ganzoo.commands.run_cmd import _flag_layer, run_cmd
-    from ganzoo.errors import ConfigError
-    from ganzoo.settings import TrainSettings
+    from ganzoo.cli.commands.run_cmd import _flag_layer, run_cmd
+    from ganzoo.base.errors import ConfigError
+    from ganzoo.config.settings import TrainSettings
 
     def parse(*args):
         return _flag_layer(dict(run_cmd.make_context("run", list(args)).params))

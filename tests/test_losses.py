@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 import ganzoo
-from ganzoo.build import build_loss
-from ganzoo.errors import UsageError
-from ganzoo.interfaces import LossInputs, LossTerm
+from ganzoo.components.build import build_loss
+from ganzoo.base.errors import UsageError
+from ganzoo.components.interfaces import LossInputs, LossTerm
 
 LOG2 = math.log(2.0)
 
@@ -456,7 +456,7 @@ def _fit(loss: str, disc: str = "toy-mlp", dataset: str = "toy-blobs", **train):
 
 
 def test_a_term_that_raises_is_one_line_naming_its_plugin(errors_plugin):
-    from ganzoo.errors import ComponentError
+    from ganzoo.base.errors import ComponentError
 
     with pytest.raises(ComponentError) as info:
         _fit("toy-bce+broken")
@@ -467,7 +467,7 @@ def test_a_term_that_raises_is_one_line_naming_its_plugin(errors_plugin):
 
 
 def test_a_g_loss_reading_d_real_unasked_is_told_what_to_set(errors_plugin):
-    from ganzoo.errors import ComponentError
+    from ganzoo.base.errors import ComponentError
 
     with pytest.raises(ComponentError, match=r"failed in g_loss: (AttributeError|TypeError).*"
                                              r"\(its g_loss reads d_real: set needs_real_scores_for_g = True"):
@@ -475,7 +475,7 @@ def test_a_g_loss_reading_d_real_unasked_is_told_what_to_set(errors_plugin):
 
 
 def test_a_discriminator_that_detaches_its_input_is_blamed_not_the_loss(errors_plugin):
-    from ganzoo.errors import ComponentError
+    from ganzoo.base.errors import ComponentError
 
     with pytest.raises(ComponentError) as info:
         _fit("bce", disc="detaching")
@@ -487,7 +487,7 @@ def test_a_discriminator_that_detaches_its_input_is_blamed_not_the_loss(errors_p
 def test_a_term_refuses_the_data_it_does_not_declare_before_writing(errors_plugin):
     from pathlib import Path
 
-    from ganzoo.errors import UnsupportedDataError
+    from ganzoo.base.errors import UnsupportedDataError
 
     with pytest.raises(UnsupportedDataError, match="loss 'images-only' works on image data; dataset 'toy-blobs' "
                                                    "holds points data"):

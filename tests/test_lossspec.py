@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import ganzoo
-from ganzoo.errors import UsageError
-from ganzoo.lossspec import format_terms, parse_loss_spec
+from ganzoo.base.errors import UsageError
+from ganzoo.config.lossspec import format_terms, parse_loss_spec
 
 
 def parse(text):
@@ -87,8 +87,8 @@ def test_composite_loss_weights_each_side():
     import torch
     from torch import nn
 
-    from ganzoo.build import build_loss
-    from ganzoo.interfaces import LossInputs
+    from ganzoo.components.build import build_loss
+    from ganzoo.components.interfaces import LossInputs
 
     class D(nn.Module):
         def __init__(self):
@@ -124,7 +124,7 @@ def test_composite_loss_weights_each_side():
 # -- the one parser: registry-free, ASCII weights ------------------------------------------------
 
 def test_parse_needs_no_registry():
-    from ganzoo.lossspec import LossSpec
+    from ganzoo.config.lossspec import LossSpec
 
     spec = LossSpec.parse(" hinge + 10*r1 + 1e-3 * not-registered ")
     assert spec.terms == ((1.0, "hinge"), (10.0, "r1"), (0.001, "not-registered"))

@@ -19,9 +19,9 @@ from safetensors.torch import save_file
 
 from conftest import ROOT, fit, install_toy, make_dist, run_cli, tiny, toy_env
 from ganzoo import hookimpl
-from ganzoo.errors import UsageError
-from ganzoo.plugin_manager import get_registry
-from ganzoo.specs import MetricKey
+from ganzoo.base.errors import UsageError
+from ganzoo.plugin.manager import get_registry
+from ganzoo.base.specs import MetricKey
 from ganzoo.testing import check_metric
 
 DOC = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
@@ -36,7 +36,7 @@ def block(needle: str) -> str:
 
 
 def builtin_metrics() -> list[str]:
-    import ganzoo.plugin_manager as gp
+    import ganzoo.plugin.manager as gp
 
     names = [s.name for s in gp.get_registry().metrics()]
     gp.reset()  # the fixtures build a fresh registry for every test
@@ -63,7 +63,7 @@ def main(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def points_file(tmp_path: Path, n: int = 600, labels: bool = False) -> Path:
-    from ganzoo.build import build_dataset
+    from ganzoo.components.build import build_dataset
 
     x, _ = build_dataset("gaussians", {"n": n, "seed": 3}).tensors()
     tensors = {"points": x, **({"labels": torch.zeros(n, dtype=torch.long)} if labels else {})}
@@ -127,8 +127,8 @@ def test_a_metric_returning_an_undeclared_key_or_a_missing_floor_or_reading_an_u
 
 
 def test_a_wrong_declaration_fails_on_the_line_that_made_it(add_plugin):
-    from ganzoo.registry import ComponentRegistrar, Registry
-    from ganzoo.specs import PluginInfo
+    from ganzoo.plugin.registry import ComponentRegistrar, Registry
+    from ganzoo.base.specs import PluginInfo
 
     register = ComponentRegistrar(Registry(), PluginInfo("p"))
     with pytest.raises(ValueError, match="needs must be one of"):
@@ -278,7 +278,7 @@ def test_report_rows_are_the_registered_keys_in_registration_order(sharp):
 
 
 def test_the_progress_line_takes_names_and_formats_from_the_registry(sharp):
-    from ganzoo.progress import describe_eval
+    from ganzoo.training.progress import describe_eval
 
     row = {"feature_space": "pixels", "eval": {"fd": 1.2345, "fd_floor": 0.5, "kid": 0.1, "sharpness": 3.25,
                                                "sharpness_floor": 4.0, "classes_covered": 7, "num_classes": 10}}
@@ -287,7 +287,7 @@ def test_the_progress_line_takes_names_and_formats_from_the_registry(sharp):
 
 def test_plot_panels_follow_the_registry_and_say_which_way_is_better(sharp):
     pytest.importorskip("matplotlib")
-    from ganzoo.plotting import Curves, run_figure
+    from ganzoo.runs.plotting import Curves, run_figure
 
     rows = [{"step": 1, "d_loss": 1.0, "g_loss": 1.0},
             {"step": 1, "eval": {"sharpness": 2.0, "memorized": 0.1, "fd": 3.0, "modes_covered": 8, "num_modes": 8,
@@ -306,7 +306,7 @@ def _evaluation(samples, heldout, train, takes="noise", targets=None):
     from ganzoo.evaluation.features import FeatureSpace
     from ganzoo.evaluation.metric import Evaluation
     from ganzoo.evaluation.reference import Reference
-    from ganzoo.specs import DataInfo
+    from ganzoo.base.specs import DataInfo
 
     class Data:
         info = DataInfo(tuple(train.shape[1:]), None, len(train), "points" if train.dim() == 2 else "image")

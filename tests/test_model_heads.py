@@ -23,13 +23,14 @@ from torch import nn
 
 from conftest import ROOT, fit, make_dist, one_line, tiny
 from ganzoo import hookimpl
-from ganzoo.algorithm import Algorithm, update
-from ganzoo.build import build_discriminator, build_generator
-from ganzoo.errors import ComponentError
-from ganzoo.interfaces import MAIN, Discriminator, Generator, LossInputs, forward_heads
-from ganzoo.registry import ComponentRegistrar, Registry
-from ganzoo.sampling import generate, write_picture
-from ganzoo.specs import DataInfo, PluginInfo
+from ganzoo.training.algorithm import Algorithm, update
+from ganzoo.components.build import build_discriminator, build_generator
+from ganzoo.base.errors import ComponentError
+from ganzoo.plugin.heads import MAIN
+from ganzoo.components.interfaces import Discriminator, Generator, LossInputs, forward_heads
+from ganzoo.plugin.registry import ComponentRegistrar, Registry
+from ganzoo.runs.sampling import generate, write_picture
+from ganzoo.base.specs import DataInfo, PluginInfo
 from ganzoo.testing import MNIST, POINTS, ConformanceError, check_discriminator, check_generator
 
 WHO = "from plugin 'heads' (test-dist 0.0.1)"
@@ -272,7 +273,7 @@ def test_forward_heads_of_a_model_without_heads_is_its_forward():
     assert set(forward_heads(plain, x)) == {MAIN} and torch.equal(forward_heads(plain, x)[MAIN], plain(x))
 
 
-# -- models that break it: one line each, the same words from ganzoo.build and ganzoo.testing ---------------
+# -- models that break it: one line each, the same words from ganzoo.components.build and ganzoo.testing ---------------
 
 BROKEN = {
     "heads-detached": r"head 'q' gets no gradient: it does not require grad \(detached",

@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from ganzoo import get_registry
-from ganzoo.build import build_discriminator, build_generator
-from ganzoo.errors import UnsupportedDataError, UsageError
-from ganzoo.specs import DataInfo
+from ganzoo.components.build import build_discriminator, build_generator
+from ganzoo.base.errors import UnsupportedDataError, UsageError
+from ganzoo.base.specs import DataInfo
 
 MNIST = DataInfo((1, 28, 28), 10, 100)
 RGB64 = DataInfo((3, 64, 64), None, 10)

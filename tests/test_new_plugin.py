@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import install, pythonpath, run_cli
-from ganzoo.errors import UsageError
-from ganzoo.scaffold import PluginNames, new_plugin, render
+from ganzoo.base.errors import UsageError
+from ganzoo.cli.scaffold import PluginNames, new_plugin, render
 
 DIST = "ganzoo-acme-gans"
 

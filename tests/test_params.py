@@ -1,7 +1,7 @@
 """Component parameters are checked against their declaration before anything is built.
 
 The declaration is the factory's signature, read from source for `ganzoo info`
-(`ganzoo.introspect`) and with `inspect` at build: both readings must agree,
+(`ganzoo.plugin.introspect`) and with `inspect` at build: both readings must agree,
 inherited ``__init__`` included, for every registered component. A wrong
 name, type or value given with ``--set`` ends in one line and exit 2.
 """
@@ -14,12 +14,12 @@ import textwrap
 
 import pytest
 
-import ganzoo.plugin_manager as gp
+import ganzoo.plugin.manager as gp
 from conftest import ROOT, make_dist, run_cli
-from ganzoo.errors import ParamError
-from ganzoo.introspect import _read_live, read_signature
-from ganzoo.params import check_params, parse_annotation, type_label
-from ganzoo.specs import ComponentSpec, Param, PluginInfo
+from ganzoo.base.errors import ParamError
+from ganzoo.plugin.introspect import _read_live, read_signature
+from ganzoo.plugin.params import check_params, parse_annotation, type_label
+from ganzoo.base.specs import ComponentSpec, Param, PluginInfo
 
 PLUGIN = PluginInfo("acme", "ganzoo-acme", "1.2.0")
 
@@ -279,7 +279,7 @@ TV = textwrap.dedent('''
 ''')
 TV_TERMS = textwrap.dedent('''
     from __future__ import annotations
-    from ganzoo.interfaces import LossTerm
+    from ganzoo.components.interfaces import LossTerm
 
 
     class TV(LossTerm):
@@ -317,7 +317,7 @@ def test_bad_set_values_end_in_one_line_and_exit_2(dist_site, tmp_path, args, me
 
 
 def test_python_api_checks_the_same_way():
-    from ganzoo.build import build_discriminator, build_generator, build_loss
+    from ganzoo.components.build import build_discriminator, build_generator, build_loss
     from ganzoo.testing import MNIST
 
     with pytest.raises(ParamError, match="ndf must be an int in"):
@@ -331,7 +331,7 @@ def test_python_api_checks_the_same_way():
 
 
 def test_checked_without_torch(tmp_path):
-    code = ("import sys, ganzoo.plugin_manager as gp\nfrom ganzoo.params import check_params\n"
+    code = ("import sys, ganzoo.plugin.manager as gp\nfrom ganzoo.plugin.params import check_params\n"
             "spec = gp.get_registry().get('discriminator', 'dcgan')\n"
             "try:\n    check_params(spec, {'ndf': 'abc'})\nexcept Exception as e:\n    print(type(e).__name__)\n"
             "print('torch' in sys.modules)")
@@ -344,7 +344,7 @@ def test_checked_without_torch(tmp_path):
 SOURCELESS = textwrap.dedent('''
     from torch import nn
 
-    from ganzoo.interfaces import Generator
+    from ganzoo.components.interfaces import Generator
 
 
     class Gen(Generator):
@@ -369,7 +369,7 @@ def test_a_factory_without_source_is_checked_by_its_live_signature(dist_site):
     (dist_site / "slgen_src.py").unlink()
     spec = gp.get_registry().get("generator", "sl")
     assert spec.open_params and spec.params == ()
-    from ganzoo.build import build_generator
+    from ganzoo.components.build import build_generator
     from ganzoo.testing import POINTS
 
     with pytest.raises(ParamError, match="width must be an int, not 'abc'"):

@@ -16,12 +16,12 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from ganzoo.algorithm import hyper
-from ganzoo.build import build_loss
-from ganzoo.checkpoint import load
-from ganzoo.errors import CheckpointError, UsageError
-from ganzoo.interfaces import LossInputs, LossTerm
-from ganzoo.losses import CompositeLoss
+from ganzoo.training.algorithm import hyper
+from ganzoo.components.build import build_loss
+from ganzoo.runs.checkpoint import load
+from ganzoo.base.errors import CheckpointError, UsageError
+from ganzoo.components.interfaces import LossInputs, LossTerm
+from ganzoo.components.losses import CompositeLoss
 from ganzoo.testing.losses import check_loss
 
 H = W = 4
@@ -152,7 +152,7 @@ class _Lazy(LossTerm):
 
 
 def test_lazy_sides_correct_adam_and_must_agree():
-    from ganzoo.lossspec import Term
+    from ganzoo.config.lossspec import Term
 
     loss = build_loss("bce+0.01*r1+2*pl", {"r1": {"every": 16}})
     assert loss.adam_ratio("g") == pytest.approx(4 / 5) and loss.adam_ratio("d") == pytest.approx(16 / 17)
@@ -178,7 +178,8 @@ def _config(out: Path, steps: int, **loss_params) -> dict:
 def test_a_run_with_pl_resumes_bit_for_bit(tmp_path):
     """Stopped after step 2 (which regularized) and resumed: step 4 regularizes with the restored pl_mean and
     Adam's corrected lr/betas, and the run ends where a straight one does, bit for bit."""
-    from ganzoo.trainer import Trainer, TrainingInterrupted
+    from ganzoo.training.trainer import Trainer
+    from ganzoo.training.results import TrainingInterrupted
 
     def trainer(out: str, resume: bool = False, stop_after: int | None = None) -> Trainer:
         def before(step: int) -> None:
@@ -210,7 +211,7 @@ def test_a_run_with_pl_resumes_bit_for_bit(tmp_path):
 
 
 def test_pl_with_a_generator_without_w_is_refused_in_one_line(tmp_path):
-    from ganzoo.trainer import Trainer
+    from ganzoo.training.trainer import Trainer
 
     cfg = _config(tmp_path / "r", 1)
     cfg["gen"] = {"name": "dcgan", "ngf": 8}
@@ -221,7 +222,7 @@ def test_pl_with_a_generator_without_w_is_refused_in_one_line(tmp_path):
 
 
 def test_hyper_without_a_loss_is_the_configs():
-    from ganzoo.config import finalize
+    from ganzoo.config.runconfig import finalize
 
     cfg = finalize(_config(Path("unused"), 1))
     loss = build_loss("bce+0.01*r1+2*pl", {"r1": {"every": 16}})

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from conftest import run_cli
-from ganzoo.errors import UsageError
-from ganzoo.plotting import Curves, compare_figure, run_figure
+from ganzoo.base.errors import UsageError
+from ganzoo.runs.plotting import Curves, compare_figure, run_figure
 
 pytest.importorskip("matplotlib")
 
@@ -32,7 +32,7 @@ def fake_run(root: Path, fd: tuple[float, float] = (9.0, 4.0), d_loss: float = 1
 
 
 def test_curves_read_losses_evaluations_and_floors(tmp_path):
-    from ganzoo.rundir import read_metrics
+    from ganzoo.runs.rundir import read_metrics
 
     curves = Curves.from_rows("r", read_metrics(fake_run(tmp_path / "r")))
     assert curves.losses["d_loss"] == ([10, 20], [1.3, pytest.approx(1.1)])
@@ -44,7 +44,7 @@ def test_curves_read_losses_evaluations_and_floors(tmp_path):
 
 
 def test_run_figure_draws_the_numbers_and_the_grid(tmp_path):
-    from ganzoo.rundir import read_metrics
+    from ganzoo.runs.rundir import read_metrics
 
     run = fake_run(tmp_path / "r")
     fig = run_figure(Curves.from_rows("r", read_metrics(run)), run / "samples" / "epoch-002.png")
@@ -88,7 +88,7 @@ def test_compare_overlays_runs_and_tables_their_last_evaluation(tmp_path):
     proc = run_cli("compare", str(a), str(b), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert out.is_file() and "2.5" in proc.stdout and "4" in proc.stdout
-    from ganzoo.rundir import read_metrics
+    from ganzoo.runs.rundir import read_metrics
 
     fig = compare_figure([Curves.from_rows(r.name, read_metrics(r)) for r in (a, b)])
     fd_ax = next(ax for ax in fig.axes if ax.get_title() == "fd")
@@ -96,7 +96,7 @@ def test_compare_overlays_runs_and_tables_their_last_evaluation(tmp_path):
 
 
 def test_missing_matplotlib_is_one_line_naming_the_extra(monkeypatch):
-    from ganzoo import plotting
+    from ganzoo.runs import plotting
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
     with pytest.raises(UsageError, match=r"ganzoo\[plot\]"):

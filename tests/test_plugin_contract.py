@@ -1,5 +1,5 @@
 """A broken third-party plugin fails at build time, before any training step, with a ComponentError
-that names the plugin, its distribution and the component: through ganzoo.build, through the
+that names the plugin, its distribution and the component: through ganzoo.components.build, through the
 conformance suite, and through `ganzoo run` (one line on stderr, no traceback, non-zero exit)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import textwrap
 import pytest
 
 from conftest import make_dist, run_cli
-from ganzoo.build import build_dataset, build_discriminator, build_generator, build_loss
-from ganzoo.errors import ComponentError
-from ganzoo.specs import DataInfo
+from ganzoo.components.build import build_dataset, build_discriminator, build_generator, build_loss
+from ganzoo.base.errors import ComponentError
+from ganzoo.base.specs import DataInfo
 from ganzoo.testing import ConformanceError, check_component
 
 INIT = textwrap.dedent('''
@@ -36,7 +36,7 @@ INIT = textwrap.dedent('''
 MODELS = textwrap.dedent('''
     import torch
     from torch import nn
-    from ganzoo.interfaces import Discriminator, Generator
+    from ganzoo.components.interfaces import Discriminator, Generator
 
     class Raises(Generator):
         """Raises in its factory."""

@@ -12,7 +12,7 @@ import torch
 import ganzoo
 from conftest import fit, tiny
 from ganzoo import hookimpl
-from ganzoo.errors import ComponentError
+from ganzoo.base.errors import ComponentError
 from test_faults_round2 import ganzoo as cli, lines
 
 

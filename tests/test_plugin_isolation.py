@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-import ganzoo.plugin_manager as gp
+import ganzoo.plugin.manager as gp
 from conftest import run_cli
-from ganzoo.errors import ConfigError
+from ganzoo.base.errors import ConfigError
 from test_plugins import GOOD, install_tiny
 
 # Registers a generator, then fails before its discriminator: nothing of it may remain.

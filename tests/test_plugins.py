@@ -6,7 +6,7 @@ import json
 import textwrap
 
 
-import ganzoo.plugin_manager as gp
+import ganzoo.plugin.manager as gp
 from conftest import make_dist, run_cli
 
 GOOD = textwrap.dedent('''
@@ -28,7 +28,7 @@ GOOD = textwrap.dedent('''
 MODELS = textwrap.dedent('''
     import torch
     from torch import nn
-    from ganzoo.interfaces import Discriminator, Generator
+    from ganzoo.components.interfaces import Discriminator, Generator
 
     class TinyGen(Generator):
         """A one-layer generator from a third party.
@@ -88,8 +88,8 @@ def test_third_party_distribution_is_listed_and_buildable(dist_site):
     assert spec.summary == "A one-layer generator from a third party."
     assert [p.name for p in spec.params] == ["latent_dim", "width"]
     assert "tiny-gaussians" in registry.names("recipe")
-    from ganzoo.build import build_generator
-    from ganzoo.specs import DataInfo
+    from ganzoo.components.build import build_generator
+    from ganzoo.base.specs import DataInfo
 
     g = build_generator("tiny-gen", DataInfo((2,), None, 10, "points"), latent_dim=4)
     assert g(g.sample_latent(3)).shape == (3, 2)

@@ -15,10 +15,10 @@ import pytest
 
 from conftest import ROOT, fit, tiny
 from ganzoo import hookimpl
-from ganzoo.algorithm import Setup
-from ganzoo.checkpoint import load
-from ganzoo.configlayers import REFUSED, TABLES
-from ganzoo.registry import ComponentRegistrar, RecipeRegistrar
+from ganzoo.training.algorithm import Setup
+from ganzoo.runs.checkpoint import load
+from ganzoo.config.layers import REFUSED, TABLES
+from ganzoo.plugin.registry import ComponentRegistrar, RecipeRegistrar
 from ganzoo.testing import check_algorithm
 
 DOC = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")

@@ -13,13 +13,13 @@ import pytest
 
 import ganzoo
 from conftest import ROOT, fit, install_toy, run_cli, tiny, toy_env
-from ganzoo.checkpoint import find, load
-from ganzoo.pretrained import export, portable, recorded_metrics, sha256_file
+from ganzoo.runs.checkpoint import find, load
+from ganzoo.runs.pretrained import export, portable, recorded_metrics, sha256_file
 
 INDEX = json.loads((ROOT / "plugins" / "pretrained" / "index.json").read_text())
 
 # An absolute path as it would appear in a header's JSON text: at the start of a string or after a space,
-# '=', ':' or '(' -- POSIX, home or a Windows drive. Written independently of ganzoo.pretrained's pattern.
+# '=', ':' or '(' -- POSIX, home or a Windows drive. Written independently of ganzoo.runs.pretrained's pattern.
 ABSOLUTE = re.compile(r'(?:^|[\s"=:(])(?:/[^\s/"]|~/|[A-Za-z]:\\\\?[^\s"])')
 
 

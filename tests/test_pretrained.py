@@ -11,9 +11,9 @@ from safetensors import safe_open
 
 import ganzoo
 from conftest import ROOT, fit, install_toy, run_cli, tiny, toy_env
-from ganzoo.checkpoint import find
-from ganzoo.errors import CheckpointError, UsageError
-from ganzoo.pretrained import export, recorded_metrics, resolve, sha256_file
+from ganzoo.runs.checkpoint import find
+from ganzoo.base.errors import CheckpointError, UsageError
+from ganzoo.runs.pretrained import export, recorded_metrics, resolve, sha256_file
 
 INDEX = json.loads((ROOT / "plugins" / "pretrained" / "index.json").read_text())
 
@@ -27,7 +27,7 @@ def train(where, **settings):
 @pytest.fixture
 def shipped(tmp_path, monkeypatch, toy):
     """A trained toy run, its generator exported as the toy plugin's pretrained "toy-points"."""
-    import ganzoo.plugin_manager as gp
+    import ganzoo.plugin.manager as gp
 
     result = train(tmp_path / "run", steps=8, ema=0.9)
     path = tmp_path / "weights" / "toy-points.safetensors"
@@ -53,8 +53,8 @@ def test_export_keeps_the_ema_generator_alone_in_float16(shipped):
 
 
 def test_a_name_finds_the_plugins_weights_for_load_sample_and_list(shipped, tmp_path, monkeypatch):
-    from ganzoo.commands.list_cmd import rows
-    from ganzoo.commands.sample_cmd import sample_to_file
+    from ganzoo.cli.commands.list_cmd import rows
+    from ganzoo.cli.commands.sample_cmd import sample_to_file
 
     _, path, registry = shipped
     assert resolve("toy-points", registry) == path
@@ -103,7 +103,7 @@ def test_init_starts_the_generator_and_its_ema_from_the_weights(shipped, tmp_pat
     fresh = train(tmp_path / "fresh", steps=1, ema=0.9, lr=1e-9, seed=5)
     for run, started_there in ((tuned, True), (fresh, False)):
         for section in ("generator", "ema"):
-            from ganzoo.checkpoint import load
+            from ganzoo.runs.checkpoint import load
 
             state = load(find(run.run_dir)).section(section)
             close = all(torch.allclose(state[k], v, atol=1e-6) for k, v in start.items())
@@ -152,7 +152,7 @@ def test_every_shipped_file_matches_its_digest_and_loads(recipe):
 
 
 def test_every_recipe_on_bundled_data_ships_its_generator():
-    from ganzoo.plugin_manager import get_registry
+    from ganzoo.plugin.manager import get_registry
 
     registry = get_registry()
     bundled = {r.name for r in registry.recipes() if r.plugin is not None and r.plugin.name == "recipes"

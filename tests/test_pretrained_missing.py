@@ -10,8 +10,8 @@ import pytest
 
 from conftest import make_dist, run_cli
 from ganzoo import hookimpl
-from ganzoo.errors import CheckpointError
-from ganzoo.pretrained import resolve
+from ganzoo.base.errors import CheckpointError
+from ganzoo.runs.pretrained import resolve
 
 RECIPE = {"gen": {"name": "toy-mlp"}, "loss": {"name": "toy-bce"}, "dataset": {"name": "toy-blobs"}}
 
@@ -34,7 +34,7 @@ class Early:
 
 @pytest.mark.parametrize("sha256", ["0" * 64, ""], ids=["digest", "no-digest-yet"])
 def test_a_missing_pretrained_file_skips_that_registration_alone(add_plugin, tmp_path, capsys, sha256):
-    import ganzoo.plugin_manager as gp
+    import ganzoo.plugin.manager as gp
 
     missing = tmp_path / "pretrained" / "acme-early.safetensors"
     registry = add_plugin(Early(missing, sha256), "early")

@@ -14,12 +14,12 @@ import torch
 from conftest import fit, tiny_images
 from safetensors.torch import load_file
 
-from ganzoo.config import resolve
-from ganzoo.plugin_manager import get_registry
-from ganzoo.results import TrainingInterrupted
-from ganzoo.specs import DataInfo
+from ganzoo.config.runconfig import resolve
+from ganzoo.plugin.manager import get_registry
+from ganzoo.training.results import TrainingInterrupted
+from ganzoo.base.specs import DataInfo
 from ganzoo.testing import check_algorithm
-from ganzoo.trainer import Trainer
+from ganzoo.training.trainer import Trainer
 from ganzoo_plugins.progan.algorithm import lod, lod_changed, process_reals
 from ganzoo_plugins.progan.models import ProGANDiscriminator, growth_schedule
 

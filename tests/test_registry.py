@@ -6,11 +6,11 @@ import textwrap
 
 import pytest
 
-import ganzoo.plugin_manager as gp
+import ganzoo.plugin.manager as gp
 from ganzoo import hookimpl
-from ganzoo.errors import ConfigError, DuplicateNameError, UnknownNameError
-from ganzoo.registry import ComponentRegistrar, Registry
-from ganzoo.specs import PluginInfo
+from ganzoo.base.errors import ConfigError, DuplicateNameError, UnknownNameError
+from ganzoo.plugin.registry import ComponentRegistrar, Registry
+from ganzoo.base.specs import PluginInfo
 
 
 def test_unknown_name_suggests_close_match():
@@ -81,7 +81,7 @@ def test_every_builtin_recipe_names_registered_components():
         assert registry.has("generator", gen), (recipe.name, gen)
         assert registry.has("discriminator", recipe.component("disc") or gen), recipe.name
         assert registry.has("dataset", recipe.component("dataset")), recipe.name
-        from ganzoo.lossspec import parse_loss_spec
+        from ganzoo.config.lossspec import parse_loss_spec
 
         parse_loss_spec(recipe.component("loss"), registry)
 

@@ -11,9 +11,9 @@ from PIL import Image
 from safetensors.torch import load_file
 from conftest import fit, install_toy, tiny, tiny_images, toy_env
 
-import ganzoo.plugin_manager as gp
-from ganzoo.errors import CheckpointError, ComponentError, UsageError
-from ganzoo.commands.sample_cmd import sample_to_file
+import ganzoo.plugin.manager as gp
+from ganzoo.base.errors import CheckpointError, ComponentError, UsageError
+from ganzoo.cli.commands.sample_cmd import sample_to_file
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from ganzoo import checkpoint
-from ganzoo.build import build_dataset, build_generator
-from ganzoo.commands.sample_cmd import sample_to_file
-from ganzoo.errors import UsageError
+from ganzoo.runs import checkpoint
+from ganzoo.components.build import build_dataset, build_generator
+from ganzoo.cli.commands.sample_cmd import sample_to_file
+from ganzoo.base.errors import UsageError
 from ganzoo.evaluation.translation import translate
-from ganzoo.images import read_images
-from ganzoo.specs import DataInfo
+from ganzoo.runs.images import read_images
+from ganzoo.base.specs import DataInfo
 
 DIGITS = tuple("0123456789")
 CELL = 32 + 2  # a 32 px image and make_grid's padding

@@ -1,4 +1,4 @@
-"""The [train] schema (ganzoo.settings): one declaration behind the flags, the checks, config.toml and the docs."""
+"""The [train] schema (ganzoo.config.settings): one declaration behind the flags, the checks, config.toml and the docs."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ganzoo.commands.run_cmd import _flag_layer, run_cmd
-from ganzoo.config import config_toml, finalize, resolve
-from ganzoo.errors import ConfigError
-from ganzoo.settings import SETTINGS, TRAIN_DEFAULTS, TrainSettings, check_device, markdown
+from ganzoo.cli.commands.run_cmd import _flag_layer, run_cmd
+from ganzoo.config.runconfig import config_toml, finalize, resolve
+from ganzoo.base.errors import ConfigError
+from ganzoo.config.settings import SETTINGS, TRAIN_DEFAULTS, TrainSettings, check_device, markdown
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
 
@@ -36,7 +36,7 @@ def test_every_key_and_default_is_kept():
 
 def test_docs_table_is_generated_from_the_schema():
     assert DOCS.read_text(encoding="utf-8") == markdown(), \
-        "docs/settings.md is stale: python -m ganzoo.settings > docs/settings.md"
+        "docs/settings.md is stale: python -m ganzoo.config.settings > docs/settings.md"
     for s in SETTINGS:
         assert f"| `{s.name}` |" in markdown()
 
@@ -139,7 +139,7 @@ def test_train_table_is_read_only():
 def test_sample_and_eval_take_devices_as_run_does(command, tmp_path):
     import importlib
 
-    cmd = getattr(importlib.import_module(f"ganzoo.commands.{command}_cmd"), f"{command}_cmd")
+    cmd = getattr(importlib.import_module(f"ganzoo.cli.commands.{command}_cmd"), f"{command}_cmd")
     run = str(tmp_path)  # parsing only: nothing is sampled or evaluated
     assert cmd.make_context(command, [run, "--device", "cuda:1"]).params["device"] == "cuda:1"
     assert cmd.make_context(command, [run]).params["device"] == "cpu"

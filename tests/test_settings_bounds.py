@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ganzoo.errors import ConfigError
-from ganzoo.settings import TrainSettings
+from ganzoo.base.errors import ConfigError
+from ganzoo.config.settings import TrainSettings
 
 
 @pytest.mark.parametrize("seed", [2**32, 2**64, 2**70])

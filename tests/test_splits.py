@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from ganzoo.build import build_dataset
-from ganzoo.errors import UsageError
+from ganzoo.components.build import build_dataset
+from ganzoo.base.errors import UsageError
 from ganzoo_plugins.datasets import mnist as mnist_mod
 from ganzoo_plugins.datasets.splits import SplitRule, split_indices
 
@@ -65,7 +65,8 @@ def test_bad_split_and_root_are_refused_in_one_line():
 
 def test_shipped_classifier_was_trained_on_the_current_train_split():
     """A re-split of mnist-10k without retraining the shipped classifier fails here."""
-    from ganzoo.evaluation.classifier import get_classifier, labels_digest, matches
+    from ganzoo.evaluation.classifier import get_classifier, matches
+    from ganzoo.evaluation.cnn import labels_digest
     from ganzoo.evaluation.reference import Reference, reference
 
     path = mnist_mod.DATA / "mnist-10k-classifier.safetensors"

@@ -14,11 +14,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganzoo.algorithm import hyper
-from ganzoo.build import build_loss
-from ganzoo.config import finalize
-from ganzoo.plugin_manager import get_registry
-from ganzoo.specs import DataInfo
+from ganzoo.training.algorithm import hyper
+from ganzoo.components.build import build_loss
+from ganzoo.config.runconfig import finalize
+from ganzoo.plugin.manager import get_registry
+from ganzoo.base.specs import DataInfo
 from ganzoo_plugins.stylegan2.models import (ModulatedConv2d, StyleGAN2Discriminator, StyleGAN2Generator,
                                              SynthesisLayer, ToRGB)
 

@@ -56,7 +56,7 @@ def test_run_folder_contents(toy):
 
 
 def test_config_toml_repeats_the_run(toy):
-    from ganzoo.config import resolve
+    from ganzoo.config.runconfig import resolve
 
     first = fit(tiny(steps=3)).metrics()
     again = fit(resolve(config_file="run/config.toml", flags={"out": "again"}))
@@ -125,7 +125,7 @@ def test_streaming_dataset_uses_a_dataloader(toy):
 
 
 def test_unknown_names_fail_before_writing(toy):
-    from ganzoo.errors import UnknownNameError
+    from ganzoo.base.errors import UnknownNameError
 
     cfg = tiny()
     cfg["gen"] = {"name": "toy-mpl"}
@@ -135,7 +135,7 @@ def test_unknown_names_fail_before_writing(toy):
 
 
 def test_conditional_model_on_unlabelled_data_fails_before_writing(toy):
-    from ganzoo.errors import UsageError
+    from ganzoo.base.errors import UsageError
 
     cfg = tiny_images()
     cfg["gen"], cfg["dataset"] = {"name": "toy-cmlp"}, {"name": "toy-unlabelled"}
@@ -146,7 +146,7 @@ def test_conditional_model_on_unlabelled_data_fails_before_writing(toy):
 
 def test_default_run_folder_name(toy):
     from ganzoo import get_registry
-    from ganzoo.config import resolve
+    from ganzoo.config.runconfig import resolve
 
     res = fit(resolve("toy-points", recipes=get_registry()))
     assert res.run_dir.parent == Path("runs") and res.run_dir.name.startswith("toy-points-")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import tiny
-from ganzoo.trainer import Trainer
+from ganzoo.training.trainer import Trainer
 
 
 def test_before_step_sees_every_step_in_order(toy):

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 import ganzoo
-from ganzoo.build import build_dataset
-from ganzoo.errors import DataError, UsageError
+from ganzoo.components.build import build_dataset
+from ganzoo.base.errors import DataError, UsageError
 from ganzoo_plugins.datasets.mnist import SPLIT, MNIST10k, read_shipped
 from ganzoo_plugins.datasets.splits import take
 from ganzoo_plugins.translation import DATASETS

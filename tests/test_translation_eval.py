@@ -15,8 +15,8 @@ import ganzoo
 from ganzoo.evaluation.translation import translate
 from ganzoo_plugins.metrics import translation as P
 from ganzoo_plugins.translation import evaluation as T
-from ganzoo.interfaces import Dataset
-from ganzoo.specs import DataInfo
+from ganzoo.components.interfaces import Dataset
+from ganzoo.base.specs import DataInfo
 
 SIZE = 16
 
@@ -239,7 +239,7 @@ def test_models_are_left_in_their_mode_and_the_rng_untouched(toy_translation):
 
 
 def test_mismatched_lengths_are_one_line(toy_translation):
-    from ganzoo.errors import UsageError
+    from ganzoo.base.errors import UsageError
 
     held = _held()
     with pytest.raises(UsageError, match="100 inputs and 99 targets"):
@@ -271,7 +271,7 @@ def _pix2pix_run(tmp_path, dataset="toy-pairs", algo="pix2pix", steps=2):
 def test_eval_of_a_pix2pix_run_end_to_end(toy_translation, tmp_path, capsys):
     """A 2-step `ganzoo run --algo pix2pix`, then `ganzoo eval RUN` (table and --json): which split each
     number used, and the numbers the generator scores when called here directly."""
-    from ganzoo.trained import load_generator
+    from ganzoo.runs.trained import load_generator
 
     run = _pix2pix_run(tmp_path)
     res = T.evaluate_translation_run(run, num=50, seed=3)

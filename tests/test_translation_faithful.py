@@ -23,10 +23,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from conftest import fit, run_cli
-from ganzoo.algorithm import adam
-from ganzoo.errors import UsageError
-from ganzoo.losses import CompositeLoss
-from ganzoo.plugin_manager import get_registry
+from ganzoo.components.device import adam
+from ganzoo.base.errors import UsageError
+from ganzoo.components.losses import CompositeLoss
+from ganzoo.plugin.manager import get_registry
 
 TINY = {
     "pix2pix": ("mnist-edges", {"name": "unet", "ngf": 2}, {"name": "patchgan", "ndf": 2}),
@@ -230,8 +230,8 @@ def test_sample_and_eval_translate_with_the_generators_test_mode_and_seed_its_no
 
 
 def test_test_mode_is_a_setting_of_the_unet_generator_and_reaches_a_built_model():
-    from ganzoo.build import build_generator
-    from ganzoo.specs import DataInfo
+    from ganzoo.components.build import build_generator
+    from ganzoo.base.specs import DataInfo
 
     info = DataInfo((1, 32, 32), num_classes=10, size=100, modality="image")
     spec = get_registry().get("generator", "unet")

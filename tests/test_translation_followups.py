@@ -11,14 +11,14 @@ from PIL import Image
 import ganzoo
 from conftest import fit
 from test_algorithms import translation_run
-from ganzoo.checkpoint import find, load
-from ganzoo.errors import UsageError
+from ganzoo.runs.checkpoint import find, load
+from ganzoo.base.errors import UsageError
 
 
 def test_pix2pix_averages_its_ema_by_the_half_life(tmp_path):
-    """Step 2's EMA is beta·(step 1's EMA) + (1 − beta)·G with the half-life's beta (ganzoo.ema.step_beta),
+    """Step 2's EMA is beta·(step 1's EMA) + (1 − beta)·G with the half-life's beta (ganzoo.training.ema.step_beta),
     not a copy of G (what a fixed decay of 0 gives when a run sets ema_kimg instead of ema)."""
-    from ganzoo.ema import step_beta
+    from ganzoo.training.ema import step_beta
 
     # a half-life of 4 images and no ramp-up: beta = 0.5 ** (8 / 4) = 0.25 at every step of batch 8
     cfg = translation_run("pix2pix", steps=2, ema_kimg=0.004, ema_rampup=0, checkpoint_every=1, keep_every=1)

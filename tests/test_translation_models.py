@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganzoo.errors import UnsupportedDataError
+from ganzoo.base.errors import UnsupportedDataError
 from ganzoo_plugins.translation.models import (
     PatchGANDiscriminator,
     ResnetTranslator,

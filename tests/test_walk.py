@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from ganzoo.errors import UsageError
-from ganzoo.walk import fractions, interpolate, slerp, walk, walk_to_file
+from ganzoo.base.errors import UsageError
+from ganzoo.runs.walk import fractions, interpolate, slerp, walk, walk_to_file
 
 
 def _angle(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -88,7 +88,7 @@ def test_the_default_path_is_slerp_and_a_generator_may_walk_its_own():
 
 
 def test_stylegan2_walks_linearly_in_w():
-    from ganzoo.specs import DataInfo
+    from ganzoo.base.specs import DataInfo
     from ganzoo_plugins.stylegan2.models import StyleGAN2Generator
 
     torch.manual_seed(0)

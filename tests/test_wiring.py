@@ -19,10 +19,10 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from ganzoo.build import build_discriminator
-from ganzoo.nn import orthogonal_regularization, orthogonal_weights
-from ganzoo.plugin_manager import get_registry
-from ganzoo.specs import DataInfo
+from ganzoo.components.build import build_discriminator
+from ganzoo.components.nn import orthogonal_regularization, orthogonal_weights
+from ganzoo.plugin.manager import get_registry
+from ganzoo.base.specs import DataInfo
 
 MNIST32 = DataInfo((1, 32, 32), num_classes=10, size=1000, modality="image")
 
@@ -72,7 +72,7 @@ def test_every_layer_of_the_recipes_discriminator_is_spectrally_normalized(name,
 
 def test_sngan_generator_is_not_spectrally_normalized():
     # the paper normalizes D only (section 4: "we applied spectral normalization to the discriminator")
-    from ganzoo.build import build_generator
+    from ganzoo.components.build import build_generator
 
     cfg = recipe("sngan-mnist")
     G = build_generator("resnet", MNIST32, 128, params(cfg["gen"]))
@@ -83,7 +83,7 @@ def test_sngan_generator_is_not_spectrally_normalized():
 
 @pytest.fixture
 def biggan_g():
-    from ganzoo.build import build_generator
+    from ganzoo.components.build import build_generator
 
     torch.manual_seed(0)
     return build_generator("biggan", MNIST32, 128, params(recipe("biggan-mnist")["gen"]))
@@ -123,8 +123,8 @@ def test_biggan_recipe_trains_g_with_the_orthogonal_regularization_of_its_weight
             "loss": cfg["loss"], "dataset": {"name": "mnist-10k", "split": "heldout", "image_size": 32},
             "train": {"steps": 1, "batch_size": 8, "latent_dim": 16, "device": "cpu", "log_every": 1, "seed": 0},
             "out": "run"}
-    from ganzoo.losses import CompositeLoss
-    from ganzoo.trainer import Trainer
+    from ganzoo.components.losses import CompositeLoss
+    from ganzoo.training.trainer import Trainer
 
     trainer = Trainer(tiny, progress="quiet")
     before: dict[str, nn.Module] = {}

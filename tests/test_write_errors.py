@@ -1,6 +1,6 @@
 """One line instead of a traceback (issue 12): failed writes, bytes that are not UTF-8, odd consoles, Ctrl-C at exit.
 
-A failed write names the path and the OS reason (`ganzoo.errors.WriteError`)
+A failed write names the path and the OS reason (`ganzoo.base.errors.WriteError`)
 and leaves what was saved before intact. Real full and read-only filesystems
 are small tmpfs mounts (root only: skipped elsewhere); a full disk is also
 simulated, so that the mapping is tested everywhere.
@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from conftest import digest, fit, install_toy, one_line, tiny, tiny_images, toy_env
 
-from ganzoo import checkpoint
-from ganzoo.commands.sample_cmd import sample_to_file
-from ganzoo.errors import ConfigError, WriteError
+from ganzoo.runs import checkpoint
+from ganzoo.cli.commands.sample_cmd import sample_to_file
+from ganzoo.base.errors import ConfigError, WriteError
 
 
 @pytest.fixture
@@ -205,7 +205,7 @@ def test_ctrl_c_while_python_exits_is_one_line(tmp_path):
 def test_a_second_ctrl_c_during_the_final_checkpoint_is_one_line(toy, monkeypatch, capsys):
     """The trainer's handler raises KeyboardInterrupt on a second Ctrl-C; click turns it into Abort."""
     from ganzoo.cli import main
-    from ganzoo.trainer import Trainer
+    from ganzoo.training.trainer import Trainer
 
     def second_ctrl_c(self):
         raise KeyboardInterrupt

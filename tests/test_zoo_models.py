@@ -18,9 +18,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganzoo.errors import UnsupportedDataError
-from ganzoo.interfaces import forward
-from ganzoo.specs import DataInfo
+from ganzoo.base.errors import UnsupportedDataError
+from ganzoo.components.interfaces import forward
+from ganzoo.base.specs import DataInfo
 from ganzoo_plugins.augment.diffaugment import cutout, diff_augment, translation
 from ganzoo_plugins.biggan.models import (BigGANDiscriminator, BigGANGenerator, ConditionalBatchNorm2d,
                                           SelfAttention, orthogonal_regularization)

@@ -91,7 +91,7 @@ def test_conditional_targets_ask_for_the_digit_99_5_percent_of_the_time(zoo, nam
 
 def settings_of(recipe: dict) -> dict:
     """What a run of ``recipe`` records as its settings: its tables, [train] completed as config.toml writes it."""
-    from ganzoo.settings import TrainSettings
+    from ganzoo.config.settings import TrainSettings
 
     train = {k: v for k, v in TrainSettings.from_table(recipe.get("train", {})).to_table().items() if v is not None}
     return {**{t: recipe[t] for t in ("gen", "disc", "loss", "dataset") if t in recipe}, "train": train}

@@ -225,8 +225,8 @@ class ComponentSpec:
     discriminators: tuple[str, ...] = ()
     # generators and discriminators: the algorithm they train with alone (None: any that fits)
     algorithm: str | None = None
-    # generators and discriminators: the outputs forward_heads returns besides "main" (`ganzoo.heads`), each
-    # held by `ganzoo.contract` to get gradient and have parameters of its own; (): forward's output alone
+    # generators and discriminators: the outputs forward_heads returns besides "main" (`ganzoo.plugin.heads`), each
+    # held by `ganzoo.components.contract` to get gradient and have parameters of its own; (): forward's output alone
     heads: tuple[str, ...] = ()
     # algorithms: what reads their trained runs back for `ganzoo sample`/`eval`/`load` and pretrained export, a
     # `ganzoo.trained.Trained` subclass or a lazy "module:Class" (None: the default algorithm's)
@@ -296,7 +296,7 @@ class PretrainedSpec:
 
     ``path`` is a ganzoo checkpoint holding the generator's weights (float16) with the run config and meta
     that produced them and the ``metrics`` they were evaluated with; ``sha256`` is checked before it is read
-    (`ganzoo.pretrained.verified`).
+    (`ganzoo.runs.pretrained.verified`).
     """
 
     name: str  # the recipe's name: `ganzoo sample NAME`, `ganzoo eval NAME`, `ganzoo run --init NAME`

@@ -1,6 +1,6 @@
 """The `ganzoo` command line: a click group whose commands load lazily.
 
-Each command lives in its own module under `ganzoo.commands` and is imported
+Each command lives in its own module under `ganzoo.cli.commands` and is imported
 only when invoked, so `ganzoo --help` and `ganzoo list` never import torch.
 Errors a user can cause (`GanzooError`) end as one line on stderr with an
 exit code; plugins can add commands through `ganzoo_register_commands`.
@@ -17,20 +17,20 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .errors import GanzooError
+from ..base.errors import GanzooError
+from ..base.version import __version__
 
 COMMANDS = {
-    "list": "ganzoo.commands.list_cmd:list_cmd",
-    "info": "ganzoo.commands.info_cmd:info_cmd",
-    "plugins": "ganzoo.commands.plugins_cmd:plugins_cmd",
-    "run": "ganzoo.commands.run_cmd:run_cmd",
-    "sample": "ganzoo.commands.sample_cmd:sample_cmd",
-    "eval": "ganzoo.commands.eval_cmd:eval_cmd",
-    "new-plugin": "ganzoo.commands.new_plugin_cmd:new_plugin_cmd",
-    "plot": "ganzoo.commands.plot_cmd:plot_cmd",
-    "compare": "ganzoo.commands.compare_cmd:compare_cmd",
-    "explore": "ganzoo.commands.explore_cmd:explore_cmd",
+    "list": "ganzoo.cli.commands.list_cmd:list_cmd",
+    "info": "ganzoo.cli.commands.info_cmd:info_cmd",
+    "plugins": "ganzoo.cli.commands.plugins_cmd:plugins_cmd",
+    "run": "ganzoo.cli.commands.run_cmd:run_cmd",
+    "sample": "ganzoo.cli.commands.sample_cmd:sample_cmd",
+    "eval": "ganzoo.cli.commands.eval_cmd:eval_cmd",
+    "new-plugin": "ganzoo.cli.commands.new_plugin_cmd:new_plugin_cmd",
+    "plot": "ganzoo.cli.commands.plot_cmd:plot_cmd",
+    "compare": "ganzoo.cli.commands.compare_cmd:compare_cmd",
+    "explore": "ganzoo.cli.commands.explore_cmd:explore_cmd",
 }
 
 
@@ -44,7 +44,7 @@ class LazyGroup(click.Group):
         if self._plugin_commands_loaded:
             return
         self._plugin_commands_loaded = True
-        from .plugin_manager import get_plugins
+        from ..plugin.manager import get_plugins
 
         plugins = get_plugins()
         for impl in plugins.pm.hook.ganzoo_register_commands.get_hookimpls():
@@ -94,7 +94,7 @@ def cli(ctx: click.Context, registry_files: tuple[str, ...]) -> None:
     ganzoo sample runs/<run> --out grid.png
     """
     if registry_files:
-        from .plugin_manager import _STATE
+        from ..plugin.manager import _STATE
 
         _STATE["recipe_files"] = registry_files
 
@@ -149,7 +149,7 @@ def _run(argv: list[str] | None, prog_name: str) -> None:
 
 
 def _error(message: str) -> None:
-    from .console import err_console
+    from ..base.console import err_console
 
     from rich.text import Text
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from .errors import UsageError
-from .plugin_manager import GROUP
+from ..base.errors import UsageError
+from ..base.specs import NAME_RE
+from ..plugin.manager import GROUP
 from .scaffold_templates import FILES
-from .specs import NAME_RE
 
 
 @dataclass(frozen=True)

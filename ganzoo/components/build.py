@@ -14,18 +14,18 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..base.errors import (EXIT_HINT, PLUGIN_FAULTS, ComponentError, GanzooError, ParamError, UnsupportedDataError,
+                           UsageError, describe)
+from ..base.specs import KINDS, ComponentSpec, DataInfo
+from ..config.lossspec import LossSpec, Term, format_terms, resolve_terms, term_params
+from ..plugin.introspect import read_signature
+from ..plugin.manager import get_registry
+from ..plugin.params import check_params
+from ..plugin.registry import Registry
 from .contract import (checks_heads, heads_gradient_problem, heads_problem, info_problem, item_problem,
                        model_output_problem, tensors_problem)
-from .errors import (EXIT_HINT, PLUGIN_FAULTS, ComponentError, GanzooError, ParamError, UnsupportedDataError,
-                     UsageError, describe)
 from .interfaces import Dataset, LossTerm, forward, forward_heads
-from .introspect import read_signature
 from .losses import CompositeLoss
-from .lossspec import LossSpec, Term, format_terms, resolve_terms, term_params
-from .params import check_params
-from .plugin_manager import get_registry
-from .registry import Registry
-from .specs import KINDS, ComponentSpec, DataInfo
 
 
 def _call(spec: ComponentSpec, *args: object, **params: object) -> Any:
@@ -96,7 +96,7 @@ def _probe_labels(data: DataInfo, n: int) -> torch.Tensor | None:
 
 def build_generator(name: str, data: DataInfo, latent_dim: int = 100, params: dict[str, Any] | None = None,
                     registry: Registry | None = None, check: bool = True, source: DataInfo | None = None) -> nn.Module:
-    """Build a generator; with ``check``, hold a probe batch's output to `ganzoo.contract` (as the suite does).
+    """Build a generator; with ``check``, hold a probe batch's output to `ganzoo.components.contract` (as the suite does).
 
     An image-to-image generator (registered ``takes="image"``) translates images of ``source`` (default:
     ``data``) into images of ``data``; it is given ``source=`` instead of ``latent_dim=``.
@@ -160,7 +160,7 @@ def _probe(spec: ComponentSpec, model: nn.Module, x: torch.Tensor, labels: torch
 
 def _heads_problem(spec: ComponentSpec, kind: str, model: nn.Module, x: torch.Tensor,
                    labels: torch.Tensor | None, data: DataInfo) -> str | None:
-    """`ganzoo.contract`'s heads checks on a probe batch, for a model that declares heads or defines
+    """`ganzoo.components.contract`'s heads checks on a probe batch, for a model that declares heads or defines
     ``forward_heads`` (None for any other, every built-in: nothing more is run).
 
     In eval mode, as `_probe`: ``forward_heads`` returns exactly the declared heads, its ``"main"`` what forward
@@ -193,7 +193,7 @@ def _heads_problem(spec: ComponentSpec, kind: str, model: nn.Module, x: torch.Te
 def build_loss(spec: str | LossSpec | Sequence[Term], params: Mapping[str, Any] | None = None,
                registry: Registry | None = None) -> CompositeLoss:
     """A loss spec built into one `CompositeLoss`: its text, the parsed `LossSpec`, or the resolved
-    terms `ganzoo.composition.lookup` gives (nothing is parsed or looked up again then).
+    terms `ganzoo.training.composition.lookup` gives (nothing is parsed or looked up again then).
     ``params`` maps a term name to that term's keyword parameters."""
     if isinstance(spec, str):
         spec = LossSpec.parse(spec)
@@ -215,7 +215,7 @@ def build_loss(spec: str | LossSpec | Sequence[Term], params: Mapping[str, Any] 
 
 def build_dataset(name: str, params: dict[str, Any] | None = None, registry: Registry | None = None,
                   check: bool = True) -> Dataset:
-    """Build a dataset; with ``check``, its info and data are held to `ganzoo.contract` (as the suite does).
+    """Build a dataset; with ``check``, its info and data are held to `ganzoo.components.contract` (as the suite does).
 
     An in-memory dataset's ``tensors()`` is read whole (it is what the trainer
     holds anyway); a streaming one's first item is read.

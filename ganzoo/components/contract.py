@@ -1,6 +1,6 @@
 """The contract a component's outputs and a dataset's data are held to, written once.
 
-`ganzoo.build` checks it at build time on a probe batch (the training loop
+`ganzoo.components.build` checks it at build time on a probe batch (the training loop
 itself checks nothing), and the conformance suite `ganzoo.testing` checks it
 on every data shape; both call these functions, so a plugin that passes the
 suite is accepted by the trainer and the other way round. Each function
@@ -18,9 +18,9 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
-from .heads import MAIN
+from ..base.specs import DataInfo
+from ..plugin.heads import MAIN
 from .interfaces import Discriminator, Generator
-from .specs import DataInfo
 
 __all__ = ["model_output_problem", "checks_heads", "heads_problem", "heads_gradient_problem", "info_problem",
            "tensors_problem", "item_problem"]

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from .errors import UsageError
+from ..base.errors import UsageError
 
 
 def mps_available() -> bool:

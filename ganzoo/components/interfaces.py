@@ -13,9 +13,9 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from .errors import ComponentError
-from .heads import MAIN
-from .specs import DataInfo
+from ..base.errors import ComponentError
+from ..base.specs import DataInfo
+from ..plugin.heads import MAIN
 
 __all__ = ["DataInfo", "Generator", "Discriminator", "LossTerm", "LossInputs", "Dataset",
            "forward", "forward_heads", "MAIN", "to_model_range", "to_uint8"]
@@ -47,7 +47,7 @@ def forward_heads(model: nn.Module, x: Tensor, labels: Tensor | None = None) -> 
     method = getattr(model, "forward_heads", None)
     if not callable(method):
         return {MAIN: forward(model, x, labels)}
-    # a plugin's method: what it returns is held to `ganzoo.contract.heads_problem` when the model is built
+    # a plugin's method: what it returns is held to `ganzoo.components.contract.heads_problem` when the model is built
     outputs: dict[str, Tensor] = method(x, labels) if labels is not None else method(x)
     return outputs
 
@@ -119,7 +119,7 @@ class Discriminator(nn.Module):
     keeps returning the scores alone, so every loss and algorithm that knows
     nothing of heads trains the discriminator unchanged; an algorithm that
     trains a head calls `ganzoo.interfaces.forward_heads` (or this method) instead.
-    The contract (`ganzoo.contract`, checked when the model is built and by
+    The contract (`ganzoo.components.contract`, checked when the model is built and by
     ``ganzoo.testing``) holds it to: every head declared is returned and no other,
     each depends on the input and has parameters of its own that get gradient
     from it, and every parameter gets gradient from the outputs together (the

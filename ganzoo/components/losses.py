@@ -7,9 +7,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .errors import EXIT_HINT, PLUGIN_FAULTS, ComponentError, GanzooError, UsageError, describe
+from ..base.errors import EXIT_HINT, PLUGIN_FAULTS, ComponentError, GanzooError, UsageError, describe
+from ..config.lossspec import Term
 from .interfaces import LossInputs, LossTerm, forward
-from .lossspec import Term
 
 
 class CompositeLoss:

@@ -20,8 +20,8 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .errors import ParamError, UnsupportedDataError
-from .specs import DataInfo
+from ..base.errors import ParamError, UnsupportedDataError
+from ..base.specs import DataInfo
 
 __all__ = ["mlp", "output_activation", "CONV_START", "conv_resolution", "conv_up_stack",
            "conv_down_stack", "conv_head", "init_normal_", "require_num_classes", "require_labels",

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from ..base.errors import UsageError
 
-#: the progress modes `ganzoo.train` and the trainer take (`ganzoo.progress.Reporter`)
+#: the progress modes `ganzoo.train` and the trainer take (`ganzoo.training.progress.Reporter`)
 PROGRESS = ("auto", "bar", "plain", "quiet")
 #: the ways an image-to-image run translates
 DIRECTIONS = ("AtoB", "BtoA")

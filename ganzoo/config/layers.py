@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from ..base.errors import ConfigError
 from .lossspec import LossSpec
 from .settings import BY_NAME as TRAIN_SETTINGS
 from .settings import check_table

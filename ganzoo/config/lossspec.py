@@ -8,7 +8,7 @@
 `LossSpec.parse` is the one parser: config merging, the run's lookup, the
 loss's build and ``ganzoo info`` all read its `LossSpec`, which knows no
 registry. `resolve_terms` then finds each name in the registry (once per run,
-in `ganzoo.composition.lookup`) and `check_roles` holds the rule that exactly
+in `ganzoo.training.composition.lookup`) and `check_roles` holds the rule that exactly
 one term is adversarial (the role a plugin gives a loss when it registers
 it); the others are regularizers. Torch-free.
 """
@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .errors import UsageError
-from .specs import NAME_RE, ComponentSpec
+from ..base.errors import UsageError
+from ..base.specs import NAME_RE, ComponentSpec
 
 __all__ = ["LossSpec", "LossSpecError", "Term", "resolve_terms", "check_roles", "term_params", "parse_loss_spec",
            "format_terms"]

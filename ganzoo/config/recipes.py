@@ -13,7 +13,7 @@ A recipe file looks like::
 
 The tables are the same as a run's `config.toml` (gen, disc, loss, dataset,
 train), so a recipe is a partial run config, checked like any other layer
-(`ganzoo.configlayers.check_layer`).
+(`ganzoo.config.layers.check_layer`).
 
 User recipe files, later ones overriding earlier ones:
 1. every path in ``GANZOO_REGISTRY`` (separated by the OS path separator),
@@ -30,9 +30,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .configlayers import REFUSED, TABLES, check_layer, read_toml
-from .errors import ConfigError
-from .specs import NAME_RE, PluginInfo, RecipeSpec
+from ..base.errors import ConfigError
+from ..base.specs import NAME_RE, PluginInfo, RecipeSpec
+from .layers import REFUSED, TABLES, check_layer, read_toml
 
 REQUIRED = ("gen", "loss", "dataset")
 ENV_REGISTRY = "GANZOO_REGISTRY"

@@ -3,7 +3,7 @@
 A run is ``[algo]`` (the training algorithm; absent: the registry's default,
 filled in when the names are looked up), ``[gen]``, ``[disc]``, ``[loss]`` (with per-term sub-tables such as
 ``[loss.wgan-gp]``), ``[dataset]``, ``[train]`` (every key declared once in
-`ganzoo.settings`) and a top-level ``out``. Layers apply in this order, later
+`ganzoo.config.settings`) and a top-level ``out``. Layers apply in this order, later
 ones winning:
 
 1. the recipe (the RECIPE argument, else a ``recipe = "..."`` in the config
@@ -38,16 +38,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from .configlayers import NAMED, TABLES, TOP_LEVEL, check_layer, load_toml, merge, parse_sets, parse_value
-from .errors import ConfigError
+from ..base.errors import ConfigError
+from ..base.specs import RecipeSpec
+from .layers import check_layer, load_toml, merge, parse_sets
 from .lossspec import LossSpec
-from .settings import TRAIN_DEFAULTS, TrainSettings
-from .specs import RecipeSpec
+from .settings import TrainSettings
 from .tomlwriter import dumps_toml
 
-__all__ = ["RunConfig", "RecipeSource", "TRAIN_DEFAULTS", "TOP_LEVEL", "TABLES", "NAMED", "resolve", "finalize",
-           "merge", "parse_sets", "parse_value", "check_layer", "load_toml", "dumps_toml", "config_toml",
-           "read_run_config"]
+__all__ = ["RunConfig", "RecipeSource", "resolve", "finalize", "config_toml", "read_run_config"]
 
 
 @dataclass

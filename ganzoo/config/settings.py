@@ -3,10 +3,10 @@
 `TrainSettings` is the one declaration. Each field's metadata (a `Setting`)
 carries its default, what it accepts, its help text and, where it has one,
 its ``ganzoo run`` flag. From it come the run flags and their help
-(`ganzoo.commands.run_cmd`), the validation (`TrainSettings.from_table`), the
+(`ganzoo.cli.commands.run_cmd`), the validation (`TrainSettings.from_table`), the
 ``[train]`` table written to ``config.toml`` (`TrainSettings.to_table`) and
 the table in docs/settings.md (`markdown`; regenerate it with
-``python -m ganzoo.settings > docs/settings.md``). Torch-free.
+``python -m ganzoo.config.settings > docs/settings.md``). Torch-free.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from .errors import ConfigError
-from .specs import NAME_RE
+from ..base.errors import ConfigError
+from ..base.specs import NAME_RE
 
 __all__ = ["Setting", "TrainSettings", "SETTINGS", "TRAIN_DEFAULTS", "check_table", "check_device", "markdown"]
 
@@ -176,7 +176,7 @@ class TrainSettings:
     # kimg with 0.05). The fixed decay `ema` stays, as its own form: users' configs and the runs they started
     # (whose config.toml says ema = 0.999) train and resume as before; mapping it onto a half-life would need the
     # batch size, and adding a ramp-up under it would change what those runs compute. A layer that sets one form
-    # clears the other from the layers below (ganzoo.configlayers), as steps and epochs do.
+    # clears the other from the layers below (ganzoo.config.layers), as steps and epochs do.
     ema: float = _setting(0.0, "float", "Keep an EMA of G's weights with this fixed decay per step (e.g. 0.999), "
                           "sampled from; 0: off. No ramp-up: the random init keeps decay^steps of the average; "
                           "prefer ema_kimg. Set ema or ema_kimg, not both.", minimum=0.0, maximum=1.0, off=True,
@@ -270,7 +270,7 @@ def markdown() -> str:
     lines = [
         "# Run settings: the `[train]` table",
         "",
-        "<!-- Generated from ganzoo/settings.py by `python -m ganzoo.settings > docs/settings.md`;",
+        "<!-- Generated from ganzoo/config/settings.py by `python -m ganzoo.config.settings > docs/settings.md`;",
         "     tests/test_settings.py fails when this file is stale. Do not edit by hand. -->",
         "",
         "Every key of a run's `[train]` table. Set one in a recipe, in a `--config` file, with",

@@ -2,7 +2,7 @@
 
 Handles str, bool, int, float (nan/inf included), lists, nested tables and
 dicts inside lists (as inline tables); None values are left out. A file name's
-byte that is not UTF-8 is written as the text ``\\xNN`` (`ganzoo.text`): TOML
+byte that is not UTF-8 is written as the text ``\\xNN`` (`ganzoo.base.text`): TOML
 cannot hold it, and config.toml is the copy for people.
 """
 
@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .text import utf8_safe
+from ..base.text import utf8_safe
 
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")

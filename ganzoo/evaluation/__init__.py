@@ -31,7 +31,7 @@ from typing import Any
 _LAZY = {
     "Metric": "metric", "Evaluation": "metric", "RealSide": "metric", "RoundTrip": "metric",
     "evaluate_generator": "scoring", "evaluate_samples": "scoring", "sample_generator": "runs",
-    "load_samples": "sources", "Samples": "sources",
+    "load_samples": "sources", "Samples": "samples",
     "frechet_distance": "metrics", "kernel_inception_distance": "metrics", "precision_recall": "metrics",
     "class_metrics": "metrics", "memorized_share": "metrics", "reference": "reference",
     "get_classifier": "classifier",
@@ -55,7 +55,7 @@ def evaluate(path: Any, num: int | None = None, seed: int = 0, dataset: str | No
     ``metrics``: registered metric names (None: the default set). An unknown one, or one the source cannot
     serve (labels from an unconditional generator), is refused in one line before anything is drawn.
     """
-    from ..plugin_manager import get_registry
+    from ..plugin.manager import get_registry
     from .scoring import check_num, evaluate_samples
     from .selection import resolve
     from .sources import load_samples

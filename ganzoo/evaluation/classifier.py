@@ -28,42 +28,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from ..errors import DataError
+from ..base.errors import DataError
+from .cnn import FEATURES, FORMAT, META_KEY, SmallCNN, labels_digest, prepare, save
+from .train_classifier import train_classifier
 
 if TYPE_CHECKING:
     from .reference import Reference
 
-FORMAT = 2  # bump when the architecture or the training protocol changes, so cached weights are retrained
-META_KEY = "ganzoo_classifier"
-MAX_RESOLUTION = 32  # larger images are scored at 32 px: plenty for a feature space, and fast to train
-FEATURES = 64
-
 
 def cache_root() -> Path:
     return Path(os.environ.get("GANZOO_CACHE") or "~/.cache/ganzoo").expanduser()
-
-
-class SmallCNN(nn.Module):
-    """conv(C->16) -> pool -> conv(16->32) -> pool -> 7x7 -> fc 64 (the features) -> fc K."""
-
-    def __init__(self, in_channels: int, num_classes: int, features: int = FEATURES):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, 16, 3, padding=1)
-        self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
-        self.fc1 = nn.Linear(32 * 7 * 7, features)
-        self.fc2 = nn.Linear(features, num_classes)
-
-    def features(self, x: Tensor) -> Tensor:
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = F.adaptive_avg_pool2d(x, 7)  # identity for 28 px input; any other size lands on 7x7 too
-        return F.relu(self.fc1(x.flatten(1)))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.fc2(self.features(x))
 
 
 @dataclass
@@ -97,32 +73,6 @@ class Classifier:
         return torch.cat(feats), torch.cat(probs)
 
 
-def prepare(images: Tensor, resolution: int) -> Tensor:
-    """uint8 (N, C, H, W) -> float in [-1, 1] at ``resolution``; real and generated go through the same path."""
-    from ..interfaces import to_model_range
-
-    x = to_model_range(images.cpu())
-    if x.shape[-1] != resolution or x.shape[-2] != resolution:
-        x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False,
-                          antialias=x.shape[-1] > resolution)
-    return x
-
-
-def classifier_resolution(shape: tuple[int, ...]) -> int:
-    return min(int(shape[-1]), MAX_RESOLUTION)
-
-
-def save(model: SmallCNN, meta: dict[str, Any], path: Path) -> None:
-    from safetensors.torch import save_file
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(state, str(tmp), metadata={META_KEY: json.dumps(meta, sort_keys=True)})
-    os.chmod(tmp, 0o644)  # safetensors writes 0600; shipped weights must be readable by everyone
-    os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
-
-
 def load(path: Path, source: str) -> Classifier:
     from safetensors import safe_open
     from safetensors.torch import load_file
@@ -139,15 +89,6 @@ def load(path: Path, source: str) -> Classifier:
                         "delete the file to retrain it") from exc
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     return Classifier(model.eval(), meta, source, path, digest)
-
-
-def labels_digest(labels: Tensor) -> str:
-    """A short hash of a part's label sequence: which images (in which order) a classifier was trained on.
-
-    Resizing leaves it unchanged, a different split changes it: the shipped weights are used only
-    for the train part they were trained on.
-    """
-    return hashlib.sha256(labels.long().contiguous().numpy().tobytes()).hexdigest()[:12]
 
 
 def shipped_path(ref: Reference) -> Path | None:
@@ -203,8 +144,6 @@ def get_classifier(ref: Reference, train: bool = True, log: Callable[[str], None
         return load(path, "cache")
     if not train:
         return None
-    from .train_classifier import train_classifier
-
     if log:
         log(f"training the evaluation classifier for {ref.name} (first use; cached in {path.parent})")
     heldout = (ref.heldout_x, ref.heldout_y) if ref.heldout_x is not None and ref.heldout_y is not None else None

@@ -41,7 +41,7 @@ def _points(x: Tensor) -> tuple[Tensor, None]:
 
 def pixels(x: Tensor) -> Tensor:
     """uint8 images -> model-range pixels average-pooled to at most 16x16, flattened (N, C*h*w)."""
-    from ..interfaces import to_model_range
+    from ..components.interfaces import to_model_range
 
     out = []
     for i in range(0, len(x), 1000):

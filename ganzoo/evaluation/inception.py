@@ -71,7 +71,7 @@ class InceptionFeatures:
         import torch
         import torch.nn.functional as F
 
-        from ..interfaces import to_model_range
+        from ..components.interfaces import to_model_range
 
         out = []
         with torch.no_grad():

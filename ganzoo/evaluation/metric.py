@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 import torch
 from torch import Tensor
 
-from ..errors import ComponentError, plugin_code
-from ..specs import ComponentSpec, DataInfo
+from ..base.errors import ComponentError, plugin_code
+from ..base.specs import ComponentSpec, DataInfo
 from .features import FeatureSpace
 from .reference import Reference
 

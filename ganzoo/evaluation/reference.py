@@ -23,9 +23,9 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ..errors import DataError
-from ..interfaces import Dataset
-from ..specs import ComponentSpec, DataInfo, DatasetEvaluation
+from ..base.errors import DataError
+from ..base.specs import ComponentSpec, DataInfo, DatasetEvaluation
+from ..components.interfaces import Dataset
 
 SPLIT_PARAM = "split"
 
@@ -80,7 +80,7 @@ class Reference:
 
 
 def _spec(name: str) -> ComponentSpec | None:
-    from ..plugin_manager import get_registry
+    from ..plugin.manager import get_registry
 
     registry = get_registry()
     return registry.get("dataset", name) if registry.has("dataset", name) else None
@@ -126,7 +126,7 @@ def reference(name: str, params: dict[str, Any] | None = None, dataset: Dataset 
     notes: list[str] = []
     if default_split is None:
         if dataset is None:
-            from ..build import build_dataset
+            from ..components.build import build_dataset
 
             dataset = build_dataset(name, params)
         x, y = _tensors(dataset, name)
@@ -134,7 +134,7 @@ def reference(name: str, params: dict[str, Any] | None = None, dataset: Dataset 
             f"{name} declares no held-out split: samples are measured against its training images, "
             f"so a generator that memorizes them can beat the floor; memorization is not checked"])
     else:
-        from ..build import build_dataset
+        from ..components.build import build_dataset
 
         if dataset is None or dataset.info.split != "train":
             dataset = build_dataset(name, {**params, SPLIT_PARAM: "train"})

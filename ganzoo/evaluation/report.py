@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..registry import Registry
-from ..specs import ComponentSpec, MetricKey
+from ..base.specs import ComponentSpec, MetricKey
+from ..plugin.registry import Registry
 
 
 def _registry() -> Registry:
-    from ..plugin_manager import get_registry
+    from ..plugin.manager import get_registry
 
     return get_registry()
 
@@ -136,7 +136,7 @@ def _and(labels: list[str]) -> str:
 
 def _described(result: dict[str, Any], registry: Registry) -> list[str]:
     """Each metric's own lines about the numbers it put in ``result`` (`Metric.describe`)."""
-    from ..errors import plugin_code
+    from ..base.errors import plugin_code
     from .metric import build_metric
 
     lines: list[str] = []

@@ -9,9 +9,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..errors import UsageError, plugin_code
-from ..specs import ComponentSpec
-from .sources import Samples
+from ..base.errors import UsageError, plugin_code
+from ..base.specs import ComponentSpec
+from .samples import Samples, _header_metadata, _is_checkpoint
 
 DEFAULT_NUM = 5000
 _CHUNK = 2048  # samples generated (and converted to uint8) at a time
@@ -20,16 +20,16 @@ PRIOR_NOTE = "conditional: classes asked for in the proportions of the images th
 
 def run_dataset(config: Any) -> tuple[str, dict[str, Any]]:
     """A run config's dataset: (name, parameters) exactly as the run built it."""
-    from ..config import RunConfig
+    from ..config.runconfig import RunConfig
 
     return config.dataset["name"], RunConfig.params(config.dataset)
 
 
 def sample_run(path: Path, num: int | None, seed: int, dataset: str | None, device: Any) -> Samples:
-    from ..trained import load_generator
+    from ..runs.trained import load_generator
     from .reference import reference
 
-    from ..plugin_manager import get_registry
+    from ..plugin.manager import get_registry
 
     loaded = load_generator(path, use_ema=True, device=device)
     name, params = run_dataset(loaded.config)
@@ -51,7 +51,7 @@ def sample_run(path: Path, num: int | None, seed: int, dataset: str | None, devi
 
 def dataset_name_of(dataset: Any) -> str:
     """The registered name of a built dataset, found from its class; the class name if unregistered."""
-    from ..plugin_manager import get_registry
+    from ..plugin.manager import get_registry
 
     target = f"{type(dataset).__module__}:{type(dataset).__qualname__}"
     for spec in get_registry().components("dataset"):
@@ -83,8 +83,8 @@ def sample_generator(generator: torch.nn.Module, num: int, num_classes: int | No
     global RNG is seeded with it too and the RNG restored after (`ganzoo.sampling.seeded_noise`), drawn the way `ganzoo sample` draws them. Images are turned
     into uint8 chunk by chunk, so the float copy never exceeds one chunk.
     """
-    from ..interfaces import to_uint8
-    from ..sampling import generate, latent, seeded_noise
+    from ..components.interfaces import to_uint8
+    from ..runs.sampling import generate, latent, seeded_noise
 
     labels = None
     if conditional:
@@ -105,8 +105,7 @@ def checkpoint_dataset(path: str | Path) -> tuple[str, dict[str, Any]] | None:
     """The dataset of the run a checkpoint belongs to, read from its header alone (no tensors loaded)."""
     import json
 
-    from ..config import finalize
-    from .sources import _header_metadata
+    from ..config.runconfig import finalize
 
     try:
         config = json.loads(_header_metadata(Path(path))["config"])
@@ -121,9 +120,8 @@ def generator_takes(path: str | Path) -> str | None:
     which the caller's usual path then reports."""
     import json
 
-    from ..checkpoint import find
-    from ..plugin_manager import get_registry
-    from .sources import _header_metadata, _is_checkpoint
+    from ..plugin.manager import get_registry
+    from ..runs.checkpoint import find
 
     try:
         meta = _header_metadata(find(path))
@@ -142,10 +140,9 @@ def check_metrics(path: str | Path, dataset: str | None, asked: tuple[ComponentS
     generator). Anything else (a samples file, a file that cannot be read) is left to the usual path."""
     import json
 
-    from ..checkpoint import find
-    from ..plugin_manager import get_registry
+    from ..plugin.manager import get_registry
+    from ..runs.checkpoint import find
     from .selection import choose, planned
-    from .sources import _header_metadata, _is_checkpoint
 
     registry = get_registry()
     try:

@@ -26,8 +26,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..errors import UsageError
-from ..specs import ComponentSpec
+from ..base.errors import UsageError
+from ..base.specs import ComponentSpec
 from .features import feature_space
 from .metric import MIN_COMPARED, Evaluation, score
 from .reference import Reference, mode_metric, reference
@@ -134,7 +134,7 @@ def evaluate_samples(samples: Tensor, labels: Tensor | None, dataset_name: str, 
     ``feature_space``, ``reference`` and ``classifier`` details); no NaN (see
     ``finite``).
     """
-    from ..plugin_manager import get_registry
+    from ..plugin.manager import get_registry
 
     registry = get_registry()
     asked = resolve(metrics, registry)  # an unknown name: one line, before any data is read

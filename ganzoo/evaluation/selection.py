@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ..errors import UsageError
-from ..registry import Registry
-from ..specs import NEEDS, ComponentSpec
+from ..base.errors import UsageError
+from ..base.specs import NEEDS, ComponentSpec
+from ..plugin.registry import Registry
 
 #: what a metric measures, by what the generators it measures take
 MEASURES = {"noise": "samples drawn from noise", "image": "translations of images"}

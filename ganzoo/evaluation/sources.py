@@ -13,40 +13,16 @@ exists (`ganzoo sample` records it); else the user is asked for ``--dataset``
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
 
-from ..errors import DataError, UsageError
+from ..base.errors import DataError, UsageError
+from .runs import checkpoint_dataset, sample_run
+from .samples import Samples, _header_metadata, _is_checkpoint
 
 SAMPLE_KEYS = ("images", "points", "samples")
-
-
-@dataclass
-class Samples:
-    x: Tensor  # uint8 images (N, C, H, W) or float points (N, D), on the CPU
-    labels: Tensor | None
-    dataset: str
-    dataset_params: dict[str, Any] = field(default_factory=dict)
-    source: str = ""  # "samples", "run" or "checkpoint"
-    notes: list[str] = field(default_factory=list)
-
-    def as_tuple(self) -> tuple[Tensor, Tensor | None, str, dict[str, Any]]:
-        return self.x, self.labels, self.dataset, self.dataset_params
-
-
-def _header_metadata(path: Path) -> dict[str, str]:
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as fh:
-        return dict(fh.metadata() or {})
-
-
-def _is_checkpoint(meta: dict[str, str]) -> bool:
-    return str(meta.get("format", "")).startswith("ganzoo.checkpoint")
 
 
 def _json(meta: dict[str, str], key: str, default: Any) -> Any:
@@ -83,8 +59,6 @@ def load_sample_file(path: Path, num: int | None, dataset: str | None) -> Sample
             params = {k: v for k, v in dataset.items() if k != "name"}
             dataset = dataset.get("name")
     if not dataset and meta.get("checkpoint"):  # `ganzoo sample` names the checkpoint it drew from
-        from .runs import checkpoint_dataset
-
         found = checkpoint_dataset(meta["checkpoint"])
         if found:
             dataset, params = found
@@ -116,6 +90,4 @@ def load_samples(path: str | Path, num: int | None = None, seed: int = 0, datase
             raise DataError(f"{p} is not a readable safetensors file: {type(exc).__name__}: {exc}") from None
         if not is_ckpt:
             return load_sample_file(p, num, dataset)
-    from .runs import sample_run
-
     return sample_run(p, num, seed, dataset, device)

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .classifier import FEATURES, FORMAT, SmallCNN, classifier_resolution, prepare
+from .cnn import FEATURES, FORMAT, SmallCNN, classifier_resolution, labels_digest, prepare, save
 
 MAX_TRAIN = 20000  # big datasets are subsampled: first-use training must stay around a minute on a CPU
 
@@ -60,8 +60,6 @@ def train_classifier(images: Tensor, labels: Tensor, name: str = "", params: dic
 def _train(images: Tensor, labels: Tensor, name: str, params: dict[str, Any] | None,
            heldout: tuple[Tensor, Tensor] | None, epochs: int | None, seed: int, batch_size: int, lr: float,
            log: Callable[[str], None] | None) -> tuple[SmallCNN, dict[str, Any]]:
-    from .classifier import labels_digest
-
     start = time.perf_counter()
     gen = torch.Generator().manual_seed(seed)
     labels = labels.long()
@@ -122,7 +120,6 @@ def _train(images: Tensor, labels: Tensor, name: str, params: dict[str, Any] | N
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .classifier import save
     from .reference import reference
 
     p = argparse.ArgumentParser(prog="python -m ganzoo.evaluation.train_classifier", description=__doc__.split("\n")[0])

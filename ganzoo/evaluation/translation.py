@@ -22,7 +22,7 @@ def translate(model: nn.Module, inputs: Tensor, device: torch.device | str = "cp
     A model whose eval mode keeps noise (a pix2pix U-Net keeps dropout at test time, as the paper does) draws
     it from torch's RNG seeded with ``seed`` (the caller's RNG left as it was): the same seed, the same outputs.
     """
-    from ..interfaces import to_model_range, to_uint8
+    from ..components.interfaces import to_model_range, to_uint8
 
     where = torch.device(device)
     was = model.training

@@ -3,7 +3,7 @@
 Three layers, each testable alone:
 
 - `ganzoo.explore.zoo`: what the page can ask for, as plain Python over the public API (`ganzoo.load`,
-  `Trained.draw`, `ganzoo.walk`, `ganzoo.plotting`): grids, walks, translations, curves. It
+  `Trained.draw`, `ganzoo.walk`, `ganzoo.runs.plotting`): grids, walks, translations, curves. It
   holds the loaded generators in memory and decides which files may be served (only runs under the
   chosen folder). No web framework here.
 - `ganzoo.explore.server`: a small Starlette app (served by uvicorn) mapping URLs onto the zoo, with the

@@ -29,7 +29,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..errors import GanzooError, UsageError
+from ..base.errors import GanzooError, UsageError
 from .zoo import MAX_UPLOAD, Zoo
 
 STATIC = Path(__file__).parent / "static"

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..base.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import Tensor
 
-    from ..registry import Registry
-    from ..trained import Trained
+    from ..plugin.registry import Registry
+    from ..runs.trained import Trained
 
 #: the largest upload read, in bytes: a 28 px digit needs a few kB, a phone photo a few MB
 MAX_UPLOAD = 8 * 1024 * 1024
@@ -40,7 +40,7 @@ MAX_UPLOAD_PIXELS = 16_000_000
 RUN_DEPTH = 3
 #: generators held in memory at once (a shipped MNIST generator is a few MB)
 CACHE = 8
-#: the frames of a walk the page asks for at most (`ganzoo.walk.MAX_FRAMES` is the command line's bound)
+#: the frames of a walk the page asks for at most (`ganzoo.runs.walk.MAX_FRAMES` is the command line's bound)
 PAGE_FRAMES = 120
 
 
@@ -62,7 +62,7 @@ class Entry:
 
 def png(images: Tensor, nrow: int) -> bytes:
     """Model-range or uint8 images (N, C, H, W) as the PNG grid `ganzoo sample` writes, in memory."""
-    from ..images import grid_tensor, to_pil
+    from ..runs.images import grid_tensor, to_pil
 
     buffer = io.BytesIO()
     to_pil(grid_tensor(images, nrow)).save(buffer, format="PNG")
@@ -81,8 +81,8 @@ class Zoo:
     """
 
     def __init__(self, runs: str | Path = "runs", given: Sequence[str] = (), registry: Registry | None = None):
-        from ..plugin_manager import get_registry
-        from ..pretrained import resolve
+        from ..plugin.manager import get_registry
+        from ..runs.pretrained import resolve
 
         self.runs = Path(runs)
         self.registry = registry or get_registry()
@@ -106,7 +106,7 @@ class Zoo:
         return self.given + shipped + self._runs()
 
     def _runs(self) -> list[Entry]:
-        from ..rundir import RunDir
+        from ..runs.rundir import RunDir
 
         if not self.runs.is_dir():
             return []
@@ -141,7 +141,7 @@ class Zoo:
 
     def run_folder(self, rel: str) -> Path:
         """The run folder ``rel`` names under the runs folder, resolved; UsageError for anything else."""
-        from ..rundir import RunDir
+        from ..runs.rundir import RunDir
 
         refused = UsageError(f"{rel!r} is not a run under {self.runs}", "pick one in the list")
         pure = PurePosixPath(rel)
@@ -164,7 +164,7 @@ class Zoo:
         newer checkpoint since)."""
         import ganzoo
 
-        from ..rundir import RunDir
+        from ..runs.rundir import RunDir
 
         entry = self.entry(id)
         stamp = 0
@@ -186,7 +186,7 @@ class Zoo:
 
     def describe(self, id: str) -> dict[str, Any]:
         """What the page needs to draw its controls: what the generator takes, classes, declared options."""
-        from ..specs import SAMPLING_OPTIONS
+        from ..base.specs import SAMPLING_OPTIONS
 
         entry = self.entry(id)
         loaded = self.generator(id)
@@ -211,7 +211,7 @@ class Zoo:
 
     def grid(self, id: str, seed: int = 0, label: int | None = None, truncation: float | None = None) -> bytes:
         """The PNG `ganzoo sample COMMAND --seed SEED [--label L] [--truncation T]` writes."""
-        from ..images import scatter
+        from ..runs.images import scatter
 
         loaded = self._noise(id)
         drawing = loaded.draw(None, seed, loaded.accept({"label": label, "truncation": truncation}))
@@ -223,7 +223,7 @@ class Zoo:
     def walk(self, id: str, seed_a: int, seed_b: int, frames: int = 24, label: int | None = None,
              truncation: float | None = None, fmt: str = "GIF") -> bytes:
         """`ganzoo sample COMMAND --walk A B --frames N`'s animation (GIF or WEBP)."""
-        from ..walk import animation, walk
+        from ..runs.walk import animation, walk
 
         if not 1 <= frames <= PAGE_FRAMES:
             raise UsageError(f"frames must be 1..{PAGE_FRAMES}, not {frames}")
@@ -246,7 +246,7 @@ class Zoo:
         import torch
 
         from ..evaluation.translation import translate
-        from ..images import fit_image
+        from ..runs.images import fit_image
 
         if direction not in ("AtoB", "BtoA"):
             raise UsageError(f"direction must be AtoB or BtoA, not {direction!r}")
@@ -265,8 +265,8 @@ class Zoo:
 
     def curves(self, id: str) -> bytes:
         """The PNG `ganzoo plot RUN` draws (its curves beside its latest grid)."""
-        from ..plotting import Curves, pyplot, run_figure
-        from ..rundir import RunDir, read_metrics
+        from ..runs.plotting import Curves, pyplot, run_figure
+        from ..runs.rundir import RunDir, read_metrics
 
         entry = self.entry(id)
         if entry.run is None:
@@ -290,8 +290,8 @@ class Zoo:
 
     def evaluation(self, id: str) -> dict[str, Any]:
         """The last evaluation: a run's last ``eval`` line of metrics.jsonl, or what a pretrained file records."""
-        from ..pretrained import recorded_metrics, resolve
-        from ..rundir import RunDir, read_metrics
+        from ..runs.pretrained import recorded_metrics, resolve
+        from ..runs.rundir import RunDir, read_metrics
 
         entry = self.entry(id)
         if entry.run is None:
@@ -324,7 +324,7 @@ def read_upload(data: bytes, channels: int) -> Any:
     alpha dropped, colour converted); one line (`UsageError`) for anything else: too big, not a picture."""
     from PIL import Image
 
-    from ..images import ImageTooLarge, load_image
+    from ..runs.images import ImageTooLarge, load_image
 
     if len(data) > MAX_UPLOAD:
         raise UsageError(f"the picture is {len(data) / 1e6:.1f} MB; at most {MAX_UPLOAD // 2**20} MiB is read")

@@ -3,7 +3,7 @@
 Torch-free, so that registration (``register.discriminator(..., heads=("q",))``)
 and ``ganzoo info`` can check and show them without importing a model. What a
 model with heads does is documented in `ganzoo.interfaces` (``forward_heads``);
-what it is held to, in `ganzoo.contract`.
+what it is held to, in `ganzoo.components.contract`.
 """
 
 from __future__ import annotations

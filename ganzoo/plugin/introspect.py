@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .specs import Param
+from ..base.specs import Param
 
 # Arguments the builder always passes itself; not user-settable parameters.
 _CONTEXT = {"self", "cls", "data", "setup"}  # what the builder passes first: not the user's to set

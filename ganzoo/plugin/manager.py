@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterable
 
 import pluggy
 
+from ..base.errors import ComponentError, GanzooError
+from ..base.specs import NAME_RE, PluginInfo
+from ..config.recipes import load_recipe_file, user_recipe_files
 from . import hookspecs
-from .errors import ComponentError, GanzooError
-from .recipes import load_recipe_file, user_recipe_files
 from .registry import ComponentRegistrar, RecipeRegistrar, Registry
-from .specs import NAME_RE, PluginInfo
 
 GROUP = "ganzoo"
 PLUGIN_API = 1
@@ -279,7 +279,7 @@ def _installed(plugin: str) -> bool:
 
 
 def warn(message: str) -> None:
-    from .console import err_console
+    from ..base.console import err_console
 
     from rich.text import Text
 

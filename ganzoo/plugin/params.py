@@ -1,7 +1,7 @@
 """Component parameters: checked against their declaration before anything is built. Torch-free.
 
 A component declares its parameters once, in its factory's signature: names,
-annotations and defaults, which `ganzoo.introspect` reads from source for
+annotations and defaults, which `ganzoo.plugin.introspect` reads from source for
 `ganzoo info` (``ComponentSpec.params``). The same record is what values from
 ``--set gen.ngf=32``, recipes, config files and ``ganzoo.create`` are checked
 against here, so a wrong name, type or value ends in one line naming the
@@ -26,8 +26,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import ParamError
-from .specs import ComponentSpec, Param
+from ..base.errors import ParamError
+from ..base.specs import ComponentSpec, Param
 
 __all__ = ["Range", "check_params", "parse_annotation", "type_label", "TypeSpec", "RESERVED"]
 

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable
 
-from .errors import DuplicateNameError, GanzooError, UnknownNameError
+from ..base.errors import DuplicateNameError, GanzooError, UnknownNameError
+from ..base.specs import (KINDS, PAIRINGS, SAMPLING_OPTIONS, SCORES, SHARED, TAKES, ComponentSpec, DatasetEvaluation,
+                          PluginInfo, PretrainedSpec, RecipeSpec, check_name)
+from ..base.specs import BETTER, NEEDS, MetricInfo, MetricKey
 from .introspect import read_signature
-from .specs import KINDS, PAIRINGS, SAMPLING_OPTIONS, SCORES, SHARED, TAKES, ComponentSpec, DatasetEvaluation, PluginInfo, PretrainedSpec, RecipeSpec, check_name
-from .specs import BETTER, NEEDS, MetricInfo, MetricKey
 
 
 class Registry:
@@ -460,14 +461,14 @@ class RecipeRegistrar:
     def recipe(self, name: str, config: dict[str, Any], *, doc: str = "", data: str = "") -> RecipeSpec:
         """``data``: for a recipe that trains on the user's own files, what to download and where to point
         --data-root (the one-line message a run without --data-root gets)."""
-        from .recipes import validate_recipe
+        from ..config.recipes import validate_recipe
 
         source = f"plugin {self.plugin.name}"
         validate_recipe(name, config, source)
         return self._stage(RecipeSpec(name, config, source, self.plugin, doc, data))
 
     def toml(self, path: str | Path) -> list[RecipeSpec]:
-        from .recipes import load_recipe_file
+        from ..config.recipes import load_recipe_file
 
         recipes, default = load_recipe_file(Path(path), plugin=self.plugin)
         for spec in recipes:

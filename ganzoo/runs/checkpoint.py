@@ -6,11 +6,11 @@ Tensor keys: ``generator.*``, ``discriminator.*``, ``ema.*`` (state dicts),
 epoch), ``rng.noise``. Metadata (str -> str): ``format``, ``step``, ``epoch``
 and JSON strings ``config`` (the resolved run config: the truth of what
 produced these weights, read by `--resume`, `sample` and `eval`; see
-`ganzoo.rundir` for config.toml's place), ``meta`` (data info, component plugins and distributions),
+`ganzoo.runs.rundir` for config.toml's place), ``meta`` (data info, component plugins and distributions),
 ``opt_g``/``opt_d`` (param_groups and non-tensor state) and ``data`` (the
 position in the epoch). Files are written atomically: a temp file in the
-same folder, fsync, ``os.replace`` (`ganzoo.rundir.write_atomic`; see
-`ganzoo.trainstate` for the contents). A file with a non-finite weight is
+same folder, fsync, ``os.replace`` (`ganzoo.runs.rundir.write_atomic`; see
+`ganzoo.training.trainstate` for the contents). A file with a non-finite weight is
 never written (the trainer checks first) and never loaded.
 """
 
@@ -27,14 +27,13 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-from .errors import CheckpointError
+from ..base.errors import CheckpointError
+from ..base.text import utf8_safe
+from .header import FORMAT, _header_bytes, _metadata, _read, metadata_json
 from .rundir import RunDir, write_atomic
-from .text import utf8_safe
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import RunConfig
-
-FORMAT = "ganzoo.checkpoint/1"
+    from ..config.runconfig import RunConfig
 
 
 @dataclass
@@ -111,7 +110,7 @@ def state_tensors(prefix: str, model: nn.Module) -> dict[str, torch.Tensor]:
 def metadata_strings(metadata: dict[str, Any]) -> dict[str, str]:
     """safetensors metadata, the one conversion every writer of ganzoo's uses: a string as it is, anything else as
     JSON (ASCII: a name's undecodable byte kept as its escape). A string from a file name that is not UTF-8 has
-    each such byte written as ``\\xNN`` (`ganzoo.text`): safetensors refuses anything but UTF-8."""
+    each such byte written as ``\\xNN`` (`ganzoo.base.text`): safetensors refuses anything but UTF-8."""
     return {k: utf8_safe(v) if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
 
 
@@ -140,71 +139,7 @@ def canonical(data: bytes) -> bytes:
     return data[:8] + text.ljust(n, b" ") + data[8 + n:]
 
 
-# -- reading ---------------------------------------------------------------------
-
-_MAX_HEADER = 100 * 2**20  # safetensors' own limit: a bigger header is not a checkpoint
-
-
-def _header_bytes(head: bytes, size: int, path: Path) -> int:
-    if len(head) < 8:
-        raise CheckpointError(f"checkpoint {path} is truncated ({size} bytes)")
-    (n,) = struct.unpack("<Q", head[:8])
-    if n > size - 8 or n > _MAX_HEADER:
-        raise CheckpointError(f"checkpoint {path} is truncated or not a safetensors file")
-    return int(n)
-
-
-def _metadata(raw: bytes, path: Path) -> dict[str, str]:
-    """The header's ``__metadata__``, checked: a JSON object whose metadata is a table of strings."""
-    try:
-        header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise CheckpointError(f"checkpoint {path} is corrupt: unreadable header") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"checkpoint {path} is corrupt: its header is not a JSON object")
-    metadata = header.get("__metadata__") or {}
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise CheckpointError(f"checkpoint {path} is corrupt: __metadata__ is not a table of strings")
-    if metadata.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a ganzoo checkpoint (format {metadata.get('format')!r})")
-    return metadata
-
-
-def _read(path: Path, size: int | None = None) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read() if size is None else fh.read(size)
-    except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {path} does not exist") from None
-    except OSError as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
-
-
-def read_metadata(path: str | Path) -> dict[str, str]:
-    """A checkpoint's metadata from its header alone (no tensors are read: cheap, and no torch work)."""
-    path = Path(path)
-    head = _read(path, 8)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
-    n = _header_bytes(head, size, path)
-    return _metadata(_read(path, 8 + n)[8:], path)
-
-
-def metadata_json(metadata: dict[str, str], key: str, path: Path) -> dict[str, Any]:
-    """A JSON table of the metadata (``config``, ``meta``, ...); {} when absent; CheckpointError when not a table."""
-    raw = metadata.get(key)
-    if raw is None:
-        return {}
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
-        value = None
-    if not isinstance(value, dict):
-        raise CheckpointError(f"checkpoint {path} has corrupt metadata: {key!r} is not a JSON table")
-    return value
-
+# -- reading (the header: `ganzoo.runs.header`) ----------------------------------
 
 def load(path: str | Path) -> Checkpoint:
     """Read and check a checkpoint; CheckpointError (one line) for anything wrong with the file."""

@@ -12,8 +12,8 @@ import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
 
-from .errors import WriteError
-from .interfaces import to_uint8
+from ..base.errors import WriteError
+from ..components.interfaces import to_uint8
 from .rundir import fsync_folder, make_parent, temp_path
 
 # a qualitative palette (tab10) for classes / modes

@@ -4,7 +4,7 @@ matplotlib is an optional extra (``pip install "ganzoo[plot]"``) and is
 imported only here, with the non-interactive Agg backend, so plotting works
 on a headless machine and costs nothing to the commands that do not plot.
 Rows are metrics.jsonl's: loss lines carry ``d_loss``/``g_loss`` and the
-per-term parts, evaluation lines an ``eval`` table (see `ganzoo.trainer`).
+per-term parts, evaluation lines an ``eval`` table (see `ganzoo.training.trainer`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import UsageError
-from .specs import MetricKey
+from ..base.errors import UsageError
+from ..base.specs import MetricKey
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -86,7 +86,7 @@ def pyplot() -> Any:
 
 def _metric_keys() -> dict[str, MetricKey]:
     """Every registered metric's keys, in registration order (the first metric's where two declare one)."""
-    from .plugin_manager import get_registry
+    from ..plugin.manager import get_registry
 
     out: dict[str, MetricKey] = {}
     for spec in get_registry().metrics():
@@ -217,7 +217,7 @@ def _finish(ax: Any, title: str, xlabel: str) -> None:
 
 
 def save(fig: Figure, out: Path) -> Path:
-    from .errors import WriteError
+    from ..base.errors import WriteError
 
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

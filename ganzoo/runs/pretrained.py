@@ -25,13 +25,13 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import CheckpointError, UsageError
+from ..base.errors import CheckpointError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-    from .registry import Registry
-    from .specs import PretrainedSpec
+    from ..base.specs import PretrainedSpec
+    from ..plugin.registry import Registry
 
 def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()
@@ -60,7 +60,7 @@ def resolve(target: str | Path, registry: Registry | None = None) -> Path:
     path = Path(target)
     if path.exists() or not isinstance(target, str):
         return path
-    from .plugin_manager import get_registry
+    from ..plugin.manager import get_registry
 
     registry = registry or get_registry()
     spec = registry.pretrained(target)
@@ -118,7 +118,7 @@ def export(checkpoint: str | Path, out: str | Path, *, name: str, metrics: dict[
     """Write the generator of a run's ``checkpoint`` as the pretrained file ``out`` (float16, atomically,
     with a `portable` header); returns its sha256. ``metrics``: what ``ganzoo eval`` measured on this file
     (recorded in its metadata, its ``source`` the recipe's name)."""
-    from .plugin_manager import get_registry
+    from ..plugin.manager import get_registry
     from .trained import read, reader
 
     stored = read(checkpoint)
@@ -146,6 +146,6 @@ def export(checkpoint: str | Path, out: str | Path, *, name: str, metrics: dict[
 
 def recorded_metrics(path: str | Path) -> dict[str, Any]:
     """The evaluation a pretrained file records ({} when it has none), from its header alone."""
-    from .checkpoint import metadata_json, read_metadata
+    from .header import metadata_json, read_metadata
 
     return metadata_json(read_metadata(path), "metrics", Path(path))

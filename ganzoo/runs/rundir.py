@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import CheckpointError, GanzooError, UsageError, WriteError
+from ..base.errors import CheckpointError, GanzooError, UsageError, WriteError
+from .header import metadata_json, read_metadata
 
 CONFIG_HEADER = "# ganzoo run config."  # the first line `ganzoo.config.config_toml` writes
 LOCK_NAME = ".ganzoo.lock"  # held by the process writing the run (`RunLock`)
@@ -167,10 +168,8 @@ class RunDir:
 
     def _latest_records(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The latest checkpoint's ``config`` and ``meta`` tables, read from its header alone."""
-        from . import checkpoint as ck
-
-        metadata = ck.read_metadata(self.latest)
-        return ck.metadata_json(metadata, "config", self.latest), ck.metadata_json(metadata, "meta", self.latest)
+        metadata = read_metadata(self.latest)
+        return metadata_json(metadata, "config", self.latest), metadata_json(metadata, "meta", self.latest)
 
     def resume_base(self) -> dict[str, Any]:
         """The config layer `--resume` starts from: the latest checkpoint's own config (see the module doc)."""

@@ -1,7 +1,7 @@
 """Drawing samples from a generator: latent codes, the trainer's fixed grids, pictures.
 
 Pure helpers, imported by the training step; `ganzoo sample` (reading a run
-back and writing files) is `ganzoo.trained` and `ganzoo.commands.sample_cmd`.
+back and writing files) is `ganzoo.trained` and `ganzoo.cli.commands.sample_cmd`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from ..base.specs import DataInfo
+from ..components.interfaces import forward
 from .images import class_rows, save_grid, scatter
-from .interfaces import forward
-from .specs import DataInfo
 
 
 def latent(model: nn.Module, n: int, latent_dim: int, generator: torch.Generator,
@@ -35,8 +35,8 @@ def sampling_options(generator: str, declared: tuple[str, ...], **values: float 
     """The options of one sampling call, by option name, from the values of `ganzoo sample`'s flags
     (``truncation=0.7``: --truncation), each checked against what ``generator`` declares: a flag that it
     declares no option for, or a value out of that option's range, is one line (`UsageError`)."""
-    from .errors import UsageError
-    from .specs import SAMPLING_OPTIONS
+    from ..base.errors import UsageError
+    from ..base.specs import SAMPLING_OPTIONS
 
     out: dict[str, float] = {}
     for flag, value in values.items():
@@ -44,7 +44,7 @@ def sampling_options(generator: str, declared: tuple[str, ...], **values: float 
             continue
         option = next((SAMPLING_OPTIONS[o] for o in declared if SAMPLING_OPTIONS[o].flag == flag), None)
         if option is None:
-            from .plugin_manager import get_registry
+            from ..plugin.manager import get_registry
 
             able = sorted(s.name for s in get_registry().components("generator")
                           if any(SAMPLING_OPTIONS[o].flag == flag for o in s.sampling))
@@ -59,7 +59,7 @@ def sampling_options(generator: str, declared: tuple[str, ...], **values: float 
 
 def split_options(options: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
     """``options`` (`sampling_options`) as (those for ``sample_latent``, those for ``forward``)."""
-    from .specs import SAMPLING_OPTIONS
+    from ..base.specs import SAMPLING_OPTIONS
 
     latent_side = {k: v for k, v in options.items() if SAMPLING_OPTIONS[k].latent}
     return latent_side, {k: v for k, v in options.items() if k not in latent_side}
@@ -149,7 +149,7 @@ def _size(n: float) -> str:
 
 def check_memory(n: int, sample_numel: int, latent_dim: int) -> None:
     """Refuse ``n`` samples whose float32 tensors (codes, samples, a uint8 copy) cannot fit in free memory."""
-    from .errors import UsageError
+    from ..base.errors import UsageError
 
     need = n * (4 * latent_dim + 5 * sample_numel)
     free = _free_memory()

@@ -2,7 +2,7 @@
 `ganzoo.load` and a pretrained export do with a run.
 
 The core reads the checkpoint (`Stored`: its ``config`` and ``meta`` are the truth of what produced its
-weights, see `ganzoo.rundir`, so a lone checkpoint file samples as well as a run folder) and hands it to
+weights, see `ganzoo.runs.rundir`, so a lone checkpoint file samples as well as a run folder) and hands it to
 the reader its algorithm registered (``register.algorithm(..., trained="module:Class")``: a `Trained`
 subclass; an algorithm that registers none is read by the default algorithm's). The reader owns all that
 depends on what its models take: which weights it builds, the `Option` s it accepts (class labels, named
@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 from torch import nn
 
-from . import argcheck
+from ..base.errors import CheckpointError, GanzooError, UsageError
+from ..base.specs import ComponentSpec, DataInfo
+from ..config import argcheck
+from ..config.runconfig import RunConfig, finalize
 from . import checkpoint as ckpt_mod
-from .config import RunConfig, finalize
-from .errors import CheckpointError, GanzooError, UsageError
 from .rundir import RunDir, fresh_path
-from .specs import ComponentSpec, DataInfo
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .registry import Registry
+    from ..plugin.registry import Registry
 
 __all__ = ["Option", "Stored", "Drawing", "Scoring", "Controls", "Trained", "load", "load_generator", "read", "locate",
            "flag_of"]
@@ -115,7 +115,7 @@ class Stored:
 
     def algorithm(self, registry: Registry) -> ComponentSpec:
         """The registration of the algorithm that trained this run (one line when it is not installed)."""
-        from .plugin_manager import unavailable
+        from ..plugin.manager import unavailable
 
         name = self.config.algo.get("name") or registry.default_algorithm
         if not name or not registry.has("algorithm", name):
@@ -124,7 +124,7 @@ class Stored:
 
     def generator(self, registry: Registry) -> ComponentSpec:
         """The registration of the run's generator (one line when it is not installed)."""
-        from .plugin_manager import unavailable
+        from ..plugin.manager import unavailable
 
         name = self.config.gen["name"]
         if not registry.has("generator", name):
@@ -152,7 +152,7 @@ def locate(target: str | Path) -> tuple[Path, Path]:
 
 def read(target: str | Path) -> Stored:
     """The checkpoint of a run folder or a checkpoint file, checked (CheckpointError, one line, when it
-    cannot be read back). Pretrained names are resolved to their file before (`ganzoo.pretrained.resolve`)."""
+    cannot be read back). Pretrained names are resolved to their file before (`ganzoo.runs.pretrained.resolve`)."""
     run_dir, path = locate(target)
     ck = ckpt_mod.load(path)
     pretrained = ck.json("pretrained").get("name") if "pretrained" in ck.metadata else None
@@ -321,7 +321,7 @@ def accept(declared: tuple[Option, ...], given: Mapping[str, object], who: str) 
 def reader(spec: ComponentSpec, registry: Registry) -> type[Trained]:
     """The `Trained` subclass that reads the runs of algorithm ``spec`` (the default algorithm's when it
     declares none)."""
-    from .errors import ComponentError, plugin_code
+    from ..base.errors import ComponentError, plugin_code
 
     target = spec
     if spec.trained is None and registry.default_algorithm and registry.default_algorithm != spec.name:
@@ -337,10 +337,10 @@ def reader(spec: ComponentSpec, registry: Registry) -> type[Trained]:
 def load(target: str | Path, *, ema: bool = True, device: str | torch.device = "cpu",
          registry: Registry | None = None, options: Mapping[str, object] | None = None) -> Trained:
     """Rebuild a run's trained model by its algorithm's reader (CheckpointError/ComponentError/UsageError,
-    one line, when it cannot). ``target``: a run folder or a checkpoint file (`ganzoo.pretrained.resolve`
+    one line, when it cannot). ``target``: a run folder or a checkpoint file (`ganzoo.runs.pretrained.resolve`
     turns a pretrained name into its file before). ``options``: the user's, by name (`Option`)."""
-    from .errors import plugin_code
-    from .plugin_manager import get_registry
+    from ..base.errors import plugin_code
+    from ..plugin.manager import get_registry
 
     registry = registry or get_registry()
     stored = read(target)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from .errors import UsageError
+from ..base.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .trained import Trained
@@ -100,8 +100,8 @@ def animation(frames: Tensor, fmt: str = "GIF", scale: int = 4, duration: int = 
     scaled up ``scale`` times with its pixels kept square (a 28 px digit is too small to see)."""
     from PIL import Image
 
+    from ..components.interfaces import to_uint8
     from .images import to_pil
-    from .interfaces import to_uint8
 
     pixels = frames if frames.dtype == torch.uint8 else to_uint8(frames)
     pixels = pixels[:, :3] if pixels.shape[1] > 3 else pixels[:, :1] if pixels.shape[1] == 2 else pixels
@@ -120,7 +120,7 @@ def walk_to_file(target: str, seed_a: int, seed_b: int, frames: int = 16, out: s
                  options: Mapping[str, object] | None = None) -> tuple[Trained, Path]:
     """`ganzoo sample TARGET --walk A B`: the walk written as a looping GIF or WebP (by ``out``'s ending;
     default a fresh ``NAME-walk-A-B.gif`` in the working folder). Returns the generator and the file."""
-    from .device import resolve_device
+    from ..components.device import resolve_device
     from .pretrained import resolve
     from .rundir import check_output, fresh_path, write_atomic
     from .trained import load

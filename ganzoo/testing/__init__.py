@@ -14,7 +14,7 @@ or one check at a time: ``check_generator(name, data_infos=..., device="cpu")``,
 Each returns a `Report` (the data shapes supported, the checks passed) and
 raises `ConformanceError`, an AssertionError whose message names the
 component, its plugin and the data, when the contract is broken. The output
-and data checks are `ganzoo.contract`'s, the ones `ganzoo.build` makes before
+and data checks are `ganzoo.components.contract`'s, the ones `ganzoo.components.build` makes before
 training: what passes here is what the trainer accepts.
 
 Importing this package imports torch; ganzoo itself never imports it

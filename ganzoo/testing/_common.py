@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import UnknownNameError
-from ..specs import ComponentSpec, DataInfo
+from ..base.errors import UnknownNameError
+from ..base.specs import ComponentSpec, DataInfo
 
 #: The data shapes a generator or discriminator is tried on unless told otherwise.
 POINTS = DataInfo((2,), None, 64, "points")
@@ -70,7 +70,7 @@ def fail(spec: ComponentSpec, what: str, data: DataInfo | None = None) -> Confor
 
 
 def lookup(kind: str, name: str, registry: Any = None) -> ComponentSpec:
-    from ..plugin_manager import get_registry
+    from ..plugin.manager import get_registry
 
     registry = registry or get_registry()
     try:

@@ -7,10 +7,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..contract import heads_gradient_problem, heads_problem, model_output_problem
-from ..errors import PLUGIN_FAULTS
-from ..interfaces import forward, forward_heads
-from ..specs import ComponentSpec, DataInfo
+from ..base.errors import PLUGIN_FAULTS
+from ..base.specs import ComponentSpec, DataInfo
+from ..components.contract import heads_gradient_problem, heads_problem, model_output_problem
+from ..components.interfaces import forward, forward_heads
 from ._common import NUM_CLASSES, Report, error_text, fail
 
 
@@ -38,7 +38,7 @@ def run_forward(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor
 
 
 def check_output(spec: ComponentSpec, out: Any, data: DataInfo, n: int, dtype: torch.dtype) -> None:
-    """The contract `ganzoo.build` holds a probe batch to (one definition: `ganzoo.contract`)."""
+    """The contract `ganzoo.components.build` holds a probe batch to (one definition: `ganzoo.components.contract`)."""
     problem = model_output_problem(_kind(spec), out, data, n, dtype)
     if problem:
         raise fail(spec, problem, data)
@@ -50,7 +50,7 @@ def _kind(spec: ComponentSpec) -> str:
 
 def check_heads(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor | None, data: DataInfo, n: int,
                 seed: int, report: Report) -> None:
-    """``forward_heads`` held to `ganzoo.contract` as `ganzoo.build` holds it: in eval mode its ``"main"`` is
+    """``forward_heads`` held to `ganzoo.components.contract` as `ganzoo.components.build` holds it: in eval mode its ``"main"`` is
     forward's output and it returns exactly the declared heads; in train mode, with declared heads, each gets
     gradient, depends on the input and has parameters of its own, and every parameter gets gradient from the
     outputs together (this replaces `check_gradients`, which reads ``forward`` alone)."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ..errors import DataError, GanzooError
+from ..base.errors import DataError, GanzooError
 from ._common import Report, fail, lookup, new_report
 
 
@@ -46,7 +46,7 @@ def check_algorithm(name: str, config: dict[str, Any] | None = None, *, batch_si
                     registry: Any = None) -> Report:
     """Check algorithm ``name``; ``config``: the run config to check it with, positional or keyword (default: a
     recipe naming it, the first whose data is on disk)."""
-    from ..plugin_manager import get_registry
+    from ..plugin.manager import get_registry
 
     registry = registry or get_registry()
     spec = lookup("algorithm", name, registry)
@@ -70,8 +70,9 @@ def check_algorithm(name: str, config: dict[str, Any] | None = None, *, batch_si
 
 
 def _check_run(spec: Any, base: dict[str, Any], tmp: Path, batch_size: int, registry: Any, report: Report) -> Report:
-    from ..checkpoint import load
-    from ..trainer import Trainer, TrainingInterrupted
+    from ..runs.checkpoint import load
+    from ..training.results import TrainingInterrupted
+    from ..training.trainer import Trainer
 
     seen: list[dict[str, torch.Tensor]] = []
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import PLUGIN_FAULTS, DataError, GanzooError
-from ..contract import info_problem, item_problem, tensors_problem
-from ..specs import ComponentSpec
+from ..base.errors import PLUGIN_FAULTS, DataError, GanzooError
+from ..base.specs import ComponentSpec
+from ..components.contract import info_problem, item_problem, tensors_problem
 from ._common import Report, error_text, fail, lookup, new_report, who
 
 
@@ -19,17 +19,17 @@ def check_dataset(name: str, params: dict[str, Any] | None = None, *, items: int
                   registry: Any = None) -> Report:
     """Check a registered dataset against ganzoo's contract.
 
-    It is built through ``ganzoo.build.build_dataset`` with ``params``; a
+    It is built through ``ganzoo.components.build.build_dataset`` with ``params``; a
     ``DataError`` (files absent, no network) marks the report skipped rather
     than failed. ``info`` must be a consistent ``DataInfo``; an in-memory
     dataset's ``tensors()`` must give ``info.size`` samples of ``info.shape``
     (uint8 images, as the Dataset interface says, or finite float points) and int64 labels in
     [0, num_classes) exactly when ``num_classes`` is set; ``torch_dataset()``
     must give ``(x, label)`` items in model range (its first ``items`` are
-    read). These are the checks `ganzoo.build` makes before training
-    (`ganzoo.contract`). Raises ``ConformanceError``.
+    read). These are the checks `ganzoo.components.build` makes before training
+    (`ganzoo.components.contract`). Raises ``ConformanceError``.
     """
-    from ..build import build_dataset
+    from ..components.build import build_dataset
 
     spec = lookup("dataset", name, registry)
     report = new_report(spec)
@@ -39,7 +39,7 @@ def check_dataset(name: str, params: dict[str, Any] | None = None, *, items: int
         report.skipped = f"its data is not available here: {exc}"
         return report
     except GanzooError as exc:
-        raise fail(spec, f"ganzoo.build rejected it: {str(exc).removeprefix(who(spec)).lstrip(': ')}") from exc
+        raise fail(spec, f"ganzoo.components.build rejected it: {str(exc).removeprefix(who(spec)).lstrip(': ')}") from exc
     info = ds.info
     _check(spec, info_problem(info))
     report.passed("info")

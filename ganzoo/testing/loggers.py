@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import PLUGIN_FAULTS, GanzooError
+from ..base.errors import PLUGIN_FAULTS, GanzooError
 from ._common import Report, error_text, fail, lookup, new_report
 
 #: what a run tells a logger, in the shapes it tells it (see `ganzoo.loggers.Logger`)

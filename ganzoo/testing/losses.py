@@ -9,9 +9,9 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor, nn
 
-from ..errors import PLUGIN_FAULTS, GanzooError
-from ..interfaces import LossInputs
-from ..specs import ComponentSpec, DataInfo
+from ..base.errors import PLUGIN_FAULTS, GanzooError
+from ..base.specs import ComponentSpec, DataInfo
+from ..components.interfaces import LossInputs
 from ._common import MNIST, NUM_CLASSES, POINTS, Report, error_text, fail, lookup, new_report
 
 #: the data a loss term is tried on unless told otherwise: points and 28 px images

@@ -15,9 +15,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..errors import PLUGIN_FAULTS, GanzooError
-from ..interfaces import Dataset
-from ..specs import NEEDS, TAKES, DataInfo, DatasetEvaluation
+from ..base.errors import PLUGIN_FAULTS, GanzooError
+from ..base.specs import NEEDS, TAKES, DataInfo, DatasetEvaluation
+from ..components.interfaces import Dataset
 from ._common import Report, error_text, fail, lookup, new_report
 
 SHAPE, CLASSES, NUM, HELD, TRAIN = (1, 8, 8), 4, 48, 48, 64

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor, nn
 
-from ..contract import checks_heads
-from ..errors import PLUGIN_FAULTS, GanzooError
-from ..specs import ComponentSpec, DataInfo
+from ..base.errors import PLUGIN_FAULTS, GanzooError
+from ..base.specs import ComponentSpec, DataInfo
+from ..components.contract import checks_heads
 from ._common import DEFAULT_DATA, Report, error_text, fail, fit_labels, lookup, new_report, shape_label, who
 from ._modelchecks import (check_gradients, check_heads, check_heads_dtype, check_labels, check_output, make_inputs,
                            run_forward)
@@ -19,7 +19,7 @@ from ._modelchecks import (check_gradients, check_heads, check_heads_dtype, chec
 
 def _build(spec: ComponentSpec, data: DataInfo, latent_dim: int, params: dict[str, Any] | None,
            registry: Any) -> nn.Module:
-    from ..build import build_discriminator, build_generator
+    from ..components.build import build_discriminator, build_generator
 
     try:
         # check=False: the suite holds the output to the same contract below, on its own batch and dtype
@@ -29,7 +29,7 @@ def _build(spec: ComponentSpec, data: DataInfo, latent_dim: int, params: dict[st
         return build_discriminator(spec.name, data, params=params, registry=registry, check=False)
     except GanzooError as exc:
         message = str(exc).removeprefix(who(spec)).lstrip(": ")
-        raise fail(spec, f"ganzoo.build rejected it: {message}", data) from exc
+        raise fail(spec, f"ganzoo.components.build rejected it: {message}", data) from exc
 
 
 def check_model(kind: str, name: str, data_infos: Iterable[DataInfo] = DEFAULT_DATA, *,
@@ -113,7 +113,7 @@ def check_generator(name: str, data_infos: Iterable[DataInfo] = DEFAULT_DATA, **
     For each ``DataInfo`` (default: 2-D points, 28 px greyscale, 32 and 64 px
     RGB): a factory that raises ValueError (or a ganzoo error) declares the
     shape unsupported, and at least one shape must be supported. On each
-    supported shape the generator is built through ``ganzoo.build`` and must
+    supported shape the generator is built through ``ganzoo.components.build`` and must
     give (N, *shape) outputs, images in [-1, 1]; pass gradients to all its
     parameters through a discriminator; give identical outputs for two builds
     under the same ``torch.manual_seed``; honour the conditional contract

@@ -6,8 +6,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import GanzooError
-from ..specs import KINDS
+from ..base.errors import GanzooError
+from ..base.specs import KINDS
 from ._common import ConformanceError, Report
 
 KINDS_AND_RECIPES = KINDS + ("recipe",)
@@ -21,7 +21,7 @@ def components(kind: str | None = None, *, dist: str | None = None, plugin: str 
     ``dist``: only those from this distribution (e.g. ``"ganzoo-example-plugin"``).
     ``plugin``: only those from this entry-point name.
     """
-    from ..plugin_manager import get_registry
+    from ..plugin.manager import get_registry
 
     if kind is not None and kind not in KINDS_AND_RECIPES:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS_AND_RECIPES)}")
@@ -57,8 +57,8 @@ def parametrize_components(kind: str | None = None, *, dist: str | None = None, 
 
 def check_recipe(name: str, *, registry: Any = None) -> Report:
     """A recipe's components must all be registered and its loss spec must parse (torch-free)."""
-    from ..lossspec import parse_loss_spec
-    from ..plugin_manager import get_registry
+    from ..config.lossspec import parse_loss_spec
+    from ..plugin.manager import get_registry
 
     registry = registry or get_registry()
     try:

@@ -29,18 +29,18 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 from torch import Tensor, nn
 
+from ..base.errors import ComponentError
+from ..base.specs import DataInfo
+from ..components.device import adam, use_channels_last
+from ..components.interfaces import Dataset, LossInputs
+from ..components.losses import CompositeLoss
 from . import distributed as dist
-from .device import adam, use_channels_last
-from .errors import ComponentError
-from .interfaces import Dataset, LossInputs
-from .losses import CompositeLoss
-from .specs import DataInfo
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..config.runconfig import RunConfig
+    from ..plugin.registry import Registry
     from .composition import Composition
     from .ema import KeptEMA
-    from .config import RunConfig
-    from .registry import Registry
 
 __all__ = ["Algorithm", "Setup", "Batch", "NextBatch", "Side", "FeedData", "update", "nothing_to_learn",
            "progress_hooks", "hyper"]
@@ -99,7 +99,7 @@ class Setup:
     def generator(self, data: DataInfo | None = None, source: DataInfo | None = None) -> nn.Module:
         """The run's generator (``[gen]``) for ``data`` (default: the dataset's), held to its contract, on the
         device. Image-to-image generators are given the input's ``source`` info."""
-        from .build import build_generator
+        from ..components.build import build_generator
 
         cfg = self.config
         return self._place(build_generator(cfg.gen["name"], data or self.info, cfg.train["latent_dim"],
@@ -107,7 +107,7 @@ class Setup:
 
     def discriminator(self, data: DataInfo | None = None) -> nn.Module:
         """The run's discriminator (``[disc]``) for ``data`` (default: the dataset's), on the device."""
-        from .build import build_discriminator
+        from ..components.build import build_discriminator
 
         cfg = self.config
         return self._place(build_discriminator(cfg.disc["name"], data or self.info, cfg.params(cfg.disc),
@@ -124,7 +124,7 @@ class Setup:
         or ``train.ema`` off). For an algorithm registered with ``supports=("ema", ...)``.
 
         The trainer updates it after every `Algorithm.step` (`ema_beta`) and gives it standing BatchNorm
-        statistics of its own before it is sampled, evaluated or saved (`ganzoo.ema.StandingStats`, drawn as
+        statistics of its own before it is sampled, evaluated or saved (`ganzoo.training.ema.StandingStats`, drawn as
         `ganzoo.sampling.latent` draws, with labels when ``conditional``: default, the run's generator's).
         Keep ``.module`` in `Algorithm.modules` as "ema" (checkpoints, resume, `ganzoo sample`) and draw
         grids from it.
@@ -144,7 +144,7 @@ class Setup:
         return kept
 
     def ema_beta(self, step: int) -> float:
-        """The decay of the EMA update at the end of training step ``step`` (1-based): `ganzoo.ema.step_beta`
+        """The decay of the EMA update at the end of training step ``step`` (1-based): `ganzoo.training.ema.step_beta`
         with this run's settings and its images per step over all processes (batch_size × world size)."""
         from .ema import step_beta
 

@@ -1,4 +1,4 @@
-"""Building what a run trains from its config: ``lookup`` the names (`ganzoo.composition`), then ``assemble`` the parts.
+"""Building what a run trains from its config: ``lookup`` the names (`ganzoo.training.composition`), then ``assemble`` the parts.
 
 The two steps are apart so the trainer can check the output folder in
 between: an unknown name fails before the folder is looked at, and a folder
@@ -15,22 +15,22 @@ from typing import Any
 
 import torch
 
-from . import __version__
-from . import checkpoint as ck
+from ..base.errors import ComponentError, GanzooError, UnsupportedDataError, UsageError
+from ..base.specs import ComponentSpec, DataInfo
+from ..base.version import __version__
+from ..components.build import build_dataset, build_loss
+from ..components.device import device_label, noise_generator, use_channels_last
+from ..components.interfaces import Dataset
+from ..components.losses import CompositeLoss
+from ..config.runconfig import RunConfig
+from ..plugin.registry import Registry
+from ..runs import checkpoint as ck
+from ..runs.rundir import default_name
 from . import distributed as dist
-from .batches import FeedSettings, Feeder, make_feeder
 from .algorithm import Algorithm, FeedData, Setup
-from .build import build_dataset, build_loss
+from .batches import FeedSettings, Feeder, make_feeder
 from .composition import Composition, lookup
-from .config import RunConfig
 from .ema import enabled as ema_enabled
-from .device import device_label, noise_generator, use_channels_last
-from .errors import ComponentError, GanzooError, UnsupportedDataError, UsageError
-from .interfaces import Dataset
-from .losses import CompositeLoss
-from .registry import Registry
-from .rundir import default_name
-from .specs import ComponentSpec, DataInfo
 from .trainstate import restore_training, save_training
 
 __all__ = ["Parts", "lookup", "assemble", "run_path"]
@@ -223,7 +223,7 @@ class _Held(Dataset):
 
 def build_algorithm(spec: ComponentSpec, setup: Setup, params: dict[str, Any]) -> Algorithm:
     """Call the algorithm's factory with the setup and its checked parameters; it must give an Algorithm."""
-    from .build import _construct
+    from ..components.build import _construct
 
     algo = _construct(spec, (setup,), params, {})
     if not (isinstance(getattr(algo, "modules", None), dict) and isinstance(getattr(algo, "optimizers", None), dict)

@@ -18,8 +18,8 @@ from typing import Any, cast
 import torch
 from torch import Tensor
 
-from .errors import DataError
-from .interfaces import Dataset, to_model_range
+from ..base.errors import DataError
+from ..components.interfaces import Dataset, to_model_range
 
 
 @dataclass(frozen=True)

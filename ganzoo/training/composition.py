@@ -12,7 +12,7 @@ the loggers of ``train.loggers`` (`ganzoo.loggers`), and the metrics of ``train.
 (`ganzoo.evaluation.selection.check_run`).
 ``ganzoo run`` calls it right after resolving the config, so a wrong name or
 parameter is one line within a fraction of a second; the trainer and
-`ganzoo.assemble` then build from the `Composition` without looking
+`ganzoo.training.assemble` then build from the `Composition` without looking
 anything up again. Torch-free.
 
 `check_supports` holds a run's shared settings (EMA, AMP, compile, DDP) to
@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from collections.abc import Mapping
 from typing import Any
 
-from .config import RunConfig
+from ..base.errors import UsageError
+from ..base.specs import ComponentSpec
+from ..config.lossspec import Term, resolve_terms, term_params
+from ..config.runconfig import RunConfig
+from ..plugin.params import check_params
+from ..plugin.registry import Registry
 from .loggers import check_loggers
-from .lossspec import Term, resolve_terms, term_params
-from .params import check_params
-from .errors import UsageError
-from .registry import Registry
-from .specs import ComponentSpec
 
 __all__ = ["Composition", "lookup", "check_fit", "check_supports"]
 
@@ -71,7 +71,7 @@ def lookup(config: RunConfig, registry: Registry) -> Composition:
     loggers = check_loggers(config.train["loggers"], registry)
     check_fit(algo, gen, disc, data, registry)
     if config.train.get("metrics"):  # what the run evaluates during training, held to its generator and data
-        from .evaluation.selection import check_run
+        from ..evaluation.selection import check_run
 
         check_run(config.train["metrics"], gen, data, registry)
     terms = resolve_terms(config.loss_spec, registry, adversarial_optional=algo.adversarial_optional)
@@ -167,7 +167,7 @@ def check_supports(algo: ComponentSpec, train: Mapping[str, Any], *, world_size:
     declare it (``register.algorithm(..., supports=...)``): one UsageError line naming the algorithm and the
     setting, never a setting silently dropped. ``train.amp`` counts only on CUDA, the one place it acts."""
     who = f"algorithm {algo.name!r} (plugin {algo.plugin.name!r})"
-    # the two forms of `ganzoo.ema.enabled`, read here without importing torch
+    # the two forms of `ganzoo.training.ema.enabled`, read here without importing torch
     key = next((k for k in ("ema_kimg", "ema") if float(train.get(k) or 0.0) > 0), None)
     if key is not None and "ema" not in algo.supports:
         raise UsageError(f"{who} keeps no EMA of its generator, and this run sets train.{key} = {train[key]:g}",

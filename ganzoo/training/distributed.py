@@ -91,7 +91,7 @@ def broadcast_object(obj: Any, env: DistEnv) -> Any:
 
 def on_main(env: DistEnv, fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Run ``fn`` on rank 0 only; a GanzooError it raises is raised on every rank (same line, same exit code)."""
-    from .errors import GanzooError
+    from ..base.errors import GanzooError
 
     if not env.enabled:
         return fn(*args, **kwargs)

@@ -35,9 +35,9 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .device import autocast
-from .interfaces import forward
-from .sampling import latent
+from ..components.device import autocast
+from ..components.interfaces import forward
+from ..runs.sampling import latent
 
 #: latents the standing statistics are averaged over (in training-sized batches)
 STANDING_SAMPLES = 2048

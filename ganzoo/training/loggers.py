@@ -11,7 +11,7 @@ metrics.jsonl is not a logger of this kind: it is the run's own record (``--resu
 (a WriteError) instead of being switched off.
 
 The core talks to loggers through a `LoggerSet`, and only on rank 0 (it lives in
-`ganzoo.outputs.Outputs`). The set isolates them: a logger whose factory or method raises (or
+`ganzoo.training.outputs.Outputs`). The set isolates them: a logger whose factory or method raises (or
 calls ``sys.exit()``) is reported once, in one line on stderr naming it and its plugin, and left
 out for the rest of the run; the run goes on. A KeyboardInterrupt inside one is the user's Ctrl-C:
 the run stops at the end of the step and writes its checkpoint, as for a Ctrl-C between steps. Loggers are called where the trainer reads its losses anyway (every
@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import PLUGIN_FAULTS, GanzooError, describe
-from .registry import Registry
-from .specs import ComponentSpec
+from ..base.errors import PLUGIN_FAULTS, GanzooError, describe
+from ..base.specs import ComponentSpec
+from ..plugin.registry import Registry
 
 __all__ = ["Logger", "LoggerSet", "check_loggers", "STATUSES"]
 
@@ -85,7 +85,7 @@ def numbers(values: Mapping[str, object], skip: Iterable[str] = ()) -> dict[str,
 
 
 def _warn(line: str) -> None:
-    from .console import err_console
+    from ..base.console import err_console
 
     err_console.print(line, highlight=False, soft_wrap=True, markup=False)
 

@@ -1,7 +1,7 @@
 """What rank 0 writes into a run folder besides checkpoints: config.toml, metrics.jsonl and the sample grids.
 
 Evaluations during training (``train.eval_every``) are rank 0's too: a line
-of metrics.jsonl each (`ganzoo.evaluation.periodic`).
+of metrics.jsonl each (`ganzoo.training.periodic`).
 
 So are the run's loggers (``train.loggers``, `ganzoo.loggers`): opened with the
 run folder, they get each metrics line, grid and evaluation as it is written,
@@ -12,7 +12,7 @@ plot bounds), so that one after another they show the run's progress; the
 GIF of them all is written once, when the run ends (finished, interrupted or
 failed): rewriting it at each grid made a run quadratically slower.
 
-Every write goes through `ganzoo.rundir` or `ganzoo.images`, which turn a
+Every write goes through `ganzoo.runs.rundir` or `ganzoo.images`, which turn a
 failed one (disk full, read-only) into one WriteError line; files already
 written are replaced atomically or not at all.
 """
@@ -26,15 +26,15 @@ from collections.abc import Callable
 
 import torch
 
-from .config import config_toml
-from .images import write_gif
-from .errors import WriteError
+from ..base.errors import WriteError
+from ..config.runconfig import config_toml
+from ..runs.images import write_gif
+from ..runs.rundir import MetricsLog, RunDir, RunLock, check_target, make_parent, read_metrics, write_atomic
 from .loggers import LoggerSet
-from .rundir import MetricsLog, RunDir, RunLock, check_target, make_parent, read_metrics, write_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..config.runconfig import RunConfig
     from .assemble import Parts
-    from .config import RunConfig
 
 
 class Metrics(MetricsLog):
@@ -122,7 +122,7 @@ class Outputs:
         return self.run.gif if self.run.gif.exists() else None
 
     def evaluate(self, step: int, epoch: int, device: torch.device, note: Callable[[str], None]) -> dict[str, Any]:
-        from .evaluation.periodic import eval_row
+        from .periodic import eval_row
         from .progress import describe_eval
 
         row = self.last_eval = eval_row(self.config, self.parts.algorithm, device, step, epoch, note)
@@ -148,7 +148,7 @@ class Outputs:
 
 
 def _note(line: str) -> None:
-    from .console import err_console
+    from ..base.console import err_console
 
     err_console.print(line, highlight=False, soft_wrap=True, markup=False)
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 import torch
 
-from ..config import RunConfig
+from ..config.runconfig import RunConfig
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..algorithm import Algorithm
+    from .algorithm import Algorithm
 
 # ints and floats the line leaves out: how it was drawn, not how it scored
 _SETTINGS = ("seed", "num")

@@ -16,8 +16,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     import torch
 
+    from ..config.runconfig import RunConfig
     from .assemble import Parts
-    from .config import RunConfig
     from .distributed import DistEnv
     from .results import TrainResult
 
@@ -52,7 +52,7 @@ def describe_row(row: dict[str, Any]) -> str:
 def describe_eval(row: dict[str, Any]) -> str:
     """An evaluation line of metrics.jsonl as one short line of headline numbers: each registered metric's keys
     that declare a ``brief`` name (`ganzoo.specs.MetricKey`), in registration order (FD beside its floor)."""
-    from .plugin_manager import get_registry
+    from ..plugin.manager import get_registry
 
     m = row.get("eval", {})
     pixels = row.get("feature_space") == "pixels"  # the weak fallback space is named; a classifier's is not
@@ -76,7 +76,7 @@ def describe_eval(row: dict[str, Any]) -> str:
 def header(config: RunConfig, parts: Parts, root: Path, total: int, resumed_at: int | None, env: DistEnv,
            device: torch.device) -> str:
     """The two lines a run starts with: what trains on what, where to, and how."""
-    from .device import device_label
+    from ..components.device import device_label
 
     cfg, t = config, config.train
     world = f" x {env.world_size} processes" if env.enabled else ""
@@ -94,7 +94,7 @@ class Reporter:
     rich draws it as a live cell output; plain lines when the output is a file or a pipe)."""
 
     def __init__(self, mode: str = "auto", console: Console | None = None):
-        from .console import console as default_console
+        from ..base.console import console as default_console
 
         self.console = console or default_console
         if mode == "auto":
@@ -152,7 +152,7 @@ class Reporter:
 
 def print_summary(result: TrainResult, console: Console | None = None, rich_output: bool | None = None) -> None:
     """Where everything is, the final losses, speed and how to sample."""
-    from .console import console as default_console
+    from ..base.console import console as default_console
 
     console = console or default_console
     rich_output = console.is_terminal if rich_output is None else rich_output

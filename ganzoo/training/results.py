@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any, TYPE_CHECKING
 from collections.abc import Callable, Iterator
 
-from .errors import GanzooError
-from .rundir import read_metrics
+from ..base.errors import GanzooError
+from ..runs.rundir import read_metrics
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import RunConfig
+    from ..config.runconfig import RunConfig
 
 
 @dataclass

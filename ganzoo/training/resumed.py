@@ -1,6 +1,6 @@
 """What a resume tells the user about a config.toml they edited by hand.
 
-A checkpoint's own config is the truth of a run (`ganzoo.rundir`): `--resume` reads it and never
+A checkpoint's own config is the truth of a run (`ganzoo.runs.rundir`): `--resume` reads it and never
 config.toml, which it rewrites at the start. A user who edits config.toml (a model size, the learning
 rate) and resumes would otherwise see the edit silently undone, so the one place both ways to resume pass
 (`ganzoo.api.train`, which `ganzoo run --resume` calls) prints one line naming the keys that differ and the
@@ -15,9 +15,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .config import TABLES, RunConfig
-from .errors import GanzooError
-from .rundir import RunDir
+from ..base.errors import GanzooError
+from ..config.layers import TABLES
+from ..config.runconfig import RunConfig
+from ..runs.rundir import RunDir
 
 #: keys named in full before the rest are counted
 SHOWN = 6
@@ -39,8 +40,8 @@ def _flat(table: Any, prefix: str = "") -> dict[str, Any]:
 
 def _same(edited: Any, other: Any) -> bool:
     """An edited config.toml value against the checkpoint's (or this start's): TOML 1 is 1.0, but true is not
-    1, and a name that is not UTF-8 is in config.toml as `ganzoo.text.utf8_safe` wrote it."""
-    from .text import utf8_safe
+    1, and a name that is not UTF-8 is in config.toml as `ganzoo.base.text.utf8_safe` wrote it."""
+    from ..base.text import utf8_safe
 
     if isinstance(other, str):
         other = utf8_safe(other)
@@ -60,10 +61,10 @@ def edited_config(root: Path, config: RunConfig) -> str | None:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return (f"{run.config} cannot be read ({exc}); resuming with the checkpoint's config, which is written "
                 f"back to config.toml")
-    from . import checkpoint as ck
+    from ..runs.header import metadata_json, read_metadata
 
     try:
-        saved = _flat(ck.metadata_json(ck.read_metadata(run.latest), "config", run.latest))
+        saved = _flat(metadata_json(read_metadata(run.latest), "config", run.latest))
     except GanzooError:
         return None  # the trainer says what is wrong with the checkpoint, in its own line
     now = _flat(config.to_dict())
@@ -89,6 +90,6 @@ def note_edited_config(config: RunConfig) -> None:
         return
     line = edited_config(Path(config.out), config)
     if line is not None:
-        from .console import err_console
+        from ..base.console import err_console
 
         err_console.print(line, highlight=False, soft_wrap=True, markup=False)

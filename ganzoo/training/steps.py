@@ -13,8 +13,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from ..base.errors import TrainingError
 from . import distributed as dist
-from .errors import TrainingError
 
 
 class LossTracker:

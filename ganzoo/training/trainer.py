@@ -9,7 +9,7 @@ non-finite loss is tracked on the device too, so it is reported with its step
 and term however late it is read, and no checkpoint is ever written after it.
 
 Setup order keeps the CLI's promises: component names are looked up, the
-output folder is checked, the components are built (`ganzoo.assemble`) and a
+output folder is checked, the components are built (`ganzoo.training.assemble`) and a
 resumed checkpoint is loaded before anything is written to disk. Under
 torchrun every rank trains on its own shard and rank 0 alone writes.
 
@@ -29,26 +29,26 @@ from typing import Any, TYPE_CHECKING
 
 import torch
 
-from . import checkpoint as ck
+from ..base.console import err_console
+from ..base.errors import EXIT_HINT, ComponentError, TrainingError
+from ..components.device import configure_backends, resolve_device
+from ..config.runconfig import RunConfig, finalize
+from ..runs import checkpoint as ck
+from ..runs.rundir import RunDir, check_out, check_target
 from . import distributed as dist
 from .algorithm import progress_hooks
-from .assemble import assemble, lookup, run_path
-from .composition import Composition, check_supports
-from .config import RunConfig, finalize
-from .console import err_console
-from .device import configure_backends, resolve_device
+from .assemble import assemble, run_path
+from .composition import Composition, check_supports, lookup
 from .outputs import Outputs
 from .progress import Reporter, header
 from .results import TrainingInterrupted, TrainResult, on_signals
-from .errors import EXIT_HINT, ComponentError, TrainingError
-from .rundir import RunDir, check_out, check_target
 from .steps import LossTracker
 from .trainstate import first_nonfinite, init_generator
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
-    from .registry import Registry
+    from ..plugin.registry import Registry
 
 __all__ = ["Trainer", "TrainResult", "TrainingInterrupted"]
 
@@ -62,7 +62,7 @@ class Trainer:
     ``before_step``: called with the step number before each training step,
     outside any timing of the trainer's own (benchmarks interleave their
     reference loops there). After setup, ``trainer.parts`` holds what was
-    built (`ganzoo.assemble.Parts`).
+    built (`ganzoo.training.assemble.Parts`).
     """
 
     def __init__(self, config: RunConfig | Composition | dict[str, Any], *, resume: bool = False, overwrite: bool = False,
@@ -112,7 +112,7 @@ class Trainer:
                 dist.shutdown(self.env)
 
     def _exited(self, exc: SystemExit) -> ComponentError:
-        from .build import blame
+        from ..components.build import blame
 
         spec = blame(exc, self.registry) if self.registry is not None else None
         who = spec.who if spec is not None else "a plugin"
@@ -132,7 +132,7 @@ class Trainer:
     # -- setup: nothing here writes to disk ------------------------------------------------------
     def _check_shared(self) -> None:
         """Look the names up, and refuse settings the algorithm does not apply (`check_supports`)."""
-        from .plugin_manager import get_registry
+        from ..plugin.manager import get_registry
 
         reg = self.registry = self.registry or get_registry()
         self.composition = self.composition or lookup(self.config, reg)
@@ -140,7 +140,7 @@ class Trainer:
                        cuda=self.device.type == "cuda")
 
     def _build(self) -> None:
-        from .plugin_manager import get_registry
+        from ..plugin.manager import get_registry
 
         cfg, t, env, dev = self.config, self.config.train, self.env, self.device
         reg = self.registry = self.registry or get_registry()
@@ -155,7 +155,7 @@ class Trainer:
         self.total = t["steps"] or t["epochs"] * p.feed.steps_per_epoch
         self.step = p.restore(ck.load(self.run.latest), cfg, env) if self.resume else 0
         if t["init"] is not None and not self.resume:  # a resumed run has its own weights
-            from .pretrained import resolve
+            from ..runs.pretrained import resolve
 
             start = ck.load(ck.find(resolve(t["init"], reg)))
             p.meta["init"] = init_generator(start, cfg, p.algorithm.modules, t["init"])

@@ -15,13 +15,13 @@ from typing import Any, TYPE_CHECKING
 import torch
 from torch import nn
 
-from . import checkpoint as ck
-from .checkpoint import Checkpoint
-from .errors import CheckpointError, WriteError
+from ..base.errors import CheckpointError, WriteError
+from ..runs import checkpoint as ck
+from ..runs.checkpoint import Checkpoint
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..config.runconfig import RunConfig
     from .batches import Feeder
-    from .config import RunConfig
 
 
 def save_training(path: Path, *, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
@@ -64,7 +64,7 @@ def first_nonfinite(modules: dict[str, nn.Module], optimizers: dict[str, torch.o
     """
     tensors = {f"{name}.{k}": v for name, module in modules.items() for k, v in module.state_dict().items()}
     for prefix, opt in optimizers.items():
-        for i, state in opt.state_dict()["state"].items():  # keyed as `ganzoo.checkpoint.flatten_optimizer` does
+        for i, state in opt.state_dict()["state"].items():  # keyed as `ganzoo.runs.checkpoint.flatten_optimizer` does
             tensors.update({f"{prefix}.{i}.{k}": v for k, v in state.items() if isinstance(v, torch.Tensor)})
     return ck.first_nonfinite(tensors)
 

@@ -12,7 +12,7 @@ from torch import Tensor
 from ganzoo.errors import DataError, UsageError
 from ganzoo.images import MAX_PIXELS, TOO_LARGE, load_image
 from ganzoo.interfaces import to_model_range
-from ganzoo.plugin_manager import warn
+from ganzoo.plugin.manager import warn
 from ganzoo.specs import DataInfo
 
 from .imageops import InMemory, check_size, resize_center_crop

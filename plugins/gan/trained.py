@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ganzoo import argcheck
+from ganzoo.config import argcheck
 from ganzoo.checkpoint import load_model
 from ganzoo.errors import UsageError, plugin_code
 from ganzoo.registry import Registry
@@ -43,7 +43,7 @@ class NoiseGenerator(Trained):
     @classmethod
     def read(cls, stored: Stored, *, ema: bool, device: torch.device, registry: Registry,
              options: Mapping[str, object]) -> NoiseGenerator:
-        from ganzoo.build import build_generator
+        from ganzoo.components.build import build_generator
 
         spec = stored.generator(registry)
         if spec.takes != "noise":

@@ -7,7 +7,7 @@ samples' place) is computed once per real side (`RealSide.once`), so evaluation 
 once per run. The statistics themselves are `ganzoo.evaluation.metrics`.
 
 Every metric class defines ``__init__``, with parameters or without: `ganzoo info` reads it from this
-source without importing it (`ganzoo.introspect`), and a base class in ``ganzoo.evaluation`` is not read
+source without importing it (`ganzoo.plugin.introspect`), and a base class in ``ganzoo.evaluation`` is not read
 while that package is not loaded.
 """
 

@@ -12,7 +12,7 @@ The outputs, their targets and labels, and the round trip come from the translat
 knows which generator goes which way); nothing here names a direction.
 
 Every metric class defines ``__init__``, with parameters or without: `ganzoo info` reads it from this
-source without importing it (`ganzoo.introspect`), and a base class in ``ganzoo.evaluation`` is not read
+source without importing it (`ganzoo.plugin.introspect`), and a base class in ``ganzoo.evaluation`` is not read
 while that package is not loaded.
 """
 

@@ -417,7 +417,7 @@ def _domains(dataset: object) -> Any:
 
 
 def _heldout(setup: Setup) -> Dataset:
-    from ganzoo.build import build_dataset
+    from ganzoo.components.build import build_dataset
 
     cfg = setup.config
     params = {**cfg.params(cfg.dataset), "split": "heldout"}

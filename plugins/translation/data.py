@@ -26,7 +26,7 @@ from torch import Tensor
 
 from ganzoo.errors import DataError, UsageError
 from ganzoo.images import load_image
-from ganzoo.plugin_manager import warn
+from ganzoo.plugin.manager import warn
 
 from ..datasets.folder import EXTENSIONS
 from ..datasets.imageops import InMemory, check_size, resize_center_crop

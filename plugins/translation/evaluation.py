@@ -46,7 +46,7 @@ _DATA_NEEDS = frozenset({"reference", "features", "classes", "heldout", "modes"}
 # -- the real data each domain is measured against ----------------------------------------------------
 
 def _spec_params(name: str) -> set[str]:
-    from ganzoo.plugin_manager import get_registry
+    from ganzoo.plugin.manager import get_registry
 
     registry = get_registry()
     return {p.name for p in registry.get("dataset", name).params} if registry.has("dataset", name) else set()
@@ -90,7 +90,7 @@ def score_translation(model: nn.Module, inputs: Tensor, targets: Tensor | None, 
     the default set); one the run cannot serve is refused in one line before
     anything is translated, or with ``strict=False`` left out with a note.
     """
-    from ganzoo.plugin_manager import get_registry
+    from ganzoo.plugin.manager import get_registry
 
     registry = get_registry()
     asked = resolve(metrics, registry)
@@ -215,8 +215,8 @@ def heldout_images(name: str, params: dict[str, Any], direction: str = "AtoB", n
     """``num`` input images (all, when None) of the held-out split of dataset ``name`` built with ``params``
     (a run's [dataset] table), with their targets when the data is paired; ``direction`` "BtoA" swaps the
     domains. A subset is drawn with ``seed``, in a fixed order."""
-    from ganzoo.build import build_dataset
-    from ganzoo.plugin_manager import get_registry
+    from ganzoo.components.build import build_dataset
+    from ganzoo.plugin.manager import get_registry
 
     registry = get_registry()
     spec = registry.get("dataset", name) if registry.has("dataset", name) else None
@@ -261,7 +261,7 @@ def evaluate_translation_run(path: str | Path, num: int | None = None, seed: int
     set); one the run cannot serve is refused in one line.
     """
     from ganzoo.evaluation.runs import run_dataset
-    from ganzoo.plugin_manager import get_registry
+    from ganzoo.plugin.manager import get_registry
     from ganzoo.trained import load_generator
 
     resolve(metrics, get_registry())  # an unknown name: one line, before the run is read

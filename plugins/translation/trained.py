@@ -51,7 +51,7 @@ class Translator(Trained):
     @classmethod
     def read(cls, stored: Stored, *, ema: bool, device: torch.device, registry: Registry,
              options: Mapping[str, object]) -> Translator:
-        from ganzoo.build import build_generator
+        from ganzoo.components.build import build_generator
         from ganzoo.trained import accept
 
         spec = stored.generator(registry)
@@ -96,7 +96,7 @@ class Translator(Trained):
         """``input``'s images (at most ``num``), or ``num`` held-out inputs (default 16) beside their targets,
         translated; the grid shows input | output (| target) side by side."""
         from ganzoo.images import MAX_PIXELS, TOO_LARGE, image_files, read_images
-        from ganzoo.plugin_manager import warn
+        from ganzoo.plugin.manager import warn
         from ganzoo.sampling import check_memory
         from ganzoo.evaluation.runs import run_dataset
         from ganzoo.evaluation.translation import translate

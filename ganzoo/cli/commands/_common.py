@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
-from ..settings import DEVICES, check_device
-from ..specs import ALL_KINDS
+from ...base.specs import ALL_KINDS
+from ...config.settings import DEVICES, check_device
 
 F = TypeVar("F", bound=Callable[..., Any])
 

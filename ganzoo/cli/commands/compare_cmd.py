@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import UsageError
+from ...base.errors import UsageError
 
 
 @click.command("compare")
@@ -25,9 +25,9 @@ def compare_cmd(runs: tuple[Path, ...], out: Path, force: bool) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from ..console import console
-    from ..plotting import Curves, compare_figure, plot_file, save
-    from ..rundir import RunDir, read_metrics
+    from ...base.console import console
+    from ...runs.plotting import Curves, compare_figure, plot_file, save
+    from ...runs.rundir import RunDir, read_metrics
 
     out = plot_file(out)  # the file written: `--out ab` is ab.png; a suffix matplotlib cannot write is refused
     if out.exists() and not force:

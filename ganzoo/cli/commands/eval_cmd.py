@@ -68,8 +68,8 @@ def eval_cmd(path: str, num: int | None, dataset: str | None, seed: int, device:
     ganzoo eval runs/<cyclegan-run> --direction BtoA
     ganzoo eval dcgan-mnist --metric fd --metric precision-recall --json
     """
-    from ..api import evaluate
-    from ..console import console, err_console
+    from ...api import evaluate
+    from ...base.console import console, err_console
 
     def log(message: str) -> None:
         err_console.print(message, style="dim", highlight=False, markup=False)  # paths and names: not markup
@@ -79,7 +79,7 @@ def eval_cmd(path: str, num: int | None, dataset: str | None, seed: int, device:
     if as_json:
         print_json(result)
         return
-    from ..evaluation.report import footer, render
+    from ...evaluation.report import footer, render
 
     console.print(render(result))
     for line in footer(result):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import UsageError
+from ...base.errors import UsageError
 
 #: what the command needs beyond ganzoo's own dependencies
 NEEDS = ("starlette", "uvicorn")
@@ -54,9 +54,9 @@ def explore_cmd(targets: tuple[str, ...], runs: Path, host: str, port: int, no_b
     import threading
     import webbrowser
 
-    from ..console import console
-    from ..explore.server import serve
-    from ..explore.zoo import Zoo
+    from ...base.console import console
+    from ...explore.server import serve
+    from ...explore.zoo import Zoo
 
     zoo = Zoo(runs, targets)  # a name that is neither a run nor a pretrained generator: one line, before serving
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from ..errors import UnknownNameError
-from ..heads import MAIN
-from ..lossspec import LossSpec, LossSpecError, resolve_terms
-from ..registry import Registry
-from ..specs import ALL_KINDS, KINDS, SAMPLING_OPTIONS, ComponentSpec, RecipeSpec
+from ...base.errors import UnknownNameError
+from ...base.specs import ALL_KINDS, KINDS, SAMPLING_OPTIONS, ComponentSpec, RecipeSpec
+from ...config.lossspec import LossSpec, LossSpecError, resolve_terms
+from ...plugin.heads import MAIN
+from ...plugin.registry import Registry
 from ._common import json_option, kind_option, print_json
 
 
@@ -65,7 +65,7 @@ def _loss_spec(spec: LossSpec, registry: Registry) -> dict[str, Any]:
 
 def lookup(name: str, kind: str | None) -> list[dict[str, Any]]:
     """What ``name`` is: every component or recipe so called, else a composed loss spec."""
-    from ..plugin_manager import get_registry
+    from ...plugin.manager import get_registry
 
     registry = get_registry()
     found = registry.find(name, kind)
@@ -93,8 +93,8 @@ def _show(entry: dict[str, Any]) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
-    from ..console import console
-    from ..params import type_label
+    from ...base.console import console
+    from ...plugin.params import type_label
 
     if entry["kind"] == "loss-spec":
         console.print(f"[bold]loss spec[/] {escape(entry['name'])}: L = " + " + ".join(
@@ -169,8 +169,8 @@ def _show_metric(name: str, metric: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..console import console
-    from ..specs import NEEDS
+    from ...base.console import console
+    from ...base.specs import NEEDS
 
     def say(line: str) -> None:
         console.print(line, highlight=False, soft_wrap=True, markup=False)

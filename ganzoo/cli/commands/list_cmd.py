@@ -11,7 +11,7 @@ from ._common import json_option, kind_option, print_json
 
 def rows(kind: str | None, pretrained: bool = False) -> list[dict[str, Any]]:
     """What `ganzoo list` shows; ``pretrained``: only the recipes that ship a trained generator."""
-    from ..plugin_manager import get_registry
+    from ...plugin.manager import get_registry
 
     registry = get_registry()
     out: list[dict[str, Any]] = []
@@ -69,7 +69,7 @@ def list_cmd(kind: str | None, pretrained: bool, as_json: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..console import console
+    from ...base.console import console
 
     table = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("kind", "name", "plugin", "summary"):

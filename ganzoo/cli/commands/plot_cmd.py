@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import UsageError
+from ...base.errors import UsageError
 
 CURVES = "curves.png"  # ganzoo's own file in a run folder, rewritten by each `ganzoo plot`
 
@@ -24,10 +24,10 @@ def plot_cmd(run: Path, out: Path | None, force: bool) -> None:
     ganzoo plot runs/<run> --out a.png
     Needs matplotlib: pip install "ganzoo[plot]".
     """
-    from ..console import console
-    from ..plotting import Curves, plot_file, run_figure, save
-    from ..plugin_manager import warn
-    from ..rundir import RunDir, read_metrics
+    from ...base.console import console
+    from ...plugin.manager import warn
+    from ...runs.plotting import Curves, plot_file, run_figure, save
+    from ...runs.rundir import RunDir, read_metrics
 
     rundir = RunDir(run)
     if not rundir.metrics.is_file():

@@ -12,7 +12,7 @@ from ._common import json_option, print_json
 def plugins_cmd(as_json: bool) -> None:
     """List loaded plugins with their distribution, version and hooks, and every
     plugin that failed to load with the reason."""
-    from ..plugin_manager import get_plugins, get_registry
+    from ...plugin.manager import get_plugins, get_registry
 
     get_registry()  # registering is where many plugin errors surface
     records = sorted(get_plugins().records.values(), key=lambda r: (r.dist or "", r.name))
@@ -25,7 +25,7 @@ def plugins_cmd(as_json: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..console import console
+    from ...base.console import console
 
     table = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("plugin", "distribution", "hooks", "status"):

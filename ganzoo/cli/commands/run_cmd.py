@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from ..errors import GanzooError, UnknownNameError, UsageError
-from ..settings import SETTINGS, Setting
+from ...base.errors import GanzooError, UnknownNameError, UsageError
+from ...config.settings import SETTINGS, Setting
 
 _CLICK_TYPES: dict[str, Any] = {"int": int, "float": float, "device": str, "text": str}
 
@@ -28,7 +28,7 @@ def _flag_layer(opts: dict[str, Any]) -> dict[str, Any]:
     put("dataset", "name", opts["dataset"])
     put("dataset", "root", opts["data_root"])
     put("dataset", "image_size", opts["image_size"])
-    for s in SETTINGS:  # what each value may be is checked once, with the rest of [train] (ganzoo.settings)
+    for s in SETTINGS:  # what each value may be is checked once, with the rest of [train] (ganzoo.config.settings)
         if s.flag is not None:
             value = opts[_dest(s)]
             if _is_switch(s):
@@ -54,7 +54,7 @@ def _is_repeated(s: Setting) -> bool:
 
 
 def _settings_options(command: Any) -> Any:
-    """One option per train setting that has a flag, its help and default read from `ganzoo.settings`."""
+    """One option per train setting that has a flag, its help and default read from `ganzoo.config.settings`."""
     for s in reversed(SETTINGS):
         if s.flag is None:
             continue
@@ -101,10 +101,10 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
     ganzoo run --config runs/<run>/config.toml   repeat a run
     ganzoo run --resume runs/<run> --epochs 20   continue it (20 epochs in total)
     """
-    from ..composition import lookup
-    from ..config import resolve
-    from ..plugin_manager import get_registry, unavailable
-    from ..rundir import RunDir
+    from ...config.runconfig import resolve
+    from ...plugin.manager import get_registry, unavailable
+    from ...runs.rundir import RunDir
+    from ...training.composition import lookup
 
     registry = get_registry()
 
@@ -115,7 +115,7 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
         if overwrite:
             raise UsageError("pass --resume or --overwrite, not both")
         run = RunDir(Path(resume))
-        flags.setdefault("out", str(run.root))  # the latest checkpoint's own config is the base (see ganzoo.rundir)
+        flags.setdefault("out", str(run.root))  # the latest checkpoint's own config is the base (see ganzoo.runs.rundir)
         config = resolve(config_file=config_file, flags=flags, sets=sets, base=run.resume_base())
         if config.out is None or Path(config.out).resolve() != run.root.resolve():  # --out, --set out=, --config
             raise UsageError(f"--resume continues {run.root} in place; --out cannot be {config.out!r}")
@@ -128,10 +128,10 @@ def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrit
             raise
         # a resumed run's component went away: say which plugin it came from and why it is not loaded
         raise unavailable(exc.kind, exc.name, RunDir(Path(resume)).recorded_component(exc.kind, exc.name)) from None
-    from .. import distributed as dist
-    from ..api import train
-    from ..progress import print_summary
-    from ..trainer import TrainingInterrupted  # torch is imported from here on
+    from ...api import train
+    from ...training import distributed as dist
+    from ...training.progress import print_summary
+    from ...training.results import TrainingInterrupted  # torch is imported from here on
 
     main_rank = dist.from_env().is_main  # under torchrun, rank 0 alone reports
     try:

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import UsageError, plugin_code
-from ..rundir import check_output
+from ...base.errors import UsageError, plugin_code
+from ...runs.rundir import check_output
 from ._common import device_option
 
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from ..registry import Registry
-    from ..trained import Trained
+    from ...plugin.registry import Registry
+    from ...runs.trained import Trained
 
 
 @dataclass
@@ -72,10 +72,10 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
         raise UsageError(f"--input {input_path} does not exist", "give an image file or a folder of images")
     if out is not None:
         check_output(Path(out), force)
-    from ..device import resolve_device
-    from ..pretrained import resolve
-    from ..sampling import write_picture
-    from ..trained import load
+    from ...components.device import resolve_device
+    from ...runs.pretrained import resolve
+    from ...runs.sampling import write_picture
+    from ...runs.trained import load
 
     given = {"label": label, "input": input_path, "direction": direction, "truncation": truncation,
              **(options or {})}
@@ -89,8 +89,8 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
     if path.suffix.lower() == ".safetensors":
         from safetensors.torch import save
 
-        from ..checkpoint import metadata_strings
-        from ..rundir import write_atomic
+        from ...runs.checkpoint import metadata_strings
+        from ...runs.rundir import write_atomic
 
         meta = {"generator": loaded.config.gen["name"], "seed": str(seed), "step": str(loaded.step),
                 "ema": json.dumps(loaded.ema), "checkpoint": str(loaded.checkpoint), **drawing.meta}
@@ -103,7 +103,7 @@ def sample_to_file(target: str | Path, out: str | Path | None = None, num: int |
 
 def _truncation_help() -> str:
     """--truncation's help, from the options generators may declare for it (`ganzoo.specs.SAMPLING_OPTIONS`)."""
-    from ..specs import SAMPLING_OPTIONS
+    from ...base.specs import SAMPLING_OPTIONS
 
     kinds = [o for o in SAMPLING_OPTIONS.values() if o.flag == "truncation"]
     return ("The generator's own truncation trick, for generators that declare one (others refuse it; "
@@ -163,7 +163,7 @@ def sample_cmd(target: str, num: int | None, label: int | None, seed: int, out: 
     A walk between two seeds, as an animation:
     ganzoo sample dcgan-mnist --walk 1 2 --frames 24 --out walk.gif
     """
-    from ..console import console
+    from ...base.console import console
 
     options = {**named_values("--set", settings), **named_values("--code", codes, prefix="code.")}
     if walk is not None:
@@ -182,8 +182,8 @@ def _walk(target: str, seeds: tuple[int, int], frames: int, out: str | None, lab
           truncation: float | None, use_ema: bool, device: str, force: bool, num: int | None,
           input_: str | None, direction: str | None, options: dict[str, str]) -> None:
     """`sample --walk`: the flags that mean nothing for a walk are refused by name, then `ganzoo.walk`."""
-    from ..console import console
-    from ..walk import walk_to_file
+    from ...base.console import console
+    from ...runs.walk import walk_to_file
 
     for flag, given in (("--num", num is not None), ("--input", input_ is not None), ("--direction", direction is not None)):
         if given:
