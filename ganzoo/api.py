@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .config.runconfig import RunConfig
     from .plugin.registry import Registry
-    from .runs.trained import Trained
+    from .runs.trained import Scoring, Trained
     from .training.composition import Composition
     from .training.results import TrainResult
 
@@ -208,7 +208,7 @@ def evaluate(path: str | Path | Run, *, num: int | None = None, seed: int = 0, d
 
     where = path.path if isinstance(path, Run) else resolve(path)
     scoring = Scoring(num=num, seed=seed, dataset=dataset, device=resolve_device(device), inception=inception,
-                      metrics=names, log=log)
+                      metrics=names, log=log, of_samples=_of_samples)
     given = {k: v for k, v in options.items() if v is not None}
     if _holds_samples(where):  # samples, not a model: nothing to read back
         if given:
@@ -219,6 +219,15 @@ def evaluate(path: str | Path | Run, *, num: int | None = None, seed: int = 0, d
                                        inception=inception, log=log, metrics=names or None), path, where)
     loaded = read_back(where, ema=True, device=scoring.device, options=given)
     return _named(loaded.evaluate(scoring), path, where)
+
+
+def _of_samples(target: Path, scoring: Scoring) -> dict[str, Any]:
+    """The core's evaluation of a run by samples drawn from its generator (`ganzoo.evaluation.evaluate`), which
+    `evaluate` hands the run's reader (`ganzoo.trained.Scoring.of_samples`)."""
+    from .evaluation import evaluate as evaluate_samples
+
+    return evaluate_samples(target, num=scoring.num, seed=scoring.seed, dataset=scoring.dataset, device=scoring.device,
+                            inception=scoring.inception, log=scoring.log, metrics=scoring.metrics or None)
 
 
 def _metric_names(metrics: Iterable[str] | str | None) -> tuple[str, ...]:

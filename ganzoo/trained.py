@@ -7,8 +7,8 @@ Code inside ganzoo imports them from there, never from here.
 
 from __future__ import annotations
 
-from .runs.trained import (Controls, Drawing, Option, Scoring, Stored, Trained, accept, flag_of, load, load_generator,
-                           locate, read)
+from .runs.trained import (Controls, Drawing, NoiseGenerator, Option, Scoring, Stored, Trained, accept, flag_of, load,
+                           load_generator, locate, read)
 
-__all__ = ["Option", "Stored", "Drawing", "Scoring", "Controls", "Trained", "load", "load_generator", "read", "locate",
-           "flag_of", "accept"]
+__all__ = ["Option", "Stored", "Drawing", "Scoring", "Controls", "Trained", "NoiseGenerator", "load", "load_generator",
+           "read", "locate", "flag_of", "accept"]

@@ -9,7 +9,8 @@ import torch
 from PIL import Image
 
 from ganzoo.base.errors import UsageError
-from ganzoo.runs.walk import fractions, interpolate, slerp, walk, walk_to_file
+from ganzoo.cli.commands.sample_cmd import walk_to_file
+from ganzoo.runs.walk import fractions, interpolate, slerp, walk
 
 
 def _angle(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -15,16 +15,21 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 from torch import Tensor
 
 from ..base.errors import UsageError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .trained import Trained
+
+
+class Walks(Protocol):
+    """What `walk` asks of a trained model (`ganzoo.trained.Trained`): its options checked, its own walk."""
+
+    def accept(self, given: Mapping[str, object]) -> dict[str, object]: ...
+
+    def walk(self, seed_a: int, seed_b: int, frames: int, options: Mapping[str, object]) -> Tensor: ...
 
 #: the most frames one walk draws: a GIF of 28 px frames this long is still small, and the page waits for it
 MAX_FRAMES = 240
@@ -82,7 +87,7 @@ def interpolate(model: torch.nn.Module, z_a: Tensor, z_b: Tensor, t: Tensor, lab
     return generate(model, z, labels, 256, **options)
 
 
-def walk(loaded: Trained, seed_a: int, seed_b: int, frames: int = 16, label: int | None = None,
+def walk(loaded: Walks, seed_a: int, seed_b: int, frames: int = 16, label: int | None = None,
          truncation: float | None = None, options: Mapping[str, object] | None = None) -> Tensor:
     """``frames`` images (frames, C, H, W) in [-1, 1] from seed ``seed_a``'s input to ``seed_b``'s, as the
     model's reader walks (`ganzoo.trained.Trained.walk`; a noise generator: `interpolate` between the codes
@@ -112,28 +117,3 @@ def animation(frames: Tensor, fmt: str = "GIF", scale: int = 4, duration: int = 
     extra = {"lossless": True} if fmt == "WEBP" else {}
     images[0].save(buffer, format=fmt, save_all=True, append_images=images[1:], duration=duration, loop=0, **extra)
     return buffer.getvalue()
-
-
-def walk_to_file(target: str, seed_a: int, seed_b: int, frames: int = 16, out: str | None = None,
-                 label: int | None = None, truncation: float | None = None, use_ema: bool = True,
-                 device: str = "cpu", force: bool = False,
-                 options: Mapping[str, object] | None = None) -> tuple[Trained, Path]:
-    """`ganzoo sample TARGET --walk A B`: the walk written as a looping GIF or WebP (by ``out``'s ending;
-    default a fresh ``NAME-walk-A-B.gif`` in the working folder). Returns the generator and the file."""
-    from ..components.device import resolve_device
-    from .pretrained import resolve
-    from .rundir import check_output, fresh_path, write_atomic
-    from .trained import load
-
-    if out is not None and Path(out).suffix.lower() not in ANIMATIONS:
-        raise UsageError(f"--out {out}: a walk is an animation", "give a .gif or .webp file")
-    if not 1 <= frames <= MAX_FRAMES:  # before the generator is loaded
-        raise UsageError(f"--frames must be 1..{MAX_FRAMES}, not {frames}")
-    if out is not None:
-        check_output(Path(out), force)
-    loaded = load(resolve(target), ema=use_ema, device=resolve_device(device))
-    images = walk(loaded, seed_a, seed_b, frames, label, truncation, options)
-    name = loaded.pretrained or loaded.run_dir.name or "walk"
-    path = Path(out) if out is not None else fresh_path(Path(), f"{name}-walk-{seed_a}-{seed_b}", ".gif")
-    write_atomic(path, animation(images, ANIMATIONS[path.suffix.lower()]))
-    return loaded, path

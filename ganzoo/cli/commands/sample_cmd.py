@@ -183,7 +183,6 @@ def _walk(target: str, seeds: tuple[int, int], frames: int, out: str | None, lab
           input_: str | None, direction: str | None, options: dict[str, str]) -> None:
     """`sample --walk`: the flags that mean nothing for a walk are refused by name, then `ganzoo.walk`."""
     from ...base.console import console
-    from ...runs.walk import walk_to_file
 
     for flag, given in (("--num", num is not None), ("--input", input_ is not None), ("--direction", direction is not None)):
         if given:
@@ -192,3 +191,29 @@ def _walk(target: str, seeds: tuple[int, int], frames: int, out: str | None, lab
                                 options)
     console.print(f"wrote a walk of {frames} frames from seed {seeds[0]} to {seeds[1]} (step {loaded.step}) to {path}",
                   highlight=False, soft_wrap=True, markup=False)
+
+
+def walk_to_file(target: str, seed_a: int, seed_b: int, frames: int = 16, out: str | None = None,
+                 label: int | None = None, truncation: float | None = None, use_ema: bool = True,
+                 device: str = "cpu", force: bool = False,
+                 options: Mapping[str, object] | None = None) -> tuple[Trained, Path]:
+    """`ganzoo sample TARGET --walk A B`: the walk written as a looping GIF or WebP (by ``out``'s ending;
+    default a fresh ``NAME-walk-A-B.gif`` in the working folder). Returns the generator and the file."""
+    from ...components.device import resolve_device
+    from ...runs.pretrained import resolve
+    from ...runs.rundir import check_output, fresh_path, write_atomic
+    from ...runs.trained import load
+    from ...runs.walk import ANIMATIONS, MAX_FRAMES, animation, walk
+
+    if out is not None and Path(out).suffix.lower() not in ANIMATIONS:
+        raise UsageError(f"--out {out}: a walk is an animation", "give a .gif or .webp file")
+    if not 1 <= frames <= MAX_FRAMES:  # before the generator is loaded
+        raise UsageError(f"--frames must be 1..{MAX_FRAMES}, not {frames}")
+    if out is not None:
+        check_output(Path(out), force)
+    loaded = load(resolve(target), ema=use_ema, device=resolve_device(device))
+    images = walk(loaded, seed_a, seed_b, frames, label, truncation, options)
+    name = loaded.pretrained or loaded.run_dir.name or "walk"
+    path = Path(out) if out is not None else fresh_path(Path(), f"{name}-walk-{seed_a}-{seed_b}", ".gif")
+    write_atomic(path, animation(images, ANIMATIONS[path.suffix.lower()]))
+    return loaded, path
