@@ -2,8 +2,10 @@
 
 The skeleton is a complete, installable package whose own tests pass as
 generated: a pyproject with the ``ganzoo`` entry point, a torch-free
-registration module, a loss term, a generator/discriminator pair, a training algorithm, a logger
-(experiment tracker), a recipe, a test using `ganzoo.testing`, and a README. Templates: `scaffold_templates`.
+registration module, a loss term, a generator/discriminator pair, a training
+algorithm with a reader of its runs (a sampling option of its own), a metric, a
+logger (experiment tracker), a recipe, a test using `ganzoo.testing`, and a
+README. Templates: `scaffold_templates`.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ torch. Each factory's docstring is its help text in `ganzoo info`.
 from __future__ import annotations
 
 from ganzoo import hookimpl
+from ganzoo.specs import MetricKey
 
 GANZOO_PLUGIN_API = 1
 
@@ -58,6 +59,10 @@ def ganzoo_register_components(register):
     # trained: what reads its runs back for `ganzoo sample`, `ganzoo eval`, `ganzoo.load` and pretrained export
     register.algorithm("__NAME__-alternating", "__MODULE__.algorithm:Alternating", supports=("amp",),
                        trained="__MODULE__.trained:AlternatingRun")
+    # a metric: `ganzoo eval RUN --metric __NAME__-spread`; keys say how `ganzoo eval` and `ganzoo plot` show it
+    register.metric("__NAME__-spread", "__MODULE__.metric:Spread", needs=("features",), takes=("noise", "image"),
+                    keys=(MetricKey("spread", "feature spread", "{:.3f}", floor=True, brief="spread",
+                                    hint="the samples' feature variance over the real data's; 1: as varied"),))
 
 
 @hookimpl
@@ -148,6 +153,33 @@ class AlternatingRun(NoiseGenerator):
 
     def codes(self, n, seed, chosen):
         return super().codes(n, seed, chosen) * chosen.get("spread", 1.0)
+'''
+
+METRIC = '''\
+"""A metric of __DIST__: `ganzoo eval RUN --metric __NAME__-spread`."""
+
+from __future__ import annotations
+
+from ganzoo.evaluation.metric import Evaluation, Metric
+
+
+def _variance(features):
+    return float(features.double().var(dim=0).sum())
+
+
+class Spread(Metric):
+    """Feature spread: the samples' total feature variance over the real data's (1: as varied; below: collapsed).
+
+    Floor: train-split images in the samples' place, against the same held-out images.
+    """
+
+    def __init__(self):
+        super().__init__()
+
+    def __call__(self, ev: Evaluation):
+        real = ev.real()  # the real data the samples are compared with, and the floor's stand-ins
+        floor = real.once("spread", lambda: _variance(real.stand_in_features()) / _variance(real.features()))
+        return {"spread": _variance(ev.compared()) / _variance(real.features()), "spread_floor": floor}
 '''
 
 LOSSES = '''\
@@ -320,7 +352,8 @@ A [ganzoo](https://pypi.org/project/ganzoo/) plugin. It adds:
 | loss (adversarial) | `__NAME__-smooth-bce` |
 | generator / discriminator | `__NAME__-mlp` |
 | logger | `__NAME__-csv` (`ganzoo run --logger __NAME__-csv`) |
-| algorithm | `__NAME__-alternating` (`ganzoo run --algo __NAME__-alternating`) |
+| algorithm | `__NAME__-alternating` (`ganzoo run --algo __NAME__-alternating`; `ganzoo sample RUN --set spread=0.5`) |
+| metric | `__NAME__-spread` (`ganzoo eval RUN --metric __NAME__-spread`) |
 | recipe | `__NAME__-gaussians`, `__NAME__-alternating-gaussians` |
 
 ```bash
@@ -347,5 +380,6 @@ FILES = {
     "src/__MODULE__/logger.py": LOGGER,
     "src/__MODULE__/algorithm.py": ALGORITHM,
     "src/__MODULE__/trained.py": TRAINED,
+    "src/__MODULE__/metric.py": METRIC,
     "tests/test___MODULE__.py": TEST,
 }

@@ -33,8 +33,9 @@ def test_writes_a_complete_package(generated):
     files = sorted(str(p.relative_to(generated.project)) for p in generated.project.rglob("*") if p.is_file())
     assert files == ["README.md", "pyproject.toml", "src/ganzoo_acme_gans/__init__.py",
                      "src/ganzoo_acme_gans/algorithm.py", "src/ganzoo_acme_gans/logger.py",
-                     "src/ganzoo_acme_gans/losses.py", "src/ganzoo_acme_gans/models.py",
-                     "src/ganzoo_acme_gans/trained.py", "tests/test_ganzoo_acme_gans.py"]
+                     "src/ganzoo_acme_gans/losses.py", "src/ganzoo_acme_gans/metric.py",
+                     "src/ganzoo_acme_gans/models.py", "src/ganzoo_acme_gans/trained.py",
+                     "tests/test_ganzoo_acme_gans.py"]
     pyproject = (generated.project / "pyproject.toml").read_text()
     assert '[project.entry-points.ganzoo]\nacme-gans = "ganzoo_acme_gans"' in pyproject
     assert "pip install -e" in generated.stdout and "python -m pytest" in generated.stdout
@@ -48,7 +49,7 @@ def test_installed_skeleton_is_listed(generated):
     assert mine == {("generator", "acme-gans-mlp"), ("discriminator", "acme-gans-mlp"),
                     ("loss", "acme-gans-smooth-bce"), ("recipe", "acme-gans-gaussians"),
                     ("logger", "acme-gans-csv"), ("algorithm", "acme-gans-alternating"),
-                    ("recipe", "acme-gans-alternating-gaussians")}
+                    ("metric", "acme-gans-spread"), ("recipe", "acme-gans-alternating-gaussians")}
     assert proc.stderr == ""
 
 
@@ -56,9 +57,9 @@ def test_generated_tests_pass_as_generated(generated):
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=generated.source,
                           capture_output=True, text=True, timeout=300, env={**os.environ, **generated.env})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    # a check per component (generator, discriminator, loss, logger, algorithm, two recipes), the loss test and
-    # the algorithm's own sampling option
-    assert "9 passed" in proc.stdout
+    # a check per component (generator, discriminator, loss, logger, algorithm, metric, two recipes), the loss
+    # test and the algorithm's own sampling option
+    assert "10 passed" in proc.stdout
 
 
 def test_generated_recipe_trains(generated):

@@ -113,8 +113,35 @@ def _check_run(spec: Any, base: dict[str, Any], tmp: Path, batch_size: int, regi
                          f"({', '.join(differ[:4])}{' ...' if len(differ) > 4 else ''}); save what a resume needs "
                          f"in Algorithm.state")
     report.passed("bit-exact resume")
+    _check_read_back(spec, tmp / "straight", registry)
+    report.passed("read back: sample and export")
     report.supported.append(tuple(straight.parts.info.shape))
     return report
+
+
+def _check_read_back(spec: Any, run: Path, registry: Any) -> None:
+    """The run read back by the algorithm's reader (`register.algorithm(..., trained=...)`) draws what
+    `ganzoo sample` writes, and its pretrained export reads back to the same drawing."""
+    from ..errors import GanzooError
+    from ..pretrained import export
+    from ..trained import Drawing, load
+
+    def drawn(target: Path) -> Drawing:
+        loaded = load(target, registry=registry)
+        drawing = loaded.draw(None, 0, {})
+        if not isinstance(drawing, Drawing) or not drawing.tensors or drawing.count < 1:
+            raise fail(spec, f"its reader's draw returned {type(drawing).__name__}, not a Drawing with tensors")
+        return drawing
+
+    try:
+        first = drawn(run)
+        export(run / "checkpoints" / "latest.safetensors", run / "exported.safetensors", name="check")
+        again = drawn(run / "exported.safetensors")
+    except GanzooError as exc:
+        raise fail(spec, f"its run cannot be read back: {exc}") from exc
+    if set(first.tensors) != set(again.tensors) or any(
+            first.tensors[k].shape != again.tensors[k].shape for k in first.tensors):
+        raise fail(spec, "its pretrained export draws other tensors than its run (Trained.shipped keeps too little?)")
 
 
 def _fit_watching(trainer: Any, seen: list[dict[str, torch.Tensor]]) -> Any:
