@@ -125,7 +125,7 @@ def export(checkpoint: str | Path, out: str | Path, *, name: str, metrics: dict[
     ck = stored.ck
     registry = get_registry()
     tensors = {}
-    for section in reader(stored.algorithm(registry), registry).shipped(stored):
+    for section in reader(stored.algorithm(registry)).shipped(stored):
         for key, t in ck.section(section).items():
             tensors[f"{section}.{key}"] = t.half() if t.is_floating_point() else t
     if not tensors:

@@ -285,7 +285,7 @@ class ComponentRegistrar:
         refused in one line. ``generators`` / ``discriminators``: the models it trains, by name (empty: any
         that fits ``takes`` and ``scores``). ``trained``: the `ganzoo.trained.Trained` subclass (or a lazy
         "module:Class") that reads its runs back: what `ganzoo sample`, `ganzoo eval`, `ganzoo.load` and a
-        pretrained export do with them; None: the default algorithm's.
+        pretrained export do with them; None: `ganzoo.trained.NoiseGenerator`, the reader of generators that draw from noise.
         """
         _one_of("takes", takes, TAKES, name)
         if pairing is not None:

@@ -138,8 +138,7 @@ TRAINED = '''\
 
 from __future__ import annotations
 
-from ganzoo.trained import Option
-from ganzoo_plugins.gan.trained import NoiseGenerator
+from ganzoo.trained import NoiseGenerator, Option
 
 
 class AlternatingRun(NoiseGenerator):

@@ -229,7 +229,7 @@ class ComponentSpec:
     # held by `ganzoo.contract` to get gradient and have parameters of its own; (): forward's output alone
     heads: tuple[str, ...] = ()
     # algorithms: what reads their trained runs back for `ganzoo sample`/`eval`/`load` and pretrained export, a
-    # `ganzoo.trained.Trained` subclass or a lazy "module:Class" (None: the default algorithm's)
+    # `ganzoo.trained.Trained` subclass or a lazy "module:Class" (None: `ganzoo.trained.NoiseGenerator`)
     trained: str | Callable[..., Any] | None = None
     # the factory takes **kwargs, or its signature could not be read: names beyond ``params`` are accepted
     open_params: bool = False

@@ -1,7 +1,7 @@
 """The `gan` training algorithm: noise in, one generator, one discriminator (Goodfellow et al. 2014).
 
-Registration only (torch-free): the step itself is `ganzoo_plugins.gan.algorithm`, and what sampling,
-evaluation and export do with its runs is `ganzoo_plugins.gan.trained`. It is the default
+Registration only (torch-free): the step itself is `ganzoo_plugins.gan.algorithm`; its runs are read back
+by the core's reader of generators that draw from noise, `ganzoo.trained.NoiseGenerator`. It is the default
 algorithm, the one every run whose config names none trains with.
 """
 
@@ -19,4 +19,4 @@ if TYPE_CHECKING:
 def ganzoo_register_components(register: ComponentRegistrar) -> None:
     register.algorithm("gan", f"{__name__}.algorithm:GAN", takes="noise", pairing=None, scores=("sample",),
                        default=True, supports=("ema", "amp", "compile", "ddp"),
-                       trained=f"{__name__}.trained:NoiseGenerator")
+                       trained="ganzoo.trained:NoiseGenerator")

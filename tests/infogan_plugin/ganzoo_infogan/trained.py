@@ -10,8 +10,7 @@ import torch
 from ganzoo.errors import plugin_code
 from ganzoo.interfaces import to_uint8
 from ganzoo.sampling import generate, seeded_noise
-from ganzoo.trained import Drawing, Option, Scoring
-from ganzoo_plugins.gan.trained import NoiseGenerator
+from ganzoo.trained import Drawing, NoiseGenerator, Option, Scoring
 
 from .codes import Codes
 
