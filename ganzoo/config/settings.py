@@ -203,8 +203,9 @@ class TrainSettings:
                                         "(standard FID aside).", flag="--eval-metric",
                                         flag_help="Evaluate with this metric during training (see `ganzoo list "
                                         "--kind metric`); repeat for several. Sets train.metrics.")
-    compile: bool = _setting(False, "bool", "torch.compile G and D: for CUDA. On a CPU it slows a run (a 2-core CPU "
-                             "trained the default recipe at 0.8x eager speed, after a minute of compiling).",
+    compile: bool = _setting(False, "bool", "torch.compile G and D: made for CUDA. On a CPU it gains little or "
+                             "loses, and compiling costs seconds to a minute first: measure before using it "
+                             "(docs/benchmarks.md, benchmarks/default_speed.py, times it beside eager).",
                              flag="--compile", flag_value=True)
     channels_last: bool | str = _setting("auto", "auto-bool", "channels_last memory format; auto: for convolutional "
                                          "models on CUDA.")
