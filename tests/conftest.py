@@ -72,6 +72,27 @@ def cli():
     return run_cli
 
 
+_LIGHT_PROBE = """
+import sys
+from ganzoo.cli import main
+try:
+    main({args!r})
+except SystemExit:
+    pass
+print("HEAVY=" + ",".join(m for m in {modules!r} if m in sys.modules), file=sys.stderr)
+"""
+
+
+def run_light(args: list[str], heavy: tuple[str, ...] = ("torch",)) -> subprocess.CompletedProcess:
+    """`ganzoo ARGS` in a fresh interpreter, asserting that none of the ``heavy`` modules got imported (the light
+    commands: --help, list, info); returns the process, its output intact."""
+    proc = subprocess.run([sys.executable, "-c", _LIGHT_PROBE.format(args=list(args), modules=heavy)],
+                          capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    found = [line for line in proc.stderr.splitlines() if line.startswith("HEAVY=")]
+    assert found == ["HEAVY="], proc.stderr[-2000:]
+    return proc
+
+
 def make_dist(site: Path, name: str, version: str, modules: dict[str, str],
               entry_points: dict[str, str]) -> Path:
     """Write a minimal installed distribution (modules + .dist-info) under ``site``.

@@ -23,7 +23,7 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 and says so; htt
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from conftest import fit, tiny_images
+from conftest import fit, run_light, tiny_images
 from ganzoo.cli.commands.sample_cmd import sample_to_file
 from ganzoo.explore import zoo as zoo_mod
 from ganzoo.explore.server import STATIC, create_app
@@ -279,22 +279,11 @@ def test_given_targets_are_listed_first_and_a_bad_one_is_one_line(runs):
 
 # -- the command ----------------------------------------------------------------------------------------------
 
-PROBE = """
-import sys
-from ganzoo.cli import main
-try:
-    main({args!r})
-except SystemExit:
-    pass
-print("HEAVY=" + ",".join(m for m in ("torch", "starlette", "uvicorn") if m in sys.modules), file=sys.stderr)
-"""
 
 
 @pytest.mark.parametrize("args", [["--help"], ["explore", "--help"]])
 def test_help_imports_neither_torch_nor_starlette(args):
-    proc = subprocess.run([sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True)
-    assert [line for line in proc.stderr.splitlines() if line.startswith("HEAVY=")] == ["HEAVY="], proc.stderr
-    assert "explore" in proc.stdout
+    assert "explore" in run_light(args, ("torch", "starlette", "uvicorn")).stdout
 
 
 def test_without_the_extra_one_line_names_it(monkeypatch, capsys):

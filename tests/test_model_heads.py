@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import subprocess
 import sys
 import textwrap
 import types
@@ -21,7 +19,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import ROOT, fit, make_dist, one_line, tiny
+from conftest import ROOT, fit, make_dist, one_line, run_light, tiny
 from ganzoo import hookimpl
 from ganzoo.training.algorithm import Algorithm, update
 from ganzoo.components.build import build_discriminator, build_generator
@@ -365,15 +363,6 @@ INFO_MODELS = textwrap.dedent('''
         def __init__(self, data, latent_dim: int = 100):
             pass
 ''')
-PROBE = """
-import sys
-from ganzoo.cli import main
-try:
-    main({args!r})
-except SystemExit:
-    pass
-print("HEAVY=" + ",".join(m for m in ("torch", "numpy", "infozoo.models") if m in sys.modules), file=sys.stderr)
-"""
 
 
 @pytest.fixture
@@ -384,10 +373,7 @@ def infozoo(dist_site):
 
 
 def _probe(*args: str) -> tuple[str, str]:
-    proc = subprocess.run([sys.executable, "-c", PROBE.format(args=list(args))], capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200"})
-    heavy = [line for line in proc.stderr.splitlines() if line.startswith("HEAVY=")]
-    assert heavy == ["HEAVY="], proc.stderr[-2000:]
+    proc = run_light(list(args), ("torch", "numpy", "infozoo.models"))
     return proc.stdout, proc.stderr
 
 

@@ -261,6 +261,15 @@ class Trained:
         """What `ganzoo explore` may offer for this model. Default: seeds alone."""
         return Controls()
 
+    @property
+    def takes(self) -> str:
+        """What its generator takes (`ganzoo.specs.TAKES`): "noise", or "image" for a translator."""
+        return self.controls().takes
+
+    @property
+    def translates(self) -> bool:
+        return self.takes == "image"
+
     @classmethod
     def shipped(cls, stored: Stored) -> tuple[str, ...]:
         """The checkpoint sections a pretrained file keeps (`ganzoo.pretrained.export`): by default the EMA
@@ -429,15 +438,6 @@ class NoiseGenerator(Trained):
     @property
     def latent_dim(self) -> int:
         return int(self.config.train["latent_dim"])
-
-    @property
-    def takes(self) -> str:
-        """What its generator takes (`ganzoo.specs.TAKES`)."""
-        return "noise"
-
-    @property
-    def translates(self) -> bool:
-        return False
 
     # -- drawing ---------------------------------------------------------------------------------------
     def sample(self, n: int = 64, labels: Labels = None, *, seed: int = 0,  # type: ignore[override]

@@ -39,15 +39,6 @@ class Translator(Trained):
         self.directions = directions  # the directions this run's generators translate
         super().__init__(stored, model, ema=ema, who=who, data=data, options=_OPTIONS)
 
-    @property
-    def takes(self) -> str:
-        """What its generator takes (`ganzoo.specs.TAKES`)."""
-        return "image"
-
-    @property
-    def translates(self) -> bool:
-        return True
-
     @classmethod
     def read(cls, stored: Stored, *, ema: bool, device: torch.device, registry: Registry,
              options: Mapping[str, object]) -> Translator:
