@@ -80,6 +80,13 @@ def test_it_registers_through_its_entry_point(site):
     assert "infogan-mnist" in proc.stdout
 
 
+def test_a_loss_it_does_not_train_with_is_refused_before_torch(site, tmp_path):
+    proc = run_cli("run", "infogan-mnist", "--loss", "wgan-gp", "--out", str(tmp_path / "r"), env=_env(site))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "infogan trains with the loss terms bce, lsgan, hinge; the loss spec names 'wgan-gp'" in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
 def test_it_trains_with_the_trainers_ema_and_its_head_learns(run):
     from ganzoo.runs.checkpoint import load
 

@@ -228,6 +228,8 @@ class ComponentSpec:
     # generators and discriminators: the outputs forward_heads returns besides "main" (`ganzoo.plugin.heads`), each
     # held by `ganzoo.components.contract` to get gradient and have parameters of its own; (): forward's output alone
     heads: tuple[str, ...] = ()
+    # algorithms: the loss terms they train with, by name (empty: any)
+    losses: tuple[str, ...] = ()
     # algorithms: what reads their trained runs back for `ganzoo sample`/`eval`/`load` and pretrained export, a
     # `ganzoo.trained.Trained` subclass or a lazy "module:Class" (None: `ganzoo.trained.NoiseGenerator`)
     trained: str | Callable[..., Any] | None = None

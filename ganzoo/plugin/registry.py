@@ -271,7 +271,7 @@ class ComponentRegistrar:
                   aliases: Iterable[str] = (), takes: str = "noise", pairing: str | None = None,
                   scores: Iterable[str] = ("sample",), default: bool = False,
                   adversarial_optional: bool = False, supports: Iterable[str] = (),
-                  generators: Iterable[str] = (), discriminators: Iterable[str] = (),
+                  generators: Iterable[str] = (), discriminators: Iterable[str] = (), losses: Iterable[str] = (),
                   trained: str | Callable[..., Any] | None = None) -> ComponentSpec:
         """A training algorithm: ``factory(setup, **params)`` returns a `ganzoo.algorithm.Algorithm`.
 
@@ -284,7 +284,8 @@ class ComponentRegistrar:
         through `Setup.keep_ema`), "amp" (its steps run under `ganzoo.device.autocast` with ``train.amp``),
         "compile" (`Setup.compiled`), "ddp" (`Setup.wrap`); a run that turns on one it does not declare is
         refused in one line. ``generators`` / ``discriminators``: the models it trains, by name (empty: any
-        that fits ``takes`` and ``scores``). ``trained``: the `ganzoo.trained.Trained` subclass (or a lazy
+        that fits ``takes`` and ``scores``); ``losses``: the loss terms it trains with, by name (empty: any; a
+        run whose loss spec names another is refused before torch is imported). ``trained``: the `ganzoo.trained.Trained` subclass (or a lazy
         "module:Class") that reads its runs back: what `ganzoo sample`, `ganzoo eval`, `ganzoo.load` and a
         pretrained export do with them; None: `ganzoo.trained.NoiseGenerator`, the reader of generators that draw from noise.
         """
@@ -298,7 +299,7 @@ class ComponentRegistrar:
         for feature in sorted(shared):
             _one_of("supports", feature, SHARED, name)
         models: dict[str, tuple[str, ...]] = {}
-        for what, given in (("generators", generators), ("discriminators", discriminators)):
+        for what, given in (("generators", generators), ("discriminators", discriminators), ("losses", losses)):
             if isinstance(given, str):  # ("progan") without its comma: a name, not a tuple of names
                 raise ValueError(f"{name!r}: {what} must be a tuple of component names, not {given!r}")
             models[what] = tuple(check_name(n) for n in given)

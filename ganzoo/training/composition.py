@@ -75,6 +75,7 @@ def lookup(config: RunConfig, registry: Registry) -> Composition:
 
         check_run(config.train["metrics"], gen, data, registry)
     terms = resolve_terms(config.loss_spec, registry, adversarial_optional=algo.adversarial_optional)
+    check_losses(algo, terms)
     tables = term_params(terms, config.loss_params, config.loss_spec.text)
     loss: dict[str, Any] = {"name": config.loss["name"]}
     for term in terms:
@@ -156,6 +157,15 @@ def check_fit(algo: ComponentSpec, gen: ComponentSpec, disc: ComponentSpec, data
                          f"{_examples(registry, 'discriminator', lambda s: bool(set(s.scores) & set(algo.scores)))}; "
                          f"discriminator {disc.name!r} scores each {disc.scores[0]}",
                          "choose another --disc (see `ganzoo list --kind discriminator`)")
+
+
+def check_losses(algo: ComponentSpec, terms: tuple[Term, ...]) -> None:
+    """Every term of the run's loss spec must be one the algorithm declares it trains with
+    (``register.algorithm(..., losses=...)``; none declared: any), in one UsageError line naming the others."""
+    refused = [t.name for t in terms if algo.losses and t.name not in algo.losses]
+    if refused:
+        raise UsageError(f"{algo.name} trains with the loss terms {', '.join(algo.losses)}; the loss spec names "
+                         f"{', '.join(repr(n) for n in refused)}", f"compose --loss from {', '.join(algo.losses)}")
 
 
 def _table(table: dict[str, Any], params: dict[str, object]) -> dict[str, Any]:

@@ -24,7 +24,8 @@ def _component(spec: ComponentSpec) -> dict[str, Any]:
         **({"algorithm": spec.algorithm, "heads": list(spec.heads)} if spec.kind in ("generator", "discriminator")
            else {}),
         **({"supports": sorted(spec.supports), "generators": list(spec.generators),
-            "discriminators": list(spec.discriminators)} if spec.kind == "algorithm" else {}),
+            "discriminators": list(spec.discriminators), "losses": list(spec.losses)}
+           if spec.kind == "algorithm" else {}),
         **({"metric": _metric(spec)} if spec.metric is not None else {}),
         "params": [{"name": p.name, "type": p.type, "default": p.default, "required": p.required}
                    for p in spec.params],
@@ -140,7 +141,7 @@ def _show(entry: dict[str, Any]) -> None:
         shared = ", ".join(entry["supports"]) or "none"
         console.print(f"shares with the trainer: {shared} (a run that turns on another of ema, amp, compile, ddp "
                       "is refused)", highlight=False, soft_wrap=True, markup=False)
-        for kind in ("generators", "discriminators"):
+        for kind in ("generators", "discriminators", "losses"):
             if entry[kind]:
                 console.print(f"trains the {kind}: {', '.join(entry[kind])}", highlight=False, markup=False)
     if entry.get("metric"):

@@ -28,7 +28,8 @@ def ganzoo_register_components(register: ComponentRegistrar) -> None:
     register.discriminator("infogan-d", f"{__name__}.models:InfoDiscriminator", heads=("q",), algorithm="infogan")
     register.algorithm("infogan", f"{__name__}.algorithm:InfoGAN", takes="noise",
                        supports=("ema", "amp", "compile"), generators=("infogan-g",),
-                       discriminators=("infogan-d",), trained=f"{__name__}.trained:InfoGANModel")
+                       discriminators=("infogan-d",), losses=("bce", "lsgan", "hinge"),
+                       trained=f"{__name__}.trained:InfoGANModel")
     register.metric("code-purity", f"{__name__}.metric:CodePurity", needs=("labels", "classes"), takes=("noise",),
                     keys=(MetricKey("code_purity", "code purity", "{:.3f}", better="higher", brief="purity",
                                     hint="the share of samples whose digit is the one their categorical code "
