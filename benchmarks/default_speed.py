@@ -100,7 +100,7 @@ def contender_main(conn: Connection, name: str, recipe: str, overrides: dict[str
                 parts = trainer.parts
                 conn.send(("ready", {"setup_s": time.perf_counter() - started, "threads": torch.get_num_threads(),
                                      "images_per_step": parts.algorithm.batches_per_step
-                                     * trainer.config.train["batch_size"]}))
+                                     * trainer.config.settings.batch_size}))
             elif (step - 1) % window == 0:
                 conn.send(("window", time.perf_counter() - mark[0]))
                 if step - 1 == last:

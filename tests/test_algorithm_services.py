@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from ganzoo.training.algorithm import Algorithm, update
 from ganzoo.runs.checkpoint import load
 from ganzoo.training.composition import lookup
 from ganzoo.config.runconfig import resolve
+from ganzoo.config.settings import TrainSettings
 from ganzoo.base.errors import ComponentError, UsageError
 from ganzoo.components.interfaces import LossInputs
 from ganzoo.runs.sampling import fixed_batch, generate, write_picture
@@ -161,12 +163,12 @@ def test_amp_is_refused_on_cuda_alone_where_it_would_apply(acme):
     from ganzoo.training.composition import check_supports
 
     spec = acme.get("algorithm", "acme-plain")
-    train = {"amp": True, "compile": False, "ema": 0.0, "ema_kimg": 0.0}
+    train = TrainSettings.from_table({"amp": True, "compile": False, "ema": 0.0, "ema_kimg": 0.0})
     check_supports(spec, train, world_size=1, cuda=False)  # bf16 autocast is a no-op off CUDA
     with pytest.raises(UsageError, match=r"algorithm 'acme-plain' .*AMP.*--no-amp"):
         check_supports(spec, train, world_size=1, cuda=True)
     for name in ("gan", "progan", "pix2pix", "cyclegan"):  # the built-ins share all of it (cyclegan: no EMA)
-        check_supports(acme.get("algorithm", name), {**train, "compile": True}, world_size=2, cuda=True)
+        check_supports(acme.get("algorithm", name), replace(train, compile=True), world_size=2, cuda=True)
 
 
 def test_ganzoo_info_shows_what_an_algorithm_shares(toy):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -27,6 +28,7 @@ from ganzoo.training import ema as ema_mod
 from ganzoo.training.algorithm import Setup
 from ganzoo.components.build import build_dataset, build_loss
 from ganzoo.config.runconfig import RunConfig, resolve
+from ganzoo.config.settings import TrainSettings
 from ganzoo.base.errors import ConfigError
 from ganzoo.plugin.manager import get_registry
 from ganzoo.training.trainer import Trainer
@@ -55,25 +57,26 @@ def test_beta_is_the_reference_formula(cur_nimg, batch, kimg, rampup, want):
 
 
 def test_step_beta_counts_the_images_seen_before_the_step():
-    t = {"ema": 0.0, "ema_kimg": 20.0, "ema_rampup": 0.05}
+    t = TrainSettings.from_table({"ema": 0.0, "ema_kimg": 20.0, "ema_rampup": 0.05})
     assert ema_mod.step_beta(t, 1, 64) == 0.0                          # step 1: cur_nimg 0
     assert ema_mod.step_beta(t, 101, 64) == pytest.approx(0.5 ** 0.2)  # 100 steps of 64 seen: min(20000, 320)
     # ema_rampup 0 is no ramp-up (the "off" spelling), not a zero half-life
-    assert ema_mod.step_beta({**t, "ema_rampup": 0.0}, 1, 64) == pytest.approx(0.5 ** (64 / 20_000))
+    assert ema_mod.step_beta(replace(t, ema_rampup=0.0), 1, 64) == pytest.approx(0.5 ** (64 / 20_000))
     # the fixed-decay form: the same decay at every step
-    assert ema_mod.step_beta({"ema": 0.999, "ema_kimg": 0.0, "ema_rampup": 0.05}, 1, 64) == 0.999
-    assert not ema_mod.enabled({"ema": 0.0, "ema_kimg": 0.0}) and ema_mod.enabled(t)
+    fixed = TrainSettings.from_table({"ema": 0.999, "ema_kimg": 0.0, "ema_rampup": 0.05})
+    assert ema_mod.step_beta(fixed, 1, 64) == 0.999
+    assert not ema_mod.enabled(TrainSettings.from_table({"ema": 0.0, "ema_kimg": 0.0})) and ema_mod.enabled(t)
     # started from trained weights (train.init): no ramp-up, as train.py:313-315 for a resumed snapshot
-    assert ema_mod.step_beta({**t, "init": "dcgan-mnist"}, 1, 64) == pytest.approx(0.5 ** (64 / 20_000))
+    assert ema_mod.step_beta(replace(t, init="dcgan-mnist"), 1, 64) == pytest.approx(0.5 ** (64 / 20_000))
 
 
 def test_the_batch_is_counted_over_all_processes():
     """Two processes of 32: 64 images a step (train.py:190-191: batch_size is the total, batch_gpu the share)."""
-    train = {"ema": 0.0, "ema_kimg": 20.0, "ema_rampup": 0.0, "batch_size": 32}
-    setup = SimpleNamespace(config=SimpleNamespace(train=train), env=SimpleNamespace(world_size=2))
+    train = TrainSettings.from_table({"ema": 0.0, "ema_kimg": 20.0, "ema_rampup": 0.0, "batch_size": 32})
+    setup = SimpleNamespace(config=SimpleNamespace(settings=train), env=SimpleNamespace(world_size=2))
     assert Setup.ema_beta(setup, 101) == pytest.approx(0.5 ** (64 / 20_000))  # type: ignore[arg-type]
     # during the ramp-up the ratio batch / (cur_nimg * ramp) is the same for any batch: 100 steps of 64 seen
-    train["ema_rampup"] = 0.05
+    setup.config.settings = replace(train, ema_rampup=0.05)
     assert Setup.ema_beta(setup, 101) == pytest.approx(0.5 ** (64 / 320))  # type: ignore[arg-type]
 
 
@@ -84,8 +87,8 @@ def test_settings_take_one_form_of_the_ema():
     # a later layer's fixed decay replaces the recipe's half-life (and --ema 0 turns the EMA off)
     t = resolve(recipe="dcgan-ema-mnist", flags={"train": {"ema": 0.99}}, recipes=get_registry()).train
     assert (t["ema"], t["ema_kimg"]) == (0.99, 0.0)
-    t = resolve(recipe="dcgan-ema-mnist", flags={"train": {"ema": 0}}, recipes=get_registry()).train
-    assert not ema_mod.enabled(t)
+    settings = resolve(recipe="dcgan-ema-mnist", flags={"train": {"ema": 0}}, recipes=get_registry()).settings
+    assert not ema_mod.enabled(settings)
 
 
 # -- (b) every built-in recipe forgets its random initialisation -----------------------------------------------
@@ -104,7 +107,7 @@ FOLDER_SIZES = (1_000, 202_599)
 def _recipes_with_ema() -> list[str]:
     registry = get_registry()
     return sorted(r.name for r in registry.recipes()
-                  if ema_mod.enabled(resolve(recipe=r.name, recipes=registry).train))
+                  if ema_mod.enabled(resolve(recipe=r.name, recipes=registry).settings))
 
 
 def _steps(cfg: RunConfig, folder_size: int) -> int:
@@ -129,7 +132,7 @@ def _log_weight_before(cfg: RunConfig, steps: int, m: int) -> float:
     batch = cfg.train["batch_size"]
     total = 0.0
     for k in range(m + 1, steps + 1):
-        b = ema_mod.step_beta(cfg.train, k, batch)
+        b = ema_mod.step_beta(cfg.settings, k, batch)
         if b == 0.0:
             return -math.inf
         total += math.log(b)

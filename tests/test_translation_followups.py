@@ -18,6 +18,7 @@ from ganzoo.base.errors import UsageError
 def test_pix2pix_averages_its_ema_by_the_half_life(tmp_path):
     """Step 2's EMA is beta·(step 1's EMA) + (1 − beta)·G with the half-life's beta (ganzoo.training.ema.step_beta),
     not a copy of G (what a fixed decay of 0 gives when a run sets ema_kimg instead of ema)."""
+    from ganzoo.config.settings import TrainSettings
     from ganzoo.training.ema import step_beta
 
     # a half-life of 4 images and no ramp-up: beta = 0.5 ** (8 / 4) = 0.25 at every step of batch 8
@@ -26,7 +27,7 @@ def test_pix2pix_averages_its_ema_by_the_half_life(tmp_path):
     result = fit(cfg)
     first = load(result.run_dir / "checkpoints" / "step-000001.safetensors").section("ema")
     last = load(find(result.run_dir))
-    beta = step_beta(last.config["train"], 2, 8)
+    beta = step_beta(TrainSettings.from_table(last.config["train"]), 2, 8)
     assert beta == pytest.approx(0.25)
     G, ema = last.section("generator"), last.section("ema")
     averaged = [k for k, v in G.items() if v.is_floating_point() and "running" not in k]

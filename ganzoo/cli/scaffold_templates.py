@@ -109,7 +109,7 @@ class Alternating(Algorithm):
         self.modules = {"generator": self.G, "discriminator": self.D}
         self.optimizers = {"opt_g": setup.optimizer(self.G.parameters(), "g"),
                            "opt_d": setup.optimizer(self.D.parameters(), "d")}
-        self.latent_dim = setup.config.train["latent_dim"]
+        self.latent_dim = setup.settings.latent_dim
         self.fixed = torch.randn(64, self.latent_dim, generator=torch.Generator().manual_seed(0)).to(setup.device)
 
     def step(self, next_batch, step, total):
@@ -118,7 +118,7 @@ class Alternating(Algorithm):
         z = torch.randn(len(real), self.latent_dim, generator=self.setup.noise, device=self.setup.noise.device)
         d_turn = ((step - 1) // self.every) % 2 == 0
         side, opt = ("d_loss", "opt_d") if d_turn else ("g_loss", "opt_g")
-        with autocast(self.setup.device, self.setup.config.train["amp"]):  # bf16 on CUDA with train.amp
+        with autocast(self.setup.device, self.setup.settings.amp):  # bf16 on CUDA with train.amp
             fake = self.G(z)
             shown = fake.detach() if d_turn else fake
             inputs = LossInputs(real, shown, self.D(shown), self.D(real), None, self.D, step,

@@ -35,7 +35,7 @@ def sample_run(path: Path, num: int | None, seed: int, dataset: str | None, devi
     name, params = run_dataset(loaded.config)
     # what the run's generator is, as its registration and the run's config say (not the reader's own attributes)
     conditional = get_registry().get("generator", loaded.config.gen["name"]).conditional
-    latent_dim = int(loaded.config.train["latent_dim"])
+    latent_dim = int(loaded.config.settings.latent_dim)
     notes = [f"step {loaded.step}, {'EMA' if loaded.ema else 'raw'} generator, checkpoint {loaded.checkpoint}"]
     if dataset and dataset != name:
         notes.append(f"dataset: {dataset} instead of the run's {name} (the run's dataset parameters dropped)")

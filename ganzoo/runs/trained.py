@@ -403,7 +403,7 @@ class NoiseGenerator(Trained):
         if spec.takes != "noise":
             raise UsageError(f"{spec.who} takes {spec.takes}s, and the run's algorithm reads generators that draw "
                              "from noise", "train it with an algorithm made for it")
-        model = build_generator(spec.name, stored.data, stored.config.train["latent_dim"],
+        model = build_generator(spec.name, stored.data, stored.config.settings.latent_dim,
                                 stored.config.params(stored.config.gen), registry)
         use_ema = ema and bool(stored.ck.section("ema"))
         load_model(stored.ck, "ema" if use_ema else "generator", model, f"generator {spec.name!r}")
@@ -437,7 +437,7 @@ class NoiseGenerator(Trained):
 
     @property
     def latent_dim(self) -> int:
-        return int(self.config.train["latent_dim"])
+        return int(self.config.settings.latent_dim)
 
     # -- drawing ---------------------------------------------------------------------------------------
     def sample(self, n: int = 64, labels: Labels = None, *, seed: int = 0,  # type: ignore[override]

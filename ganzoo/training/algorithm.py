@@ -34,6 +34,7 @@ from ..base.specs import DataInfo
 from ..components.device import adam, use_channels_last
 from ..components.interfaces import Dataset, LossInputs
 from ..components.losses import CompositeLoss
+from ..config.settings import TrainSettings
 from . import distributed as dist
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,7 +80,8 @@ class Setup:
     kept: list[KeptEMA] = field(default_factory=list)
 
     @property
-    def settings(self) -> Any:
+    def settings(self) -> TrainSettings:
+        """The run's typed ``[train]`` settings (``config.settings``)."""
         return self.config.settings
 
     @property
@@ -92,7 +94,7 @@ class Setup:
 
     def _place(self, model: nn.Module) -> nn.Module:
         model = model.to(self.device)
-        if use_channels_last(self.config.train["channels_last"], self.device, self.info.is_image, model):
+        if use_channels_last(self.config.settings.channels_last, self.device, self.info.is_image, model):
             model = model.to(memory_format=torch.channels_last)
         return model
 
@@ -102,7 +104,7 @@ class Setup:
         from ..components.build import build_generator
 
         cfg = self.config
-        return self._place(build_generator(cfg.gen["name"], data or self.info, cfg.train["latent_dim"],
+        return self._place(build_generator(cfg.gen["name"], data or self.info, cfg.settings.latent_dim,
                                            cfg.params(cfg.gen), self.registry, source=source))
 
     def discriminator(self, data: DataInfo | None = None) -> nn.Module:
@@ -117,7 +119,7 @@ class Setup:
         """An exponential moving average of ``G`` (``train.ema_kimg`` or ``train.ema``), or None when it is off."""
         from .ema import enabled
 
-        return copy.deepcopy(G).eval().requires_grad_(False) if enabled(self.config.train) else None
+        return copy.deepcopy(G).eval().requires_grad_(False) if enabled(self.config.settings) else None
 
     def keep_ema(self, G: nn.Module, conditional: bool | None = None) -> KeptEMA | None:
         """The run's EMA of ``G``, kept by the trainer, or None when the run keeps none (``train.ema_kimg``
@@ -134,11 +136,11 @@ class Setup:
         module = self.ema(G)
         if module is None:
             return None
-        t = self.config.train
+        t = self.config.settings
         cond = self.g_cond if conditional is None else conditional
-        standing = ema_mod.StandingStats(module, latent_dim=t["latent_dim"], batch_size=t["batch_size"],
+        standing = ema_mod.StandingStats(module, latent_dim=t.latent_dim, batch_size=t.batch_size,
                                          num_classes=self.info.num_classes if cond else None, device=self.device,
-                                         seed=t["seed"], amp=t["amp"])
+                                         seed=t.seed, amp=t.amp)
         kept = ema_mod.KeptEMA(module, G, self.ema_beta, standing)
         self.kept.append(kept)
         return kept
@@ -148,7 +150,7 @@ class Setup:
         with this run's settings and its images per step over all processes (batch_size × world size)."""
         from .ema import step_beta
 
-        return step_beta(self.config.train, step, self.config.train["batch_size"] * self.env.world_size)
+        return step_beta(self.config.settings, step, self.config.settings.batch_size * self.env.world_size)
 
     def optimizer(self, params: Iterable[nn.Parameter] | Iterable[dict[str, Any]], side: Side,
                   optim: type[torch.optim.Optimizer] | None = None, **options: Any) -> torch.optim.Optimizer:
@@ -175,7 +177,7 @@ class Setup:
 
     def compiled(self, model: Callable[..., Tensor]) -> Callable[..., Tensor]:
         """``model`` through torch.compile when ``train.compile`` is set."""
-        return torch.compile(model) if self.config.train["compile"] else model
+        return torch.compile(model) if self.config.settings.compile else model
 
 
 def hyper(config: RunConfig, side: Side, loss: CompositeLoss | None = None) -> tuple[float, tuple[float, float]]:
@@ -185,15 +187,14 @@ def hyper(config: RunConfig, side: Side, loss: CompositeLoss | None = None) -> t
     ``pl``) runs with lr·c and betas**c, c = k / (k + 1), as stylegan2-ada-pytorch's training_loop.py:202-205
     does, so that Adam's step and moment horizons per regularized update stay what the config says.
     """
-    t = config.train
+    t = config.settings
     if side == "d":
-        lr, betas = (t["lr_d"] if t["lr_d"] is not None else t["lr"],
-                     tuple(t["betas_d"] if t["betas_d"] is not None else t["betas"]))
+        lr, betas = (t.lr_d if t.lr_d is not None else t.lr, t.betas_d if t.betas_d is not None else t.betas)
     else:
-        lr, betas = t["lr"], tuple(t["betas"])
+        lr, betas = t.lr, t.betas
     c = loss.adam_ratio(side) if loss is not None else 1.0
     if c != 1.0:
-        lr, betas = lr * c, tuple(b ** c for b in betas)
+        lr, betas = lr * c, (betas[0] ** c, betas[1] ** c)
     return lr, betas
 
 

@@ -89,7 +89,7 @@ class Parts:
         algo.load_state(c.section("algo"))
         self.loss.load_state(c.section("loss"))  # none in an older checkpoint: the terms start fresh
         if not env.is_main:
-            seed = config.train["seed"]
+            seed = config.settings.seed
             if not _restore_rank_rng(c, env.rank, self.noise):
                 torch.manual_seed(_stream_seed(seed, env.rank, step) + 1)
                 self.noise.manual_seed(_stream_seed(seed, env.rank, step))
@@ -160,11 +160,11 @@ def assemble(config: RunConfig, registry: Registry, env: dist.DistEnv, device: t
     """Build the dataset, loss, noise, the algorithm (its models and optimizers) and the batch feeder,
     seeded by ``train.seed``."""
     names = names or lookup(config, registry)
-    cfg, t = names.config, names.config.train  # the config with its parameters checked
-    torch.manual_seed(t["seed"])
+    cfg, t = names.config, names.config.settings  # the config with its parameters checked
+    torch.manual_seed(t.seed)
     dataset = build_dataset(cfg.dataset["name"], RunConfig.params(cfg.dataset), registry)
     info = dataset.info
-    if t["eval_every"] and getattr(dataset, "streaming", False):  # found now, not at the first evaluation
+    if t.eval_every and getattr(dataset, "streaming", False):  # found now, not at the first evaluation
         raise UsageError(f"train.eval_every needs an in-memory dataset; {cfg.dataset['name']!r} streams its data",
                          "set train.eval_every=0 and run `ganzoo eval` on the checkpoints instead")
     loss = build_loss(names.terms, cfg.loss_params, registry)
@@ -172,23 +172,23 @@ def assemble(config: RunConfig, registry: Registry, env: dist.DistEnv, device: t
 
     spec = names.algorithm
     d_spec = names.specs["discriminator"]
-    noise = noise_generator(device, _stream_seed(t["seed"], env.rank))
+    noise = noise_generator(device, _stream_seed(t.seed, env.rank))
     setup = Setup(config=cfg, composition=names, registry=registry, dataset=dataset, info=info, loss=loss,
                   device=device, env=env, noise=noise)
     algorithm = build_algorithm(spec, setup, RunConfig.params(cfg.algo))
-    channels_last = use_channels_last(t["channels_last"], device, info.is_image, *algorithm.modules.values())
+    channels_last = use_channels_last(t.channels_last, device, info.is_image, *algorithm.modules.values())
     if env.rank:  # the models start alike on every rank (DDP broadcasts them too); dropout and ε must not
-        torch.manual_seed(_stream_seed(t["seed"], env.rank) + 1)
+        torch.manual_seed(_stream_seed(t.seed, env.rank) + 1)
     feed_data = algorithm.feed(dataset)
     source: Dataset = dataset if feed_data is None else _Held(feed_data)
     feed = make_feeder(source, cfg.dataset["name"], FeedSettings(
-        batch_size=t["batch_size"], n_critic=algorithm.batches_per_step, seed=t["seed"], rank=env.rank,
+        batch_size=t.batch_size, n_critic=algorithm.batches_per_step, seed=t.seed, rank=env.rank,
         world=env.world_size, device=device, channels_last=channels_last,
         need_labels=setup.g_cond or setup.d_cond or feed_data is not None))
     meta = {
         "ganzoo_version": __version__, "torch_version": torch.__version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "recipe": cfg.recipe, "world_size": env.world_size,
-        "device": device_label(device), "total_batch_size": t["batch_size"] * env.world_size,
+        "device": device_label(device), "total_batch_size": t.batch_size * env.world_size,
         "steps_per_epoch": feed.steps_per_epoch, "n_critic": loss.n_critic, "data": info.to_dict(),
         "components": {**{k: _component(s) for k, s in names.specs.items()},
                        "loss": [{**_component(term.spec), "weight": term.weight} for term in names.terms]},
@@ -233,7 +233,7 @@ def build_algorithm(spec: ComponentSpec, setup: Setup, params: dict[str, Any]) -
     if "generator" not in algo.modules:
         raise ComponentError(f"{spec.who} keeps no 'generator' module (what `ganzoo sample` draws from)")
     # an EMA the run asked for and the algorithm declared must exist and be saved: never silently dropped
-    if "ema" in spec.supports and ema_enabled(setup.config.train) and "ema" not in algo.modules:
+    if "ema" in spec.supports and ema_enabled(setup.config.settings) and "ema" not in algo.modules:
         raise ComponentError(f"{spec.who} declares supports=ema but keeps no 'ema' module with this run's EMA on "
                              f"(make it with setup.keep_ema(G) and keep its .module as modules['ema'])")
     kept = {id(m) for m in algo.modules.values()}

@@ -26,13 +26,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from collections.abc import Mapping
 from typing import Any
 
 from ..base.errors import UsageError
 from ..base.specs import ComponentSpec
 from ..config.lossspec import Term, resolve_terms, term_params
 from ..config.runconfig import RunConfig
+from ..config.settings import TrainSettings
 from ..plugin.params import check_params
 from ..plugin.registry import Registry
 from .loggers import check_loggers
@@ -68,12 +68,12 @@ def lookup(config: RunConfig, registry: Registry) -> Composition:
     algo = _algorithm(config, registry, gen, disc)
     data = registry.get("dataset", config.dataset["name"])
     _check_data_root(config, data, registry)
-    loggers = check_loggers(config.train["loggers"], registry)
+    loggers = check_loggers(config.settings.loggers, registry)
     check_fit(algo, gen, disc, data, registry)
-    if config.train.get("metrics"):  # what the run evaluates during training, held to its generator and data
+    if config.settings.metrics:  # what the run evaluates during training, held to its generator and data
         from ..evaluation.selection import check_run
 
-        check_run(config.train["metrics"], gen, data, registry)
+        check_run(config.settings.metrics, gen, data, registry)
     terms = resolve_terms(config.loss_spec, registry, adversarial_optional=algo.adversarial_optional)
     check_losses(algo, terms)
     tables = term_params(terms, config.loss_params, config.loss_spec.text)
@@ -172,20 +172,20 @@ def _table(table: dict[str, Any], params: dict[str, object]) -> dict[str, Any]:
     return {"name": table["name"], **params}
 
 
-def check_supports(algo: ComponentSpec, train: Mapping[str, Any], *, world_size: int, cuda: bool) -> None:
+def check_supports(algo: ComponentSpec, train: TrainSettings, *, world_size: int, cuda: bool) -> None:
     """Refuse a run that turns on what the trainer shares (`ganzoo.specs.SHARED`) with an algorithm that does not
     declare it (``register.algorithm(..., supports=...)``): one UsageError line naming the algorithm and the
     setting, never a setting silently dropped. ``train.amp`` counts only on CUDA, the one place it acts."""
     who = f"algorithm {algo.name!r} (plugin {algo.plugin.name!r})"
     # the two forms of `ganzoo.training.ema.enabled`, read here without importing torch
-    key = next((k for k in ("ema_kimg", "ema") if float(train.get(k) or 0.0) > 0), None)
-    if key is not None and "ema" not in algo.supports:
-        raise UsageError(f"{who} keeps no EMA of its generator, and this run sets train.{key} = {train[key]:g}",
+    key, value = next(((k, v) for k, v in (("ema_kimg", train.ema_kimg), ("ema", train.ema)) if v > 0), ("", 0.0))
+    if key and "ema" not in algo.supports:
+        raise UsageError(f"{who} keeps no EMA of its generator, and this run sets train.{key} = {value:g}",
                          "set train.ema=0 and train.ema_kimg=0 (--set), or train with an algorithm that keeps one")
-    if train.get("amp") and cuda and "amp" not in algo.supports:
+    if train.amp and cuda and "amp" not in algo.supports:
         raise UsageError(f"{who} does not run under AMP (bf16 autocast), which train.amp turns on for CUDA",
                          "--no-amp (train.amp=false)")
-    if train.get("compile") and "compile" not in algo.supports:
+    if train.compile and "compile" not in algo.supports:
         raise UsageError(f"{who} does not use torch.compile, and this run sets train.compile = true",
                          "leave out --compile (train.compile=false)")
     if world_size > 1 and "ddp" not in algo.supports:

@@ -10,7 +10,7 @@ half-life of ``ema_kimg`` thousand images, at most ``ema_rampup`` times the
 images seen so far. The ramp-up is what makes the average forget the random
 initialisation in a short run: at step 1 nothing has been seen, the half-life
 is 0 and the EMA starts as a copy of the trained G. `step_beta` reads the
-settings from a run's ``[train]`` table (``ema_kimg``/``ema_rampup``, or the
+settings from a run's `TrainSettings` (``ema_kimg``/``ema_rampup``, or the
 fixed decay ``ema``). Both depend on the step number alone, which a
 checkpoint holds, so a resumed run averages exactly as an unbroken one.
 
@@ -27,15 +27,14 @@ grid, evaluated or checkpointed, so training steps pay nothing for it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any
-
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..components.device import autocast
+from ..config.settings import TrainSettings
 from ..components.interfaces import forward
 from ..runs.sampling import latent
 
@@ -57,8 +56,8 @@ def beta(cur_nimg: float, batch_images: int, ema_kimg: float, ema_rampup: float 
     return float(0.5 ** (batch_images / max(ema_nimg, 1e-8)))
 
 
-def step_beta(train: Mapping[str, Any], step: int, batch_images: int) -> float:
-    """The EMA decay of training step ``step`` (1-based) of a run with this ``[train]`` table.
+def step_beta(train: TrainSettings, step: int, batch_images: int) -> float:
+    """The EMA decay of training step ``step`` (1-based) of a run with these settings.
 
     ``batch_images``: the images one step trains G on, over all processes (batch_size × world size).
     The images seen before step ``step`` are ``(step − 1) × batch_images`` (StyleGAN2-ADA counts
@@ -67,20 +66,19 @@ def step_beta(train: Mapping[str, Any], step: int, batch_images: int) -> float:
     otherwise ``ema`` is a fixed decay from step 1 (the form of ganzoo 0.1 and of ProGAN's
     ``G_smoothing``), kept so that users' configs and old runs resume as they trained.
     """
-    kimg = float(train.get("ema_kimg") or 0.0)
-    if kimg > 0:
-        rampup = train.get("ema_rampup") or None  # 0 (the "off" spellings) is no ramp-up, not a zero half-life
-        if train.get("init"):
+    if train.ema_kimg > 0:
+        rampup = train.ema_rampup or None  # 0 (the "off" spellings) is no ramp-up, not a zero half-life
+        if train.init:
             # G and its EMA start from trained weights: a ramp-up would replace that EMA with G at step 1, so
             # the reference turns it off when it starts from a snapshot (train.py:313-315)
             rampup = None
-        return beta((step - 1) * batch_images, batch_images, kimg, rampup)
-    return float(train.get("ema") or 0.0)
+        return beta((step - 1) * batch_images, batch_images, train.ema_kimg, rampup)
+    return train.ema
 
 
-def enabled(train: Mapping[str, Any]) -> bool:
-    """Whether a run with this ``[train]`` table keeps an EMA generator."""
-    return float(train.get("ema_kimg") or 0.0) > 0 or float(train.get("ema") or 0.0) > 0
+def enabled(train: TrainSettings) -> bool:
+    """Whether a run with these settings keeps an EMA generator."""
+    return train.ema_kimg > 0 or train.ema > 0
 
 
 @torch.no_grad()

@@ -27,11 +27,11 @@ def eval_row(config: RunConfig, algorithm: Algorithm, device: torch.device, step
              log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """`Algorithm.evaluate` now: ``{"step", "epoch", "eval": {metric: number}, "feature_space",
     "eval_seconds"}``."""
-    t, t0 = config.train, time.perf_counter()
+    t, t0 = config.settings, time.perf_counter()
     # the scoring leaves the global RNG alone, but a plugin's forward (noise inputs) may not, and a
     # resumed run must stay bit-identical to an uninterrupted one
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        out = algorithm.evaluate(t["eval_num"], device, log)
+        out = algorithm.evaluate(t.eval_num, device, log)
     numbers = {k: v for k, v in out.items()
                if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in _SETTINGS}
     return {"step": step, "epoch": epoch, "eval": numbers, "feature_space": out.get("feature_space"),

@@ -78,15 +78,15 @@ def header(config: RunConfig, parts: Parts, root: Path, total: int, resumed_at: 
     """The two lines a run starts with: what trains on what, where to, and how."""
     from ..components.device import device_label
 
-    cfg, t = config, config.train
+    cfg, t = config, config.settings
     world = f" x {env.world_size} processes" if env.enabled else ""
     verb = f"resuming at step {resumed_at}" if resumed_at is not None else "training"
     return (f"{verb} ({cfg.algo.get('name', '?')}): {cfg.gen['name']} / {cfg.disc['name']} with loss "
             f"{cfg.loss['name']} on "
             f"{cfg.dataset['name']} {tuple(parts.info.shape)} -> {root}\n"
-            f"  {total} steps ({parts.feed.steps_per_epoch}/epoch), batch {t['batch_size']}{world}, "
+            f"  {total} steps ({parts.feed.steps_per_epoch}/epoch), batch {t.batch_size}{world}, "
             f"n_critic {parts.loss.n_critic}, {device_label(device)}"
-            + (", bf16 autocast" if t["amp"] and device.type == "cuda" else ""))
+            + (", bf16 autocast" if t.amp and device.type == "cuda" else ""))
 
 
 class Reporter:

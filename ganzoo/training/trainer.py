@@ -85,7 +85,7 @@ class Trainer:
 
     def fit(self) -> TrainResult:
         self.env = dist.from_env()
-        self.device = resolve_device(self.config.train["device"], self.env.local_rank if self.env.enabled else None)
+        self.device = resolve_device(self.config.settings.device, self.env.local_rank if self.env.enabled else None)
         self._check_shared()  # before a process group is joined: a refused DDP run must not wait for its peers
         owns_group = self.env.enabled and not torch.distributed.is_initialized()
         self.env = dist.init(self.env, self.device)
@@ -136,13 +136,13 @@ class Trainer:
 
         reg = self.registry = self.registry or get_registry()
         self.composition = self.composition or lookup(self.config, reg)
-        check_supports(self.composition.algorithm, self.composition.config.train, world_size=self.env.world_size,
+        check_supports(self.composition.algorithm, self.composition.config.settings, world_size=self.env.world_size,
                        cuda=self.device.type == "cuda")
 
     def _build(self) -> None:
         from ..plugin.manager import get_registry
 
-        cfg, t, env, dev = self.config, self.config.train, self.env, self.device
+        cfg, t, env, dev = self.config, self.config.settings, self.env, self.device
         reg = self.registry = self.registry or get_registry()
         names = self.composition or lookup(cfg, reg)
         cfg = self.config = names.config  # its component parameters checked against their declarations
@@ -152,19 +152,19 @@ class Trainer:
 
         configure_backends(dev)
         p = self.parts = assemble(cfg, reg, env, dev, names)
-        self.total = t["steps"] or t["epochs"] * p.feed.steps_per_epoch
+        self.total = t.steps or (t.epochs or 1) * p.feed.steps_per_epoch
         self.step = p.restore(ck.load(self.run.latest), cfg, env) if self.resume else 0
-        if t["init"] is not None and not self.resume:  # a resumed run has its own weights
+        if t.init is not None and not self.resume:  # a resumed run has its own weights
             from ..runs.pretrained import resolve
 
-            start = ck.load(ck.find(resolve(t["init"], reg)))
-            p.meta["init"] = init_generator(start, cfg, p.algorithm.modules, t["init"])
+            start = ck.load(ck.find(resolve(t.init, reg)))
+            p.meta["init"] = init_generator(start, cfg, p.algorithm.modules, t.init)
         self.algorithm = p.algorithm
         self.progress_hooks = progress_hooks(p.algorithm, p.loss)
 
     # -- the loop ---------------------------------------------------------------------------------------
     def _train(self) -> TrainResult:
-        t, env = self.config.train, self.env
+        t, env = self.config.settings, self.env
         start = self.step
         self.tracker = LossTracker(self.device, start, self._kept)
         self.ckpt_step: int | None = start if self.resume else None
@@ -190,23 +190,23 @@ class Trainer:
                 ema.update(step)
             epoch, epoch_done = self.parts.feed.epoch + 1, self.parts.feed.epoch_done
             self.reporter.advance(step, epoch)
-            if step % t["log_every"] == 0 or step == self.total:
+            if step % t.log_every == 0 or step == self.total:
                 self._log(step, epoch)
-            every = t["sample_every"]
+            every = t.sample_every
             if (every and step % every == 0) or (not every and epoch_done):
                 self._grid(self.run.grid_name(step=step) if every else self.run.grid_name(epoch=epoch))
-            if t["eval_every"] and step % t["eval_every"] == 0:
+            if t.eval_every and step % t.eval_every == 0:
                 self._evaluate(epoch)
-            every = t["checkpoint_every"]
+            every = t.checkpoint_every
             if (every and step % every == 0) or (not every and epoch_done):
                 index = step // every if every else epoch
-                self._save(keep=bool(t["keep_every"]) and index % t["keep_every"] == 0)
+                self._save(keep=bool(t.keep_every) and index % t.keep_every == 0)
         stopped = dist.any_flag(self._stop or 0, env) or None
         if self.final.get("step") != self.step and self.step > start:
             self._log(self.step, self.parts.feed.epoch + 1)
         if self.grid_step != self.step and not stopped:
             self._grid(self.run.grid_name(step=self.step))
-        if t["eval_every"] and self.eval_step != self.step and not stopped:
+        if t.eval_every and self.eval_step != self.step and not stopped:
             self._evaluate(self.parts.feed.epoch + 1)
         if self.ckpt_step != self.step:
             self._save(keep=False)
@@ -267,7 +267,7 @@ class Trainer:
             ema.refresh(self.step)
 
     def _images(self, steps: int) -> int:
-        return steps * self.parts.algorithm.batches_per_step * self.config.train["batch_size"] * self.env.world_size
+        return steps * self.parts.algorithm.batches_per_step * self.config.settings.batch_size * self.env.world_size
 
     def _result(self, wall: float, steps: int, stopped: int | None = None) -> TrainResult:
         out, run = self.out, self.run

@@ -45,10 +45,10 @@ class GAN(Algorithm):
     """
 
     def __init__(self, setup: Setup, augment: str = ""):
-        t = setup.config.train
+        t = setup.config.settings
         self.policy = _check_policy(augment, setup)
-        self.setup, self.loss, self.device, self.amp = setup, setup.loss, setup.device, t["amp"]
-        self.latent_dim, self.noise = t["latent_dim"], setup.noise
+        self.setup, self.loss, self.device, self.amp = setup, setup.loss, setup.device, t.amp
+        self.latent_dim, self.noise = t.latent_dim, setup.noise
         self.g_cond, self.d_cond = setup.g_cond, setup.d_cond
         G, D = setup.generator(), setup.discriminator()
         self.G, self.D = G, D
@@ -73,7 +73,7 @@ class GAN(Algorithm):
         # aot_autograd has no double backward; DDP-wrapped in the D step so its gradients are reduced too.
         self.d_penalty = d_wrapped
         self.d_params = [p for p in D.parameters() if p.requires_grad]
-        self.z_fixed, self.labels_fixed, self.nrow = fixed_batch(G, setup.info, t["latent_dim"], t["seed"],
+        self.z_fixed, self.labels_fixed, self.nrow = fixed_batch(G, setup.info, t.latent_dim, t.seed,
                                                                  self.g_cond)
         self.real_points = None
         if not setup.info.is_image and not getattr(setup.dataset, "streaming", False):
@@ -179,11 +179,11 @@ class GAN(Algorithm):
     def evaluate(self, num: int, device: torch.device, log: Callable[[str], None] | None) -> dict[str, Any]:
         from ganzoo.evaluation.scoring import evaluate_generator
 
-        cfg, t = self.setup.config, self.setup.config.train
+        cfg, t = self.setup.config, self.setup.config.settings
         return evaluate_generator(self.sampler, self.setup.dataset, self.setup.info, num=num, device=device,
-                                  conditional=self.g_cond, seed=t["seed"], dataset_name=cfg.dataset["name"],
-                                  dataset_params=RunConfig.params(cfg.dataset), latent_dim=t["latent_dim"],
-                                  inception=False, log=log, metrics=t["metrics"])
+                                  conditional=self.g_cond, seed=t.seed, dataset_name=cfg.dataset["name"],
+                                  dataset_params=RunConfig.params(cfg.dataset), latent_dim=t.latent_dim,
+                                  inception=False, log=log, metrics=t.metrics)
 
 
 def _check_policy(policy: str, setup: Setup) -> str:

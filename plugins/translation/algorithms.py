@@ -98,8 +98,8 @@ class Pix2Pix(Algorithm):
     """
 
     def __init__(self, setup: Setup, decay_from: Annotated[float, Range(0, 1)] = 0.5):
-        t = setup.config.train
-        self.setup, self.device, self.amp, self.loss = setup, setup.device, t["amp"], setup.loss
+        t = setup.config.settings
+        self.setup, self.device, self.amp, self.loss = setup, setup.device, t.amp, setup.loss
         pairs = _pairs(setup.dataset)
         self.source, self.target = _info(pairs.a, setup.info), _info(pairs.b, setup.info)
         self.c_in = self.source.shape[0]
@@ -194,7 +194,7 @@ class Pix2Pix(Algorithm):
                                     pairs.labels[:n] if pairs.labels is not None else None,
                                     dataset_name=self.setup.config.dataset["name"],
                                     dataset_params=self.setup.config.params(self.setup.config.dataset),
-                                    device=device, log=log, metrics=self.setup.config.train["metrics"])
+                                    device=device, log=log, metrics=self.setup.config.settings.metrics)
 
 
 class _ImagePool:
@@ -265,8 +265,8 @@ class CycleGAN(Algorithm):
 
     def __init__(self, setup: Setup, pool_size: Annotated[int, Range(0, 10000)] = 50,
                  decay_from: Annotated[float, Range(0, 1)] = 0.5):
-        t = setup.config.train
-        self.setup, self.device, self.amp, self.loss = setup, setup.device, t["amp"], setup.loss
+        t = setup.config.settings
+        self.setup, self.device, self.amp, self.loss = setup, setup.device, t.amp, setup.loss
         domains = _domains(setup.dataset)
         self.domains = domains
         self.info_a, self.info_b = _info(domains.a, setup.info), _info(domains.b, setup.info)
@@ -292,7 +292,7 @@ class CycleGAN(Algorithm):
         self.d_params = [p for p in discs if p.requires_grad]
         self.blame = {k: s.who for k, s in setup.composition.specs.items()}
         self.loss_name = setup.config.loss["name"]
-        seed = t["seed"] + 7919 * setup.env.rank
+        seed = t.seed + 7919 * setup.env.rank
         self.pool_a, self.pool_b = _ImagePool(pool_size, seed + 1), _ImagePool(pool_size, seed + 2)
         # domain B is drawn at random for each batch of A (the reference code's unaligned loader)
         self.b_all = domains.b.to(setup.device)
@@ -371,7 +371,7 @@ class CycleGAN(Algorithm):
                                     held.labels_a[:n] if held.labels_a is not None else None,
                                     dataset_name=self.setup.config.dataset["name"],
                                     dataset_params=self.setup.config.params(self.setup.config.dataset),
-                                    device=device, back=self.F, log=log, metrics=self.setup.config.train["metrics"])
+                                    device=device, back=self.F, log=log, metrics=self.setup.config.settings.metrics)
 
     def state(self) -> dict[str, Tensor]:
         return {**self.pool_a.state("pool_a"), **self.pool_b.state("pool_b"), "b_rng": self.b_gen.get_state()}

@@ -141,7 +141,7 @@ class ToyAlternating(Algorithm):
         self.modules = {"generator": self.G, "discriminator": self.D}
         self.optimizers = {"opt_g": setup.optimizer(self.G.parameters(), "g"),
                            "opt_d": setup.optimizer(self.D.parameters(), "d")}
-        self.latent_dim = setup.config.train["latent_dim"]
+        self.latent_dim = setup.settings.latent_dim
         self.fixed = torch.randn(16, self.latent_dim, generator=torch.Generator().manual_seed(0))
 
     def step(self, next_batch, step, total):
