@@ -183,6 +183,10 @@ def test_a_drawing_is_translated_and_16_bit_and_rgba_pictures_read_as_their_8_bi
     assert shipped.post(url, content=png_bytes(large)).status_code == 200
     back = shipped.post("/api/translate?id=pretrained/cyclegan-mnist-strokes&direction=BtoA", content=_digit_edges())
     assert back.status_code == 200
+    # the directions are the model's own (its reader's controls), not a list the explorer keeps: pix2pix learns one
+    assert shipped.get("/api/describe?id=pretrained/pix2pix-mnist-edges").json()["directions"] == ["AtoB"]
+    one_way = shipped.post(url + "&direction=BtoA", content=_digit_edges())
+    assert one_way.status_code == 400 and "must be one of AtoB, not 'BtoA'" in error(one_way)
 
 
 def test_bad_uploads_are_one_line_and_the_server_keeps_serving(shipped, monkeypatch):

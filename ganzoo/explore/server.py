@@ -145,7 +145,7 @@ def create_app(zoo: Zoo, allowed_hosts: list[str] | None = None, log: Callable[[
             if len(body) > MAX_UPLOAD:
                 return _error(f"the picture is over {MAX_UPLOAD // 2**20} MiB; at most that is read", 413)
         q = request.query_params
-        data = await call(zoo.translate, q.get("id", ""), bytes(body), q.get("direction", "AtoB"),
+        data = await call(zoo.translate, q.get("id", ""), bytes(body), q.get("direction") or None,
                           _int(request, "seed", 0))
         return picture(data)
 

@@ -87,7 +87,7 @@ class Zoo:
         self.runs = Path(runs)
         self.registry = registry or get_registry()
         self.lock = threading.Lock()
-        self._cache: OrderedDict[tuple[str, str, int], Trained] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str | None, int], Trained] = OrderedDict()
         self.given: list[Entry] = []
         for i, arg in enumerate(given):
             resolve(arg, self.registry)  # one line now, before the server starts, for a name that is neither
@@ -159,7 +159,7 @@ class Zoo:
 
     # -- generators -------------------------------------------------------------------------------------------
 
-    def generator(self, id: str, direction: str = "AtoB") -> Trained:
+    def generator(self, id: str, direction: str | None = None) -> Trained:
         """The loaded generator of ``id``, from memory when it was loaded before (and its run has not written a
         newer checkpoint since)."""
         import ganzoo
@@ -177,8 +177,8 @@ class Zoo:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        # the direction is an option of translators alone: a noise generator is read without one
-        loaded = ganzoo.load(entry.target, direction=direction) if direction != "AtoB" else ganzoo.load(entry.target)
+        # a direction is an option of the readers of models that translate both ways: the others take none
+        loaded = ganzoo.load(entry.target) if direction is None else ganzoo.load(entry.target, direction=direction)
         self._cache[key] = loaded
         while len(self._cache) > CACHE:
             self._cache.popitem(last=False)
@@ -206,7 +206,7 @@ class Zoo:
                 "takes": controls.takes, "modality": data.modality,
                 "shape": list(data.shape), "conditional": controls.conditional,
                 "classes": names if controls.conditional else [], "options": options,
-                "directions": list(controls.directions) or ["AtoB"],
+                "directions": list(controls.directions),
                 "source": list(source.shape) if source is not None else None}
 
     def grid(self, id: str, seed: int = 0, label: int | None = None, truncation: float | None = None) -> bytes:
@@ -239,17 +239,18 @@ class Zoo:
                              "or upload a picture")
         return loaded
 
-    def translate(self, id: str, data: bytes, direction: str = "AtoB", seed: int = 0) -> bytes:
+    def translate(self, id: str, data: bytes, direction: str | None = None, seed: int = 0) -> bytes:
         """A picture (the bytes of a PNG, JPEG, WebP or BMP) translated: the output as a PNG. The picture is
         read as `ganzoo sample --input` reads one (`ganzoo.images.load_image`, then centre-cropped and resized
-        to the generator's input)."""
+        to the generator's input). ``direction``: one of the model's `Controls.directions` (None: its default)."""
         import torch
 
-        from ..evaluation.translation import translate
         from ..runs.images import fit_image
 
-        if direction not in ("AtoB", "BtoA"):
-            raise UsageError(f"direction must be AtoB or BtoA, not {direction!r}")
+        if direction is not None:
+            directions = self.generator(id).controls().directions
+            if direction not in directions:
+                raise UsageError(f"direction must be one of {', '.join(directions) or 'none'}, not {direction!r}")
         loaded = self.generator(id, direction)
         source = loaded.controls().source
         if source is None:
@@ -259,7 +260,7 @@ class Zoo:
         image = torch.from_numpy(array.copy())
         image = image.unsqueeze(0) if image.dim() == 2 else image.permute(2, 0, 1)
         inputs = fit_image(image, height, width)[None]
-        return png(translate(loaded.model, inputs, "cpu", seed), 1)
+        return png(loaded.translate(inputs, seed), 1)
 
     # -- runs -------------------------------------------------------------------------------------------------
 

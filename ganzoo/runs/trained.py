@@ -252,6 +252,11 @@ class Trained:
         raise UsageError(f"{self.who} declares no evaluation for its runs",
                          "ask its plugin's author; `ganzoo sample` still draws from it")
 
+    def translate(self, inputs: torch.Tensor, seed: int = 0) -> torch.Tensor:
+        """``inputs`` (N, C, H, W) in [-1, 1], as `controls().source` describes them, translated: float32 on the
+        CPU. For readers of models that take images (`ganzoo explore`'s canvas and uploads call it)."""
+        raise UsageError(f"{self.who} draws from noise; it takes no pictures", "draw samples from seeds instead")
+
     def walk(self, seed_a: int, seed_b: int, frames: int, options: Mapping[str, object]) -> torch.Tensor:
         """``frames`` images from seed ``seed_a``'s input to ``seed_b``'s (`ganzoo sample --walk`)."""
         raise UsageError(f"--walk: {self.who} has no latent codes to walk between",

@@ -90,7 +90,6 @@ class Translator(Trained):
         from ganzoo.plugin.manager import warn
         from ganzoo.sampling import check_memory
         from ganzoo.evaluation.runs import run_dataset
-        from ganzoo.evaluation.translation import translate
 
         from .evaluation import heldout_images
 
@@ -121,8 +120,7 @@ class Translator(Trained):
             for line in held.notes:
                 warn(line)
             inputs, targets, what = held.inputs, held.targets, f"{held.split} split of {name}"
-        with plugin_code(self.who, "while translating"):
-            outputs = translate(self.model, inputs, next(iter(self.model.parameters())).device, seed)
+        outputs = self.translate(inputs, seed)
         tensors = {"images": outputs.contiguous(), "inputs": inputs.contiguous()}
         if targets is not None:
             tensors["targets"] = targets.contiguous()
@@ -130,6 +128,12 @@ class Translator(Trained):
         picture, nrow = _columns(columns, EXAMPLES_PER_ROW)
         return Drawing(picture, nrow, len(outputs), f"{self.direction} translations", tensors,
                        {"direction": self.direction, "inputs": what})
+
+    def translate(self, inputs: Tensor, seed: int = 0) -> Tensor:
+        from ganzoo.evaluation.translation import translate
+
+        with plugin_code(self.who, "while translating"):
+            return translate(self.model, inputs, next(iter(self.model.parameters())).device, seed)
 
     def evaluate(self, scoring: Scoring) -> dict[str, Any]:
         """L1, PSNR and SSIM against the targets (paired data), FD of the outputs against held-out targets, and

@@ -269,7 +269,8 @@ function stroke(to) {
 
 async function translateBlob(blob) {
   if (!state.info || state.info.takes !== "image") return;
-  const q = new URLSearchParams({ id: state.id, direction: $("direction").value || "AtoB" });
+  // a model that translates one way lists no directions: the server reads it with its default
+  const q = new URLSearchParams({ id: state.id, direction: $("direction").value || "" });
   await fillImage($("translated"), `/api/translate?${q}`, { method: "POST", body: blob,
     headers: { "Content-Type": blob.type || "application/octet-stream" } });
 }
