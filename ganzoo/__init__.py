@@ -8,6 +8,7 @@ Python API is described in docs/api.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .base.version import __version__
@@ -50,16 +51,19 @@ def list_components(kind: str | None = None, pattern: str = "*") -> list[str]:
 
 @overload
 def create(kind: Literal["generator", "discriminator"], name: str, *, data: DataInfo | Dataset,
-           **params: Any) -> nn.Module: ...
+           **params: object) -> nn.Module: ...
 @overload
-def create(kind: Literal["loss"], name: str, *, data: None = None, **params: Any) -> CompositeLoss: ...
+def create(kind: Literal["loss"], name: str, *, data: None = None, **params: object) -> CompositeLoss: ...
 @overload
-def create(kind: Literal["dataset"], name: str, *, data: None = None, **params: Any) -> Dataset: ...
+def create(kind: Literal["dataset"], name: str, *, data: None = None, **params: object) -> Dataset: ...
 @overload
-def create(kind: str, name: str, *, data: DataInfo | Dataset | None = None, **params: Any) -> Any: ...
+def create(kind: str, name: str, *, data: DataInfo | Dataset | None = None,
+           **params: object) -> nn.Module | CompositeLoss | Dataset: ...
 
 
-def create(kind: str, name: str, *, data: DataInfo | Dataset | None = None, **params: Any) -> Any:
+# params: handed on to build_component as given, which may hold its own keywords (registry=)
+def create(kind: str, name: str, *, data: DataInfo | Dataset | None = None,
+           **params: Any) -> nn.Module | CompositeLoss | Dataset:
     """Build a registered component by kind and name, like timm's ``create_model``.
 
     - ``create("generator", "dcgan", data=info, latent_dim=64, ngf=32)``: an ``nn.Module``;
@@ -85,7 +89,7 @@ def create(kind: str, name: str, *, data: DataInfo | Dataset | None = None, **pa
 _API = ("train", "load", "evaluate", "open_run")
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> Callable[..., object]:
     if name in _API:
         from . import api
 

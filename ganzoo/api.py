@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .base.errors import GanzooError, UsageError
 from .config import argcheck
@@ -32,10 +32,11 @@ if TYPE_CHECKING:  # pragma: no cover
 TABLES = ("algo", "gen", "disc", "loss", "dataset")
 
 
-def overrides_layer(overrides: dict[str, Any]) -> dict[str, Any]:
+def overrides_layer(overrides: Mapping[str, object]) -> dict[str, object]:
     """``train(..., gen="dcgan", loss="bce+l1", epochs=2, out="runs/x")`` as a config layer: a table given as a
     name or a dict of its keys; ``out``; every other keyword a [train] setting (docs/settings.md)."""
-    layer: dict[str, Any] = {}
+    layer: dict[str, object] = {}
+    train: dict[str, object] = {}
     for key, value in overrides.items():
         if key in TABLES:
             if not isinstance(value, (str, Mapping)):
@@ -46,7 +47,8 @@ def overrides_layer(overrides: dict[str, Any]) -> dict[str, Any]:
             if value is not None:  # None: the default folder, as when out= is left out (not a folder named None)
                 layer["out"] = str(argcheck.path("out", value, what="the run folder"))
         else:
-            layer.setdefault("train", {})[key] = list(value) if isinstance(value, tuple) else value
+            layer.setdefault("train", train)
+            train[key] = list(value) if isinstance(value, tuple) else value
     return layer
 
 
@@ -77,12 +79,12 @@ class Run:
         return to_pil(self.sample(n, labels, seed=seed))
 
     def evaluate(self, num: int | None = None, *, seed: int = 0, device: str = "cpu",
-                 metrics: Iterable[str] | None = None) -> dict[str, Any]:
+                 metrics: Iterable[str] | None = None) -> dict[str, object]:
         """`ganzoo eval` on this run: the numbers by name, measured against the dataset's held-out split
         (``metrics``: those metrics alone, as `ganzoo eval --metric`)."""
         return evaluate(self.path, num=num, seed=seed, device=device, metrics=metrics)
 
-    def metrics(self) -> list[dict[str, Any]]:
+    def metrics(self) -> list[dict[str, object]]:
         """metrics.jsonl, a dict per line (losses every ``log_every`` steps, evaluations)."""
         from .runs.rundir import RunDir, read_metrics
 
@@ -90,9 +92,9 @@ class Run:
         return read_metrics(path) if path.exists() else []
 
 
-def train(recipe_or_config: str | Path | dict[str, Any] | RunConfig | Composition | None = None, *,
+def train(recipe_or_config: str | Path | Mapping[str, object] | RunConfig | Composition | None = None, *,
           resume: bool = False, overwrite: bool = False, progress: str = "auto", registry: Registry | None = None,
-          **overrides: Any) -> Run:
+          **overrides: object) -> Run:
     """Train a recipe (by name), a config file (a path to a TOML), a config dict, or the default recipe.
 
     ``overrides``: tables by name or dict (``gen="dcgan"``, ``loss="bce+0.5*l1"``,
@@ -125,7 +127,8 @@ def train(recipe_or_config: str | Path | dict[str, Any] | RunConfig | Compositio
     else:
         layer = overrides_layer(overrides)
         if resume and recipe_or_config is None:  # as `ganzoo run --resume`: the checkpoint's own config is the base
-            config = resolve(flags=layer, base=_resume_base(layer.get("out")), recipes=registry)
+            out = layer.get("out")  # a str, when given
+            config = resolve(flags=layer, base=_resume_base(out if isinstance(out, str) else None), recipes=registry)
         elif isinstance(recipe_or_config, Mapping):  # a whole config: it takes the recipe's place under the overrides
             config = resolve(flags=layer, base=dict(recipe_or_config), recipes=registry)
         elif isinstance(recipe_or_config, Path) or (isinstance(recipe_or_config, str)
@@ -146,7 +149,7 @@ def train(recipe_or_config: str | Path | dict[str, Any] | RunConfig | Compositio
     return Run(result.run_dir, result)
 
 
-def _resume_base(out: str | None) -> dict[str, Any]:
+def _resume_base(out: str | None) -> dict[str, object]:
     """The config layer ``train(resume=True, out=...)`` starts from: the run's latest checkpoint's own."""
     from .runs.rundir import RunDir
 
@@ -183,7 +186,7 @@ def load(path: str | Path, *, ema: bool = True, device: str = "cpu", **options: 
 
 def evaluate(path: str | Path | Run, *, num: int | None = None, seed: int = 0, dataset: str | None = None,
              device: str = "cpu", inception: bool = False, log: Callable[[str], None] | None = None,
-             metrics: Iterable[str] | str | None = None, **options: object) -> dict[str, Any]:
+             metrics: Iterable[str] | str | None = None, **options: object) -> dict[str, object]:
     """Score a run, a checkpoint, a pretrained recipe's name or a .safetensors of samples, as `ganzoo eval` does:
     against the held-out split of the run's dataset, as its algorithm evaluates it (a noise generator: FD with
     its floor, precision/recall, coverage, memorization; an image-to-image run: L1, PSNR, SSIM, FD and digit
@@ -221,7 +224,7 @@ def evaluate(path: str | Path | Run, *, num: int | None = None, seed: int = 0, d
     return _named(loaded.evaluate(scoring), path, where)
 
 
-def _of_samples(target: Path, scoring: Scoring) -> dict[str, Any]:
+def _of_samples(target: Path, scoring: Scoring) -> dict[str, object]:
     """The core's evaluation of a run by samples drawn from its generator (`ganzoo.evaluation.evaluate`), which
     `evaluate` hands the run's reader (`ganzoo.trained.Scoring.of_samples`)."""
     from .evaluation import evaluate as evaluate_samples
@@ -261,14 +264,14 @@ def _holds_samples(where: Path) -> bool:
         return True
 
 
-def _named(result: dict[str, Any], asked: str | Path | Run, where: Path) -> dict[str, Any]:
+def _named(result: dict[str, object], asked: str | Path | Run, where: Path) -> dict[str, object]:
     """A pretrained generator's result names it as the user did (its recipe), not by the installed file."""
     if isinstance(asked, str) and Path(asked) != where:
         result["source"] = asked
     return _json_safe(result)
 
 
-def _json_safe(result: dict[str, Any]) -> dict[str, Any]:
+def _json_safe(result: dict[str, object]) -> dict[str, object]:
     """No NaN or inf anywhere in the result, nested ones included (a plugin's mode metric may return tables):
     each becomes None with a note, as `ganzoo.evaluation.scoring.finite` does for the top level, so that
     `ganzoo eval --json` prints JSON (which has no NaN) and the dict says the same."""
@@ -276,7 +279,7 @@ def _json_safe(result: dict[str, Any]) -> dict[str, Any]:
 
     bad: list[str] = []
 
-    def clean(value: Any, where: str) -> Any:
+    def clean(value: object, where: str) -> object:
         if isinstance(value, float) and not math.isfinite(value):
             if where not in bad:
                 bad.append(where)
@@ -287,10 +290,12 @@ def _json_safe(result: dict[str, Any]) -> dict[str, Any]:
             return [clean(v, where) for v in value]
         return value
 
-    out = clean(result, "")
+    out = {k: clean(v, str(k)) for k, v in result.items()}
     if bad:
-        out["notes"] = [*out.get("notes", []), f"{', '.join(bad)}: not a finite number (the samples or their "
-                                               f"features hold NaN or inf), shown as null"]
+        notes = out.get("notes", [])  # a list: ganzoo.evaluation.scoring.finite's
+        out["notes"] = [*(notes if isinstance(notes, list) else [notes]),
+                        f"{', '.join(bad)}: not a finite number (the samples or their features hold NaN or inf), "
+                        f"shown as null"]
     return out
 
 

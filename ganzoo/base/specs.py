@@ -11,7 +11,7 @@ import importlib
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "dataset", "algorithm", "logger", "metric")
 
@@ -96,7 +96,7 @@ class Param:
 
     name: str
     type: str = ""
-    default: Any = None
+    default: object = None
     required: bool = False
 
 
@@ -197,7 +197,7 @@ class ComponentSpec:
 
     kind: str
     name: str
-    factory: str | Callable[..., Any]
+    factory: str | Callable[..., object]
     plugin: PluginInfo
     doc: str = ""
     params: tuple[Param, ...] = ()
@@ -232,7 +232,7 @@ class ComponentSpec:
     losses: tuple[str, ...] = ()
     # algorithms: what reads their trained runs back for `ganzoo sample`/`eval`/`load` and pretrained export, a
     # `ganzoo.trained.Trained` subclass or a lazy "module:Class" (None: `ganzoo.trained.NoiseGenerator`)
-    trained: str | Callable[..., Any] | None = None
+    trained: str | Callable[..., object] | None = None
     # the factory takes **kwargs, or its signature could not be read: names beyond ``params`` are accepted
     open_params: bool = False
 
@@ -251,6 +251,8 @@ class ComponentSpec:
             return self.factory
         return f"{getattr(self.factory, '__module__', '?')}:{getattr(self.factory, '__qualname__', '?')}"
 
+    # untyped results, here and in load_trained: what a factory makes depends on its kind (a module, a dataset, a
+    # logger, a metric, a reader of runs), and each caller uses it as that kind's
     def load_factory(self) -> Callable[..., Any]:
         """Import and return the factory (this is where torch gets imported)."""
         return _imported(self.factory)
@@ -260,14 +262,15 @@ class ComponentSpec:
         return None if self.trained is None else _imported(self.trained)
 
 
-def _imported(target: str | Callable[..., Any]) -> Callable[..., Any]:
+def _imported(target: str | Callable[..., object]) -> Callable[..., object]:
     if not isinstance(target, str):
         return target
     module_name, _, attr = target.partition(":")
-    obj: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
+    *path, last = attr.split(".")
+    owner: object = importlib.import_module(module_name)
+    for part in path:
+        owner = getattr(owner, part)
+    return getattr(owner, last)
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,7 @@ class RecipeSpec:
     """A named composition: the config tables of a run (gen, disc, loss, dataset, train)."""
 
     name: str
+    # untyped tables: its readers (ganzoo.testing, plugins' own tests) index them as the recipe wrote them
     config: dict[str, Any]
     source: str
     plugin: PluginInfo | None = None
@@ -344,8 +348,8 @@ class DataInfo:
             n *= d
         return n
 
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"shape": list(self.shape), "size": self.size, "modality": self.modality}
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"shape": list(self.shape), "size": self.size, "modality": self.modality}
         if self.num_classes is not None:
             d["num_classes"] = self.num_classes
         if self.class_names is not None:
@@ -355,7 +359,9 @@ class DataInfo:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DataInfo:
+    def from_dict(cls, d: Mapping[str, Any]) -> DataInfo:
+        """Read back what `to_dict` wrote; the values go unchecked (a checkpoint's), so a corrupt one raises
+        KeyError, TypeError or ValueError here or later, which the readers of checkpoints catch."""
         names = d.get("class_names")
         return cls(tuple(d["shape"]), d.get("num_classes"), int(d.get("size", 0)),
                    d.get("modality", "image"), tuple(names) if names else None, d.get("split"))

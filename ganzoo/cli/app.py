@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+from types import FrameType
 from typing import Any
 
 import click
@@ -35,6 +36,7 @@ COMMANDS = {
 
 
 class LazyGroup(click.Group):
+    # the arguments of click.Group, passed on as given (click types them one by one)
     def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._lazy = lazy
@@ -110,7 +112,7 @@ def _degrade_streams() -> None:
                 pass
 
 
-def _interrupted_at_exit(signum: int, frame: Any) -> None:
+def _interrupted_at_exit(signum: int, frame: FrameType | None) -> None:
     # a Ctrl-C while Python shuts down (atexit handlers, after the final checkpoint): one line, not a traceback
     os.write(2, b"error: interrupted\n")
     os._exit(130)

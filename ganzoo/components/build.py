@@ -28,13 +28,15 @@ from .interfaces import Dataset, LossTerm, forward, forward_heads
 from .losses import CompositeLoss
 
 
+# Any: what a plugin's factory returns is only known once its caller has checked it (an nn.Module, a loss term,
+# a dataset, an algorithm: isinstance or the attributes it must have), and each caller does
 def _call(spec: ComponentSpec, *args: object, **params: object) -> Any:
     """``params`` checked against the component's declaration, then its factory called."""
     return _construct(spec, args, params, {})
 
 
-def _construct(spec: ComponentSpec, args: tuple[object, ...], params: dict[str, object],
-               context: dict[str, object]) -> Any:
+def _construct(spec: ComponentSpec, args: tuple[object, ...], params: Mapping[str, object],
+               context: dict[str, object]) -> Any:  # Any: see _call
     """Check ``params``, then call the factory with them and what the builder itself passes (``context``)."""
     try:
         factory = spec.load_factory()
@@ -94,7 +96,7 @@ def _probe_labels(data: DataInfo, n: int) -> torch.Tensor | None:
     return torch.arange(n) % data.num_classes if data.num_classes else None
 
 
-def build_generator(name: str, data: DataInfo, latent_dim: int = 100, params: dict[str, Any] | None = None,
+def build_generator(name: str, data: DataInfo, latent_dim: int = 100, params: Mapping[str, object] | None = None,
                     registry: Registry | None = None, check: bool = True, source: DataInfo | None = None) -> nn.Module:
     """Build a generator; with ``check``, hold a probe batch's output to `ganzoo.components.contract` (as the suite does).
 
@@ -121,7 +123,7 @@ def build_generator(name: str, data: DataInfo, latent_dim: int = 100, params: di
     return model
 
 
-def build_discriminator(name: str, data: DataInfo, params: dict[str, Any] | None = None,
+def build_discriminator(name: str, data: DataInfo, params: Mapping[str, object] | None = None,
                         registry: Registry | None = None, check: bool = True) -> nn.Module:
     """Build a discriminator; with ``check``, its probe scores must have shape (N,) (a patch discriminator's
     (N, 1, h, w)) and be finite, and a discriminator with heads is held to the heads contract (see
@@ -190,7 +192,7 @@ def _heads_problem(spec: ComponentSpec, kind: str, model: nn.Module, x: torch.Te
         model.train(was_training)
 
 
-def build_loss(spec: str | LossSpec | Sequence[Term], params: Mapping[str, Any] | None = None,
+def build_loss(spec: str | LossSpec | Sequence[Term], params: Mapping[str, object] | None = None,
                registry: Registry | None = None) -> CompositeLoss:
     """A loss spec built into one `CompositeLoss`: its text, the parsed `LossSpec`, or the resolved
     terms `ganzoo.training.composition.lookup` gives (nothing is parsed or looked up again then).
@@ -213,7 +215,7 @@ def build_loss(spec: str | LossSpec | Sequence[Term], params: Mapping[str, Any] 
     return CompositeLoss(built)
 
 
-def build_dataset(name: str, params: dict[str, Any] | None = None, registry: Registry | None = None,
+def build_dataset(name: str, params: Mapping[str, object] | None = None, registry: Registry | None = None,
                   check: bool = True) -> Dataset:
     """Build a dataset; with ``check``, its info and data are held to `ganzoo.components.contract` (as the suite does).
 
@@ -250,8 +252,11 @@ def _data_problem(spec: ComponentSpec, ds: Dataset, info: DataInfo) -> str | Non
 
 
 def build_component(kind: str, name: str, *, data: DataInfo | Dataset | None = None,
-                    registry: Registry | None = None, **params: Any) -> Any:
+                    registry: Registry | None = None,
+                    **params: Any) -> nn.Module | CompositeLoss | Dataset:
     """One component by kind and name: what `ganzoo.create` does (see docs/api.md)."""
+    # params Any: the component's own keywords (checked against its declaration when it is built), and for a
+    # generator the builder's latent_dim and source, handed on as the caller gave them
     if kind not in KINDS:
         hint = "a recipe is trained, not built: ganzoo run RECIPE" if kind == "recipe" else \
             f"choose from {', '.join(KINDS)}"

@@ -66,7 +66,7 @@ def has_conv(*models: nn.Module) -> bool:
     return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for model in models for m in model.modules())
 
 
-def use_channels_last(setting: Any, device: torch.device, image: bool, *models: nn.Module) -> bool:
+def use_channels_last(setting: bool | str, device: torch.device, image: bool, *models: nn.Module) -> bool:
     if setting == "auto":
         return device.type == "cuda" and image and has_conv(*models)
     return bool(setting) and image
@@ -81,7 +81,8 @@ def adam(params: Iterable[nn.Parameter] | Iterable[dict[str, Any]], lr: float,
     is ~9% of a vanilla MLP GAN step. Checkpoints carry no trace of it: a run
     saved with the fused kernel resumes on a torch or device without one.
     """
-    # param groups' params made lists, so that looking at them here does not use up a generator
+    # param groups' params made lists, so that looking at them here does not use up a generator; a group is
+    # dict[str, Any] as torch.optim types it (params, lr, betas...: a value's type depends on its key)
     listed: list[Any] = [dict(item, params=list(item["params"])) if isinstance(item, dict) else item for item in params]
     flat = [p for item in listed for p in (item["params"] if isinstance(item, dict) else [item])]
     if _fused_kernel_for(flat):

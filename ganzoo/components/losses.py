@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 import torch
 from torch import Tensor
@@ -10,6 +10,14 @@ from torch import Tensor
 from ..base.errors import EXIT_HINT, PLUGIN_FAULTS, ComponentError, GanzooError, UsageError, describe
 from ..config.lossspec import Term
 from .interfaces import LossInputs, LossTerm, forward
+
+
+class TermSummary(TypedDict):
+    """One term of a `CompositeLoss`, as `CompositeLoss.summary` lists it."""
+
+    name: str
+    weight: float
+    role: str | None
 
 
 class CompositeLoss:
@@ -66,7 +74,7 @@ class CompositeLoss:
     def g_loss(self, inputs: LossInputs) -> tuple[Tensor, dict[str, Tensor]]:
         return self._side("g_loss", inputs)
 
-    def summary(self) -> list[dict[str, Any]]:
+    def summary(self) -> list[TermSummary]:
         return [{"name": t.name, "weight": t.weight, "role": t.spec.role} for t, _ in self.terms]
 
     def adam_ratio(self, side: str) -> float:

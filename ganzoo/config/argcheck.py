@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from ..base.errors import UsageError
 
@@ -27,8 +27,10 @@ EVAL_MIN_NUM = 10
 #: torch seeds are signed 64-bit; evaluation adds small offsets to the seed it is given
 SEED_LIMIT = 2**62
 
+_T = TypeVar("_T")
 
-def shown(value: Any) -> str:
+
+def shown(value: object) -> str:
     """``value`` as a message shows it: its repr, with its type when the repr does not say (5, not '5')."""
     text = repr(value)
     if len(text) > 60:
@@ -38,47 +40,57 @@ def shown(value: Any) -> str:
     return f"{text} ({type(value).__name__})"
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: object) -> bool:
     """An integer that is not a bool (numpy's integers count)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def integer(name: str, value: Any, *, minimum: int | None = None) -> int:
+def _as_int(value: object) -> int | None:
+    """``value`` as an int when `is_int`, else None."""
+    return int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else None
+
+
+def integer(name: str, value: object, *, minimum: int | None = None) -> int:
     """``value`` as an int when it is an integer of at least ``minimum``; else one line."""
-    if not is_int(value) or (minimum is not None and value < minimum):
+    n = _as_int(value)
+    if n is None or (minimum is not None and n < minimum):
         need = f"an integer >= {minimum}" if minimum is not None else "an integer"
         raise UsageError(f"{name} must be {need}, not {shown(value)}")
-    return int(value)
+    return n
 
 
-def optional_integer(name: str, value: Any, *, minimum: int, none: str) -> int | None:
+def optional_integer(name: str, value: object, *, minimum: int, none: str) -> int | None:
     """None (``none`` says what it means) or an integer of at least ``minimum``."""
-    if value is not None and (not is_int(value) or value < minimum):
+    if value is None:
+        return None
+    n = _as_int(value)
+    if n is None or n < minimum:
         raise UsageError(f"{name} must be an integer >= {minimum}, or None for {none}; not {shown(value)}")
-    return None if value is None else int(value)
+    return n
 
 
-def seed(name: str, value: Any) -> int:
-    if not is_int(value) or not -SEED_LIMIT < value < SEED_LIMIT:
+def seed(name: str, value: object) -> int:
+    n = _as_int(value)
+    if n is None or not -SEED_LIMIT < n < SEED_LIMIT:
         raise UsageError(f"{name} must be an integer (|{name}| < 2**62), not {shown(value)}")
-    return int(value)
+    return n
 
 
-def flag(name: str, value: Any) -> bool:
+def flag(name: str, value: object) -> bool:
     """True or False only: ``resume="no"`` is truthy, and would resume."""
     if not isinstance(value, bool):
         raise UsageError(f"{name} must be True or False, not {shown(value)}")
     return value
 
 
-def one_of(name: str, value: Any, choices: Iterable[str]) -> str:
+def one_of(name: str, value: object, choices: Iterable[str]) -> str:
     choices = tuple(choices)
     if not isinstance(value, str) or value not in choices:
         raise UsageError(f"{name} must be one of {', '.join(choices)}, not {shown(value)}")
     return value
 
 
-def text(name: str, value: Any, *, optional: bool = False, what: str = "a name") -> str | None:
+def text(name: str, value: object, *, optional: bool = False, what: str = "a name") -> str | None:
     """A non-empty string (or None when ``optional``)."""
     if value is None and optional:
         return None
@@ -87,7 +99,7 @@ def text(name: str, value: Any, *, optional: bool = False, what: str = "a name")
     return value
 
 
-def path(name: str, value: Any, *, what: str) -> str | Path:
+def path(name: str, value: object, *, what: str) -> str | Path:
     """A path (str or os.PathLike, not empty): ``what`` says what it names."""
     if isinstance(value, os.PathLike) and not isinstance(value, Path):
         value = os.fsdecode(os.fspath(value))
@@ -96,7 +108,7 @@ def path(name: str, value: Any, *, what: str) -> str | Path:
     return value
 
 
-def device(name: str, value: Any) -> str:
+def device(name: str, value: object) -> str:
     """A device name, checked as `ganzoo run --device` checks it (cpu, cuda, cuda:N, mps, auto)."""
     from .settings import check_device
 
@@ -107,7 +119,8 @@ def device(name: str, value: Any) -> str:
     return check_device(value, name)
 
 
-def callback(name: str, value: Any) -> Callable[..., Any] | None:
+def callback(name: str, value: _T) -> _T:
+    """``value`` itself, when it is a function or None (its caller's annotation says which function)."""
     if value is not None and not callable(value):
         raise UsageError(f"{name} must be a function or None, not {shown(value)}")
     return value

@@ -9,8 +9,8 @@ import copy
 import difflib
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ..base.errors import ConfigError
 from .lossspec import LossSpec
@@ -31,7 +31,7 @@ def _suggest(key: str, choices: list[str] | tuple[str, ...]) -> str | None:
     return f"did you mean {close[0]}?" if close else None
 
 
-def read_toml(path: Path, what: str) -> tuple[str, dict[str, Any]]:
+def read_toml(path: Path, what: str) -> tuple[str, dict[str, object]]:
     """(text, data) of a TOML file; a ConfigError "PATH:LINE: what is wrong" when it is not valid."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -48,7 +48,7 @@ def read_toml(path: Path, what: str) -> tuple[str, dict[str, Any]]:
         raise ConfigError(f"{path}:{line}: {what_wrong}") from None
 
 
-def load_toml(path: str | Path, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+def load_toml(path: str | Path, meta: dict[str, object] | None = None) -> dict[str, object]:
     """A config file as a layer; its ``[meta]`` (ignored as config) is copied into ``meta`` when given."""
     _, data = read_toml(Path(path), "config file")
     check_layer(data, str(path))
@@ -58,7 +58,13 @@ def load_toml(path: str | Path, meta: dict[str, Any] | None = None) -> dict[str,
     return data
 
 
-def check_layer(layer: dict[str, Any], where: str) -> None:
+def subtable(config: Mapping[str, object], key: str) -> Mapping[str, object]:
+    """``config[key]``, a table; {} when there is none (`check_layer` refuses one that is not a table)."""
+    value = config.get(key, {})
+    return value if isinstance(value, Mapping) else {}
+
+
+def check_layer(layer: Mapping[str, object], where: str) -> None:
     """Unknown top-level keys, non-table tables and bad train keys are ConfigErrors."""
     for key, value in layer.items():
         if key in REFUSED:
@@ -73,12 +79,12 @@ def check_layer(layer: dict[str, Any], where: str) -> None:
                 raise ConfigError(f"{where}: {key!r} must be a table, like [{key}]")
         elif value is not None and not isinstance(value, str):
             raise ConfigError(f"{where}: {key!r} must be a string")
-    check_table(layer.get("train", {}), where)
+    check_table(subtable(layer, "train"), where)
     for key in NAMED:
-        name = layer.get(key, {}).get("name")
+        name = subtable(layer, key).get("name")
         if name is not None and not isinstance(name, str):
             raise ConfigError(f"{where}: {key}.name must be a string")
-    loss = layer.get("loss", {})
+    loss = subtable(layer, "loss")
     if "name" in loss and not isinstance(loss["name"], (str, LossSpec)):
         raise ConfigError(f"{where}: loss.name must be a loss spec string such as \"bce+0.5*l1\"")
     for key, value in loss.items():
@@ -87,7 +93,7 @@ def check_layer(layer: dict[str, Any], where: str) -> None:
                               f"set it as loss.{key}.PARAM=VALUE")
 
 
-def parse_value(text: str) -> Any:
+def parse_value(text: str) -> object:
     """A --set value: a TOML literal (1, 2e-4, true, [0.5, 0.9], "x"), else the text itself."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
@@ -95,9 +101,9 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def parse_sets(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+def parse_sets(items: list[str] | tuple[str, ...]) -> dict[str, object]:
     """``["gen.ngf=32", "loss.wgan-gp.gp_weight=5"]`` -> one nested layer (later items win)."""
-    layer: dict[str, Any] = {}
+    layer: dict[str, object] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         key = key.strip()
@@ -116,9 +122,10 @@ def parse_sets(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
             raise ConfigError(f"--set {item!r}: {head} is a table", f"set one key, like {head}.name=...")
         node = layer
         for p in parts[:-1]:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
+            child = node.setdefault(p, {})
+            if not isinstance(child, dict):
                 raise ConfigError(f"--set {item!r}: {p!r} is not a table")
+            node = child
         value = parse_value(raw.strip())
         node[parts[-1]] = value if (head in TABLES or isinstance(value, str)) else raw.strip()
     check_layer(layer, "--set")
@@ -127,55 +134,57 @@ def parse_sets(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 # -- merging -----------------------------------------------------------------
 
-def _loss_text(name: Any) -> Any:
+def _loss_text(name: object) -> object:
     return name.text if isinstance(name, LossSpec) else name
 
 
-def merge(acc: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
+def merge(acc: Mapping[str, object], layer: Mapping[str, object]) -> dict[str, object]:
     """Apply one layer on top of ``acc`` (both partial configs) following the module's rules.
 
     A loss spec that renames the loss is parsed here (its term names decide which
     term tables stay) and kept as its `LossSpec`, which `finalize` takes as is.
     """
-    acc = copy.deepcopy(acc)
-    layer = copy.deepcopy(layer)
-    layer.pop("meta", None)
-    old_gen = acc.get("gen", {}).get("name")
+    result = copy.deepcopy(dict(acc))
+    upper = copy.deepcopy(dict(layer))
+    upper.pop("meta", None)
+    old_gen = subtable(result, "gen").get("name")
     for key in NAMED:
-        if key not in layer:
+        if key not in upper:
             continue
-        new, cur = layer[key], acc.get(key, {})
+        new, cur = subtable(upper, key), subtable(result, key)
         if "name" in new and new["name"] != cur.get("name"):
-            acc[key] = new
+            result[key] = new
         else:
-            acc[key] = {**cur, **new}
-    new_gen = acc.get("gen", {}).get("name")
-    if new_gen != old_gen and old_gen is not None and "name" not in layer.get("disc", {}):
-        acc["disc"] = {"name": new_gen, **{k: v for k, v in layer.get("disc", {}).items()}}
-    if "loss" in layer:
-        new, cur = layer["loss"], acc.get("loss", {})
-        if "name" in new and _loss_text(new["name"]) != _loss_text(cur.get("name")):
+            result[key] = {**cur, **new}
+    new_gen = subtable(result, "gen").get("name")
+    if new_gen != old_gen and old_gen is not None and "name" not in subtable(upper, "disc"):
+        result["disc"] = {"name": new_gen, **{k: v for k, v in subtable(upper, "disc").items()}}
+    if "loss" in upper:
+        new_loss, cur = dict(subtable(upper, "loss")), subtable(result, "loss")
+        if "name" in new_loss and _loss_text(new_loss["name"]) != _loss_text(cur.get("name")):
             # the layer's spec, parsed here once: finalize takes the LossSpec instead of parsing it again
-            new["name"] = spec = LossSpec.parse(new["name"]) if isinstance(new["name"], str) else new["name"]
+            name = new_loss["name"]  # a str or a LossSpec: check_layer saw to it
+            new_loss["name"] = spec = name if isinstance(name, LossSpec) else LossSpec.parse(str(name))
             cur = {k: v for k, v in cur.items() if k in spec.names}
         merged = dict(cur)
-        for k, v in new.items():
-            merged[k] = {**merged.get(k, {}), **v} if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
-        acc["loss"] = merged
-    if "train" in layer:
-        new = layer["train"]  # check_layer saw to it that it does not set both epochs and steps
-        cur = dict(acc.get("train", {}))
+        for k, v in new_loss.items():
+            old = merged.get(k)
+            merged[k] = {**old, **v} if isinstance(v, dict) and isinstance(old, dict) else v
+        result["loss"] = merged
+    if "train" in upper:
+        new = subtable(upper, "train")  # check_layer saw to it that it does not set both epochs and steps
+        train = dict(subtable(result, "train"))
         if new.get("steps") is not None:
-            cur.pop("epochs", None)
+            train.pop("epochs", None)
         if new.get("epochs") is not None:
-            cur.pop("steps", None)
+            train.pop("steps", None)
         # the EMA's two forms likewise (check_layer refused both in one layer): a fixed decay given on the
         # command line replaces a recipe's half-life, and back; a full table (config.toml) sets both itself
         for key, other in (("ema", "ema_kimg"), ("ema_kimg", "ema")):
             if key in new and other not in new:
-                cur.pop(other, None)
-        acc["train"] = {**cur, **new}
+                train.pop(other, None)
+        result["train"] = {**train, **new}
     for key in ("out", "recipe"):
-        if key in layer:
-            acc[key] = layer[key]
-    return acc
+        if key in upper:
+            result[key] = upper[key]
+    return result

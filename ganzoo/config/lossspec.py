@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..base.errors import UsageError
 from ..base.specs import NAME_RE, ComponentSpec
@@ -135,14 +135,16 @@ def check_roles(terms: Sequence[Term], spec: LossSpec, registry: LossRegistry, *
                          "keep one; the others can only be regularizers")
 
 
-def term_params(terms: Sequence[Term], params: Mapping[str, Any], text: str) -> dict[str, dict[str, Any]]:
+def term_params(terms: Sequence[Term], params: Mapping[str, object], text: str) -> dict[str, dict[str, object]]:
     """``loss.TERM.PARAM`` tables by term; a table that names no term of the spec is a UsageError."""
     names = {t.name for t in terms}
+    tables: dict[str, Mapping[str, object]] = {}
     for key, value in params.items():
         if key not in names or not isinstance(value, Mapping):
             raise UsageError(f"loss parameters {key!r} do not match a term of {text!r}",
                              "set a term's parameter as loss.TERM.PARAM=VALUE")
-    return {t.name: dict(params.get(t.name, {})) for t in terms}
+        tables[key] = value
+    return {t.name: dict(tables.get(t.name, {})) for t in terms}
 
 
 def parse_loss_spec(text: str, registry: LossRegistry) -> tuple[Term, ...]:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
 
 from ..base.errors import ConfigError
 from ..base.specs import NAME_RE, PluginInfo, RecipeSpec
@@ -50,7 +49,7 @@ def _line_of(text: str, needle: str) -> int:
 PROSE = ("doc", "summary", "data")
 
 
-def validate_recipe(name: str, config: Any, where: str) -> None:
+def validate_recipe(name: str, config: object, where: str) -> None:
     """Raise ConfigError("<where>: ...") for anything a run could not use."""
     if not NAME_RE.match(name):
         raise ConfigError(f"{where}: recipe name {name!r} is not lowercase-with-dashes")

@@ -33,6 +33,7 @@ from __future__ import annotations
 import copy
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -40,7 +41,7 @@ from typing import Any, Protocol
 
 from ..base.errors import ConfigError
 from ..base.specs import RecipeSpec
-from .layers import check_layer, load_toml, merge, parse_sets
+from .layers import check_layer, load_toml, merge, parse_sets, subtable
 from .lossspec import LossSpec
 from .settings import TrainSettings
 from .tomlwriter import dumps_toml
@@ -52,6 +53,8 @@ __all__ = ["RunConfig", "RecipeSource", "resolve", "finalize", "config_toml", "r
 class RunConfig:
     """A resolved run config: every table present, ``settings`` complete, the loss spec parsed."""
 
+    # Untyped values: each reader takes table["name"] as the str finalize checked, and the rest as the parameters
+    # its component declares (checked when the names are looked up).
     gen: dict[str, Any]
     disc: dict[str, Any]
     loss: dict[str, Any]  # "name" (the spec as written) and one table of parameters per term
@@ -73,12 +76,12 @@ class RunConfig:
         return self._train
 
     @staticmethod
-    def params(table: dict[str, Any]) -> dict[str, Any]:
+    def params(table: Mapping[str, object]) -> dict[str, object]:
         """A component table without its name: the factory's keyword parameters."""
         return {k: v for k, v in table.items() if k != "name"}
 
     @property
-    def loss_params(self) -> dict[str, dict[str, Any]]:
+    def loss_params(self) -> dict[str, dict[str, object]]:
         return {k: v for k, v in self.loss.items() if k != "name"}
 
     @property
@@ -86,9 +89,9 @@ class RunConfig:
         t = self.settings
         return f"{t.steps} steps" if t.steps else f"{t.epochs or 1} epochs"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Tables only (no recipe/meta): what config.toml holds and `--config` reads back."""
-        d: dict[str, Any] = {}
+        d: dict[str, object] = {}
         if self.out is not None:
             d["out"] = self.out
         if self.algo:
@@ -101,25 +104,28 @@ class RunConfig:
     def to_json(self) -> str:
         return json.dumps({**self.to_dict(), "recipe": self.recipe}, sort_keys=True)
 
-    def replace(self, **changes: Any) -> RunConfig:
+    def replace(self, **changes: object) -> RunConfig:
         d = {**self.to_dict(), "recipe": self.recipe, **changes}
         return finalize(d)
 
 
-def finalize(raw: dict[str, Any]) -> RunConfig:
+def finalize(raw: Mapping[str, object]) -> RunConfig:
     """Fill defaults and validate a merged config; ConfigError for anything a run could not use."""
     check_layer(raw, "config")
     for key in ("gen", "loss", "dataset"):
-        if not isinstance(raw.get(key, {}).get("name"), (str, LossSpec)):
+        if not isinstance(subtable(raw, key).get("name"), (str, LossSpec)):
             raise ConfigError(f"the run config names no {key}", f"pass a recipe, --{key} NAME or --set {key}.name=NAME")
-    settings = TrainSettings.from_table(raw.get("train", {}))
-    name = raw["loss"]["name"]
-    spec = name if isinstance(name, LossSpec) else LossSpec.parse(name)  # merge parsed a renamed spec already
-    disc = dict(raw.get("disc", {}))
-    disc.setdefault("name", raw["gen"]["name"])
-    return RunConfig(gen=dict(raw["gen"]), disc=disc, loss={**raw["loss"], "name": spec.text},
-                     dataset=dict(raw["dataset"]), settings=settings, loss_spec=spec, out=raw.get("out"),
-                     recipe=raw.get("recipe"), algo=dict(raw.get("algo") or {}))
+    settings = TrainSettings.from_table(subtable(raw, "train"))
+    gen, loss = subtable(raw, "gen"), subtable(raw, "loss")
+    name = loss["name"]  # a str or a LossSpec, checked above
+    spec = name if isinstance(name, LossSpec) else LossSpec.parse(str(name))  # merge parsed a renamed spec already
+    disc = dict(subtable(raw, "disc"))
+    disc.setdefault("name", gen["name"])
+    out, recipe = raw.get("out"), raw.get("recipe")  # each a str or None: check_layer saw to it
+    return RunConfig(gen=dict(gen), disc=disc, loss={**loss, "name": spec.text},
+                     dataset=dict(subtable(raw, "dataset")), settings=settings, loss_spec=spec,
+                     out=out if isinstance(out, str) else None, recipe=recipe if isinstance(recipe, str) else None,
+                     algo=dict(subtable(raw, "algo")))
 
 
 # -- resolution ------------------------------------------------------------------
@@ -134,8 +140,8 @@ class RecipeSource(Protocol):
 
 
 def resolve(recipe: str | None = None, config_file: str | Path | None = None,
-            flags: dict[str, Any] | None = None, sets: list[str] | tuple[str, ...] = (), *,
-            recipes: RecipeSource | None = None, base: dict[str, Any] | None = None) -> RunConfig:
+            flags: Mapping[str, object] | None = None, sets: list[str] | tuple[str, ...] = (), *,
+            recipes: RecipeSource | None = None, base: Mapping[str, object] | None = None) -> RunConfig:
     """Resolve the layers into a RunConfig (see the module docstring).
 
     ``recipes`` is asked for a recipe only when one is needed; ``base``
@@ -143,15 +149,15 @@ def resolve(recipe: str | None = None, config_file: str | Path | None = None,
     """
     if recipe is not None and not recipe.strip():
         raise ConfigError("the RECIPE argument is empty", "name a recipe that `ganzoo list --kind recipe` shows, or leave it out")
-    file_meta: dict[str, Any] = {}
+    file_meta: dict[str, object] = {}
     file_layer = load_toml(config_file, file_meta) if config_file else {}
     file_recipe = file_layer.pop("recipe", None)
     flag_layer = dict(flags or {})
     check_layer(flag_layer, "flags")
     upper = merge(merge(file_layer, flag_layer), parse_sets(sets))
     if base is None:
-        name = recipe if recipe is not None else file_recipe
-        complete = all(isinstance(upper.get(k, {}).get("name"), (str, LossSpec)) for k in ("gen", "loss", "dataset"))
+        name = recipe if recipe is not None else file_recipe if isinstance(file_recipe, str) else None
+        complete = all(isinstance(subtable(upper, k).get("name"), (str, LossSpec)) for k in ("gen", "loss", "dataset"))
         if name is None and not complete:
             name = recipes.default_recipe if recipes is not None else None
             if name is None:
@@ -168,7 +174,7 @@ def resolve(recipe: str | None = None, config_file: str | Path | None = None,
     return finalize(acc)
 
 
-def config_toml(config: RunConfig, meta: dict[str, Any] | None = None) -> str:
+def config_toml(config: RunConfig, meta: Mapping[str, object] | None = None) -> str:
     d = config.to_dict()
     if meta:
         d["meta"] = meta
@@ -177,7 +183,7 @@ def config_toml(config: RunConfig, meta: dict[str, Any] | None = None) -> str:
     return header + dumps_toml(d)
 
 
-def read_run_config(path: str | Path) -> tuple[RunConfig, dict[str, Any]]:
+def read_run_config(path: str | Path) -> tuple[RunConfig, dict[str, object]]:
     """A run's config.toml -> (config, meta)."""
     path = Path(path)
     try:

@@ -16,10 +16,14 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..base.errors import ConfigError
 from ..base.specs import NAME_RE
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Unpack
 
 __all__ = ["Setting", "TrainSettings", "SETTINGS", "TRAIN_DEFAULTS", "check_table", "check_device", "markdown"]
 
@@ -39,7 +43,7 @@ class Setting:
     ``[minimum, maximum)``, or ``(minimum, maximum)`` with ``above``.
     """
 
-    default: Any
+    default: object
     kind: str
     help: str
     minimum: float | None = None
@@ -47,13 +51,13 @@ class Setting:
     above: bool = False  # the minimum itself is refused
     optional: bool = False  # None is accepted (no value)
     flag: str | None = None  # the `ganzoo run` option, e.g. "--batch-size"
-    flag_value: Any = None  # a switch's value when given ("--no-amp" gives False)
+    flag_value: object = None  # a switch's value when given ("--no-amp" gives False)
     flag_help: str | None = None  # a switch's own help, when it reads differently from the setting's
     off: bool = False  # none, false, "none", "off" and "" read as 0 (natural spellings of "off" in a file)
     name: str = ""  # filled from the field name
 
     # -- checking ------------------------------------------------------------------------------
-    def check(self, value: Any) -> Any:
+    def check(self, value: object) -> object:
         """The value as a run uses it (ints given for numbers become floats); ConfigError otherwise."""
         if value is None and self.optional:
             return None
@@ -93,13 +97,13 @@ class Setting:
 _BAD = object()
 
 
-def _int(s: Setting, v: Any) -> Any:
+def _int(s: Setting, v: object) -> object:
     if isinstance(v, bool) or not isinstance(v, int) or (s.minimum is not None and v < s.minimum) or v >= s.maximum:
         return _BAD
     return v
 
 
-def _float(s: Setting, v: Any) -> Any:
+def _float(s: Setting, v: object) -> object:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         return _BAD
     lo = s.minimum if s.minimum is not None else -math.inf
@@ -108,26 +112,26 @@ def _float(s: Setting, v: Any) -> Any:
     return float(v)
 
 
-def _bool(s: Setting, v: Any) -> Any:
+def _bool(s: Setting, v: object) -> object:
     return v if isinstance(v, bool) else _BAD
 
 
-def _betas(s: Setting, v: Any) -> Any:
+def _betas(s: Setting, v: object) -> object:
     if not (isinstance(v, (list, tuple)) and len(v) == 2
             and all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in v)):
         return _BAD
     return tuple(float(b) for b in v)
 
 
-def _device(s: Setting, v: Any) -> Any:
+def _device(s: Setting, v: object) -> object:
     return v if isinstance(v, str) and _DEVICE.fullmatch(v) else _BAD
 
 
-def _auto_bool(s: Setting, v: Any) -> Any:
+def _auto_bool(s: Setting, v: object) -> object:
     return v if v == "auto" or isinstance(v, bool) else _BAD
 
 
-def _names(s: Setting, v: Any) -> Any:
+def _names(s: Setting, v: object) -> object:
     if isinstance(v, str):  # --set train.loggers=tensorboard: one name
         v = [v]
     if not isinstance(v, (list, tuple)) or not all(isinstance(n, str) and NAME_RE.match(n) for n in v):
@@ -135,15 +139,30 @@ def _names(s: Setting, v: Any) -> Any:
     return tuple(dict.fromkeys(v))  # each once, in the order given
 
 
-def _text(s: Setting, v: Any) -> Any:
+def _text(s: Setting, v: object) -> object:
     return v if isinstance(v, str) and v.strip() else _BAD
 
 
-_CHECKS = {"text": _text, "int": _int, "float": _float, "bool": _bool, "betas": _betas, "device": _device, "auto-bool": _auto_bool,
-           "names": _names}
+_CHECKS: dict[str, Callable[[Setting, object], object]] = {
+    "text": _text, "int": _int, "float": _float, "bool": _bool, "betas": _betas, "device": _device,
+    "auto-bool": _auto_bool, "names": _names}
 
 
-def _setting(default: Any, kind: str, help: str, **more: Any) -> Any:
+class _Options(TypedDict, total=False):
+    """`Setting`'s fields besides default, kind and help."""
+
+    minimum: float | None
+    maximum: float
+    above: bool
+    optional: bool
+    flag: str | None
+    flag_value: object
+    flag_help: str | None
+    off: bool
+
+
+# untyped result: the field default it returns is assigned to fields of every type (int, float, str, tuple, None)
+def _setting(default: object, kind: str, help: str, **more: Unpack[_Options]) -> Any:
     return field(default=default, metadata={"setting": Setting(default, kind, help, **more)})
 
 
@@ -220,26 +239,27 @@ class TrainSettings:
                                 flag="--init")
 
     @classmethod
-    def from_table(cls, table: Mapping[str, Any], where: str = "config") -> TrainSettings:
+    def from_table(cls, table: Mapping[str, object], where: str = "config") -> TrainSettings:
         """A (partial) ``[train]`` table, checked and completed with the defaults."""
         check_table(table, where)
-        values = {s.name: s.check(table[s.name]) if s.name in table else s.default for s in SETTINGS}
+        # untyped values: each goes to the field of its name, whose type Setting.check (or the default) gave it
+        values: dict[str, Any] = {s.name: s.check(table[s.name]) if s.name in table else s.default for s in SETTINGS}
         if values["epochs"] is None and values["steps"] is None:
             values["epochs"] = 1
         return cls(**values)
 
-    def to_table(self) -> dict[str, Any]:
+    def to_table(self) -> dict[str, object]:
         """Every key, as config.toml and checkpoints record it (lists, not tuples)."""
         return {s.name: list(v) if isinstance(v := getattr(self, s.name), tuple) else v for s in SETTINGS}
 
 
 SETTINGS: tuple[Setting, ...] = tuple(replace(f.metadata["setting"], name=f.name) for f in fields(TrainSettings))
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
-TRAIN_DEFAULTS: dict[str, Any] = {s.name: list(s.default) if isinstance(s.default, tuple) else s.default
+TRAIN_DEFAULTS: dict[str, object] = {s.name: list(s.default) if isinstance(s.default, tuple) else s.default
                                   for s in SETTINGS}
 
 
-def check_table(table: Mapping[str, Any], where: str) -> None:
+def check_table(table: Mapping[str, object], where: str) -> None:
     """Key-level checks of one layer's ``[train]`` table: unknown keys, and epochs with steps.
 
     Every layer goes through here, so a run config never holds both (a later
@@ -258,12 +278,11 @@ def check_table(table: Mapping[str, Any], where: str) -> None:
                           "ema_kimg N: a half-life of N thousand images with ramp-up; ema D: a fixed decay D")
 
 
-def check_device(value: Any, what: str = "train.device") -> str:
+def check_device(value: object, what: str = "train.device") -> str:
     """A device name as every command takes it (``what`` names where it came from); ConfigError otherwise."""
-    if _device(BY_NAME["device"], value) is _BAD:
+    if not isinstance(value, str) or _device(BY_NAME["device"], value) is _BAD:
         raise ConfigError(f"{what} must be {DEVICES}, not {value!r}")
-    text: str = value
-    return text
+    return value
 
 
 def markdown() -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ..base.text import utf8_safe
 
@@ -47,7 +47,7 @@ def _string(s: str) -> str:
     return "".join(out)
 
 
-def _value(v: Any) -> str:
+def _value(v: object) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -70,11 +70,11 @@ def _value(v: Any) -> str:
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
 
-def dumps_toml(data: dict[str, Any]) -> str:
+def dumps_toml(data: Mapping[str, object]) -> str:
     """A minimal TOML writer for the value types run configs use (None is left out)."""
     lines: list[str] = []
 
-    def table(prefix: tuple[str, ...], d: dict[str, Any]) -> None:
+    def table(prefix: tuple[str, ...], d: Mapping[str, object]) -> None:
         scalars = [(k, v) for k, v in d.items() if v is not None and not isinstance(v, dict)]
         subs = [(k, v) for k, v in d.items() if isinstance(v, dict)]
         if prefix and (scalars or not subs):

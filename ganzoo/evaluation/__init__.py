@@ -25,8 +25,22 @@ inception=True, log=None, metrics=None) -> dict``
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names `__getattr__` imports on first use, typed as they are (F401: they are in __all__)
+    import torch
+
+    from .classifier import get_classifier  # noqa: F401
+    from .metric import Evaluation, Metric, RealSide, RoundTrip  # noqa: F401
+    from .metrics import (class_metrics, frechet_distance, kernel_inception_distance,  # noqa: F401
+                          memorized_share, precision_recall)
+    from .reference import reference  # noqa: F401
+    from .runs import sample_generator  # noqa: F401
+    from .samples import Samples  # noqa: F401
+    from .scoring import evaluate_generator, evaluate_samples  # noqa: F401
+    from .sources import load_samples  # noqa: F401
 
 _LAZY = {
     "Metric": "metric", "Evaluation": "metric", "RealSide": "metric", "RoundTrip": "metric",
@@ -40,7 +54,7 @@ _LAZY = {
 __all__ = ["evaluate", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
@@ -48,8 +62,9 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def evaluate(path: Any, num: int | None = None, seed: int = 0, dataset: str | None = None, device: Any = "cpu",
-             inception: bool = True, log: Any = None, metrics: Iterable[str] | None = None) -> dict[str, Any]:
+def evaluate(path: str | Path, num: int | None = None, seed: int = 0, dataset: str | None = None,
+             device: str | torch.device = "cpu", inception: bool = True, log: Callable[[str], None] | None = None,
+             metrics: Iterable[str] | None = None) -> dict[str, object]:
     """Score a run folder, a checkpoint or a .safetensors of samples; the dict `ganzoo eval --json` prints.
 
     ``metrics``: registered metric names (None: the default set). An unknown one, or one the source cannot
@@ -57,6 +72,7 @@ def evaluate(path: Any, num: int | None = None, seed: int = 0, dataset: str | No
     """
     from ..plugin.manager import get_registry
     from .scoring import check_num, evaluate_samples
+    from .report import notes
     from .selection import resolve
     from .sources import load_samples
 
@@ -73,5 +89,5 @@ def evaluate(path: Any, num: int | None = None, seed: int = 0, dataset: str | No
     result["source"] = str(path)
     if s.dataset_params:
         result["dataset_params"] = s.dataset_params
-    result["notes"] = s.notes + result["notes"]
+    result["notes"] = [*s.notes, *notes(result)]
     return result

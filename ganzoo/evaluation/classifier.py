@@ -25,13 +25,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from ..base.errors import DataError
-from .cnn import FEATURES, FORMAT, META_KEY, SmallCNN, labels_digest, prepare, save
+from .cnn import FEATURES, FORMAT, META_KEY, ClassifierMeta, SmallCNN, labels_digest, prepare, save
 from .train_classifier import train_classifier
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class Classifier:
     """Loaded weights plus what they were trained on; ``embed`` is the entry point for metrics."""
 
     model: SmallCNN
-    meta: dict[str, Any]
+    meta: ClassifierMeta
     source: str  # "shipped", "cache" or "trained"
     path: Path | None = None
     digest: str = field(default="")
@@ -61,7 +61,7 @@ class Classifier:
         return self.meta.get("accuracy")
 
     @torch.no_grad()
-    def embed(self, images: Tensor, batch: int = 500, device: Any = "cpu") -> tuple[Tensor, Tensor]:
+    def embed(self, images: Tensor, batch: int = 500, device: str | torch.device = "cpu") -> tuple[Tensor, Tensor]:
         """uint8 images (N, C, H, W) -> (features (N, 64), class probabilities (N, K)), deterministic."""
         self.model.eval()
         feats, probs = [], []
@@ -79,7 +79,7 @@ def load(path: Path, source: str) -> Classifier:
 
     try:
         with safe_open(str(path), framework="pt") as fh:
-            meta = json.loads((fh.metadata() or {})[META_KEY])
+            meta: ClassifierMeta = json.loads((fh.metadata() or {})[META_KEY])
         state = load_file(str(path))
         with torch.random.fork_rng(devices=[]):  # the throw-away initial weights must not move the global RNG
             model = SmallCNN(int(meta["in_channels"]), int(meta["num_classes"]), int(meta.get("features", FEATURES)))
@@ -111,7 +111,7 @@ def matches(clf: Classifier, ref: Reference) -> str:
     return ""
 
 
-def cache_key(name: str, params: dict[str, Any] | None, images: Tensor, labels: Tensor) -> str:
+def cache_key(name: str, params: dict[str, object] | None, images: Tensor, labels: Tensor) -> str:
     """Hash of what the weights depend on: name, parameters, shape, and a fingerprint of the data."""
     h = hashlib.sha256(json.dumps([FORMAT, name, params or {}, list(images.shape)], sort_keys=True,
                                   default=str).encode())

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -20,6 +20,40 @@ FORMAT = 2  # bump when the architecture or the training protocol changes, so ca
 META_KEY = "ganzoo_classifier"
 MAX_RESOLUTION = 32  # larger images are scored at 32 px: plenty for a feature space, and fast to train
 FEATURES = 64
+
+
+class ClassifierSplit(TypedDict, total=False):
+    """Which images a classifier was trained on, and which measured its accuracy."""
+
+    part: str
+    images: int
+    labels_digest: str  # `labels_digest` of the train part: which labels, in which order
+    heldout_images: int
+    heldout_from: str  # set when the dataset has no held-out part and some train images were set aside
+
+
+class ClassifierMeta(TypedDict, total=False):
+    """A weights file's metadata (`train_classifier` writes every key; a file from elsewhere may lack some)."""
+
+    format: int
+    dataset: str
+    params: dict[str, object]
+    in_channels: int
+    num_classes: int
+    resolution: int
+    features: int
+    feature_scale: float
+    accuracy: float
+    heldout: int
+    train_accuracy: float
+    trained_on: int
+    split: ClassifierSplit
+    seed: int
+    epochs: int
+    batch_size: int
+    lr: float
+    train_seconds: float
+    torch: str
 
 
 class SmallCNN(nn.Module):
@@ -66,7 +100,7 @@ def labels_digest(labels: Tensor) -> str:
     return hashlib.sha256(labels.long().contiguous().numpy().tobytes()).hexdigest()[:12]
 
 
-def save(model: SmallCNN, meta: dict[str, Any], path: Path) -> None:
+def save(model: SmallCNN, meta: ClassifierMeta, path: Path) -> None:
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)

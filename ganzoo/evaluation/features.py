@@ -12,7 +12,7 @@ Inception features for standard FID live in inception.py and are optional.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from collections.abc import Callable
 
 import torch
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 class FeatureSpace:
     name: str
     embed: Callable[[Tensor], tuple[Tensor, Tensor | None]]  # samples -> (features, class probs or None)
-    info: dict[str, Any]
+    info: dict[str, str | float | None]  # what the result reports of the space (a classifier's digest, a note)
 
     @property
     def key(self) -> str:
@@ -56,7 +56,8 @@ def _pixels(x: Tensor) -> tuple[Tensor, None]:
     return pixels(x), None
 
 
-def feature_space(ref: Reference, device: Any = "cpu", log: Callable[[str], None] | None = None) -> FeatureSpace:
+def feature_space(ref: Reference, device: str | torch.device = "cpu",
+                  log: Callable[[str], None] | None = None) -> FeatureSpace:
     """The space ``ref``'s samples are compared in (see the module doc)."""
     info = ref.info
     if not info.is_image:
@@ -75,6 +76,7 @@ def feature_space(ref: Reference, device: Any = "cpu", log: Callable[[str], None
     split = clf.meta.get("split") or {}
     # named by its digest, not its path: a result travels (into a pretrained file, a report) and the folder
     # layout of the machine that scored it is nobody's business
-    meta = {"source": clf.source, "accuracy": clf.accuracy, "digest": clf.digest, "trained_on": clf.meta.get("dataset"),
-            "trained_images": split.get("images"), "accuracy_on": split.get("heldout_images")}
+    meta: dict[str, str | float | None] = {
+        "source": clf.source, "accuracy": clf.accuracy, "digest": clf.digest, "trained_on": clf.meta.get("dataset"),
+        "trained_images": split.get("images"), "accuracy_on": split.get("heldout_images")}
     return FeatureSpace("classifier", embed, meta)

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 ENV = "GANZOO_INCEPTION_WEIGHTS"
 PATTERNS = ("pt_inception-2015-12-05-*.pth", "inception_v3_google-*.pth")
@@ -48,7 +51,7 @@ def find_weights() -> tuple[Path | None, str]:
 class InceptionFeatures:
     """Inception-v3 pool3 features of uint8 images of any size and 1 or 3 channels."""
 
-    def __init__(self, path: Path, device: Any = "cpu"):
+    def __init__(self, path: Path, device: str | torch.device = "cpu"):
         import torch
         from torchvision.models import inception_v3
 
@@ -67,7 +70,7 @@ class InceptionFeatures:
         self.device = device
         self.path = path
 
-    def __call__(self, images: Any, batch: int = 50) -> Any:
+    def __call__(self, images: torch.Tensor, batch: int = 50) -> torch.Tensor:
         import torch
         import torch.nn.functional as F
 

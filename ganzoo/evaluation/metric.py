@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import torch
 from torch import Tensor
@@ -29,6 +29,7 @@ from .reference import Reference
 
 Log = Callable[[str], None]
 T = TypeVar("T")
+K = TypeVar("K")
 #: what a metric returns: numbers by key, and the extras it declared (a weights file's name, a classifier's details)
 Numbers = Mapping[str, object]
 
@@ -50,7 +51,7 @@ class Metric:
         extras it declared; {} when it has nothing to say this time (say why with ``ev.note``)."""
         raise NotImplementedError
 
-    def describe(self, result: Mapping[str, Any]) -> list[str]:
+    def describe(self, result: Mapping[str, object]) -> list[str]:
         """Lines under `ganzoo eval`'s table saying what its numbers were measured on (default: none)."""
         return []
 
@@ -157,7 +158,7 @@ _SIDES: dict[tuple[int, str, int, int], RealSide] = {}
 _KEEP = 4
 
 
-def _kept(cache: dict[Any, T], key: Any, make: Callable[[], T]) -> T:
+def _kept(cache: dict[K, T], key: K, make: Callable[[], T]) -> T:
     if key not in cache:
         if len(cache) >= _KEEP:
             cache.pop(next(iter(cache)))

@@ -11,8 +11,6 @@ small differences that matter near the real-vs-real floor.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor
 
@@ -131,7 +129,8 @@ def precision_recall(real: Tensor, fake: Tensor, k: int = 3, chunk: int = 1024) 
     return float(precision), float(recall)
 
 
-def class_metrics(probs: Tensor, labels: Tensor | None = None, min_count: int | None = None) -> dict[str, Any]:
+def class_metrics(probs: Tensor, labels: Tensor | None = None,
+                  min_count: int | None = None) -> dict[str, int | float | list[int]]:
     """What a classifier makes of a sample set, from its class probabilities ``probs`` (N, K).
 
     ``classes_covered``: classes predicted for at least ``min_count`` samples
@@ -148,7 +147,7 @@ def class_metrics(probs: Tensor, labels: Tensor | None = None, min_count: int | 
     threshold = min_count if min_count is not None else max(1, n // (10 * k))
     p = counts.double() / max(n, 1)
     nz = p[p > 0]
-    out: dict[str, Any] = {
+    out: dict[str, int | float | list[int]] = {
         "classes_covered": int((counts >= threshold).sum()),
         "num_classes": int(k),
         "class_entropy": float(-(nz * nz.log()).sum()) + 0.0,  # + 0.0 turns -0.0 into 0.0

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
-from collections.abc import Callable
+from typing import TypedDict
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import Tensor
@@ -28,6 +28,21 @@ from ..base.specs import ComponentSpec, DataInfo, DatasetEvaluation
 from ..components.interfaces import Dataset
 
 SPLIT_PARAM = "split"
+#: a dataset's own mode metric (``DatasetEvaluation.modes``): samples and the dataset -> its numbers by key
+ModeMetric = Callable[[Tensor, Dataset], Mapping[str, object]]
+
+
+class _Counted(TypedDict):
+    dataset: str
+    split: str | None  # "heldout", or None when samples are measured against the training images
+    images: int
+    train_images: int
+
+
+class ReferenceRecord(_Counted, total=False):  # (NotRequired is Python 3.11's)
+    """The ``reference`` entry of a result."""
+
+    run_split: str
 
 
 @dataclass
@@ -35,7 +50,7 @@ class Reference:
     """One dataset's real data, read once; ``heldout_x`` is None when the dataset declares no split."""
 
     name: str
-    params: dict[str, Any]  # the dataset's parameters without ``split``
+    params: dict[str, object]  # the dataset's parameters without ``split``
     dataset: Dataset  # the train part as built (mode metrics read it)
     train_x: Tensor
     train_y: Tensor | None
@@ -70,10 +85,10 @@ class Reference:
         counts = torch.bincount(y.long(), minlength=k).double()
         return counts / counts.sum()
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> ReferenceRecord:
         """The ``reference`` entry of a result: which split and how many images."""
-        d: dict[str, Any] = {"dataset": self.name, "split": "heldout" if self.has_heldout else None,
-                             "images": len(self.real_x), "train_images": len(self.train_x)}
+        d: ReferenceRecord = {"dataset": self.name, "split": "heldout" if self.has_heldout else None,
+                              "images": len(self.real_x), "train_images": len(self.train_x)}
         if self.run_split is not None:
             d["run_split"] = self.run_split
         return d
@@ -105,10 +120,10 @@ def declared_split(spec: ComponentSpec | None) -> str | None:
 
 # a run's periodic evaluation reads its data once; each entry keeps the dataset it was asked with, so
 # that object's id cannot be reused while the entry lives
-_CACHE: dict[tuple[Any, ...], tuple[Dataset | None, Reference]] = {}
+_CACHE: dict[tuple[str, str, int], tuple[Dataset | None, Reference]] = {}
 
 
-def reference(name: str, params: dict[str, Any] | None = None, dataset: Dataset | None = None) -> Reference:
+def reference(name: str, params: Mapping[str, object] | None = None, dataset: Dataset | None = None) -> Reference:
     """The real data for samples of dataset ``name`` built with ``params`` (a run's [dataset] table).
 
     ``dataset``: the already built dataset (the trainer's), reused when it is the train part.
@@ -121,7 +136,8 @@ def reference(name: str, params: dict[str, Any] | None = None, dataset: Dataset 
     given = dataset
     spec = _spec(name)
     default_split = declared_split(spec)
-    run_split = params.pop(SPLIT_PARAM, default_split)
+    split = params.pop(SPLIT_PARAM, default_split)
+    run_split = None if split is None else str(split)
     extras = spec.evaluation if spec is not None else None
     notes: list[str] = []
     if default_split is None:
@@ -156,15 +172,17 @@ def reference(name: str, params: dict[str, Any] | None = None, dataset: Dataset 
     return ref
 
 
-def mode_metric(ref: Reference) -> Callable[[Tensor], dict[str, Any]] | None:
+def mode_metric(ref: Reference) -> Callable[[Tensor], dict[str, object]] | None:
     """The dataset's own mode-coverage function (declared at registration) bound to its data, or None."""
     if ref.extras is None or not ref.extras.modes:
         return None
     import importlib
 
     module, _, attr = ref.extras.modes.partition(":")
-    fn: Any = importlib.import_module(module)
-    for part in attr.split("."):
-        fn = getattr(fn, part)
+    *outer, last = attr.split(".")
+    owner: object = importlib.import_module(module)
+    for part in outer:
+        owner = getattr(owner, part)
+    fn: ModeMetric = getattr(owner, last)
     dataset = ref.dataset
     return lambda samples: dict(fn(samples, dataset))

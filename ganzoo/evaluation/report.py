@@ -9,11 +9,14 @@ each metric's own lines (`ganzoo.evaluation.metric.Metric.describe`), where the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from ..base.specs import ComponentSpec, MetricKey
 from ..plugin.registry import Registry
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def _registry() -> Registry:
@@ -22,7 +25,19 @@ def _registry() -> Registry:
     return get_registry()
 
 
-def takes(result: dict[str, Any]) -> str:
+def notes(result: Mapping[str, object]) -> list[str]:
+    """The lines of ``result``'s ``notes``; [] when it has none."""
+    lines = result.get("notes")
+    return [str(line) for line in lines] if isinstance(lines, list) else []
+
+
+def _table_of(result: Mapping[str, object], key: str) -> Mapping[str, object]:
+    """A table nested in ``result`` (``reference``, ``classifier``, ``feature_info``); {} when it has none."""
+    value = result.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def takes(result: Mapping[str, object]) -> str:
     """What the generator of ``result`` took: "image" for a translation's result, else "noise"."""
     return "image" if result.get("task") == "translation" else "noise"
 
@@ -42,16 +57,17 @@ def label(key: MetricKey, space: str | None) -> str:
     return f"{key.label}-{space}" if key.in_space and space and space != "points" else key.label
 
 
-def _fmt(key: MetricKey, value: Any, result: dict[str, Any]) -> str:
+def _fmt(key: MetricKey, value: object, result: Mapping[str, object]) -> str:
     if value is None:
         return "-"
     text = key.fmt.format(value)
     return f"{text} / {result[key.total]}" if key.total and key.total in result else text
 
 
-def rows(result: dict[str, Any], registry: Registry | None = None) -> list[tuple[str, str, str, str]]:
+def rows(result: Mapping[str, object], registry: Registry | None = None) -> list[tuple[str, str, str, str]]:
     """(label, value, real-data reference, hint) for each registered metric's key present in ``result``."""
-    space = result.get("feature_space", "classifier")
+    named = result.get("feature_space", "classifier")
+    space = named if isinstance(named, str) else None
     kind = takes(result)
     out = []
     for _, key in keys(registry or _registry()):
@@ -62,16 +78,16 @@ def rows(result: dict[str, Any], registry: Registry | None = None) -> list[tuple
     return out
 
 
-def _unit(result: dict[str, Any]) -> str:
+def _unit(result: Mapping[str, object]) -> str:
     return "points" if result.get("feature_space") == "points" else "images"
 
 
-def _translation(result: dict[str, Any]) -> bool:
+def _translation(result: Mapping[str, object]) -> bool:
     return takes(result) == "image"
 
 
-def render(result: dict[str, Any]) -> Any:
-    ref = result.get("reference") or {}
+def render(result: Mapping[str, object]) -> Table:
+    ref = _table_of(result, "reference")
     if _translation(result):
         split = result.get("input_split", "heldout")
         direction = f"{result['direction']} " if result.get("direction") else ""
@@ -84,7 +100,7 @@ def render(result: dict[str, Any]) -> Any:
     return _table(title, result)
 
 
-def _table(title: str, result: dict[str, Any]) -> Any:
+def _table(title: str, result: Mapping[str, object]) -> Table:
     from rich.table import Table
 
     from rich.text import Text
@@ -100,16 +116,16 @@ def _table(title: str, result: dict[str, Any]) -> Any:
     return table
 
 
-def _compared_labels(result: dict[str, Any], registry: Registry) -> str:
+def _compared_labels(result: Mapping[str, object], registry: Registry) -> str:
     """The labels of the numbers in ``result`` that compare samples with as many real images."""
     labels = [key.label for spec, key in keys(registry)
               if spec.metric is not None and "features" in spec.metric.needs and key.label and key.key in result]
     return ", ".join(labels)
 
 
-def _translation_footer(result: dict[str, Any], registry: Registry) -> list[str]:
+def _translation_footer(result: Mapping[str, object], registry: Registry) -> list[str]:
     """Which split each number of a translation result used."""
-    ref = result.get("reference") or {}
+    ref = _table_of(result, "reference")
     split = result.get("input_split", "heldout")
     n = result["num"]
     of = f" of {result['inputs_available']:,}" if result.get("inputs_available") else ""
@@ -134,7 +150,7 @@ def _and(labels: list[str]) -> str:
     return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
 
 
-def _described(result: dict[str, Any], registry: Registry) -> list[str]:
+def _described(result: Mapping[str, object], registry: Registry) -> list[str]:
     """Each metric's own lines about the numbers it put in ``result`` (`Metric.describe`)."""
     from ..base.errors import plugin_code
     from .metric import build_metric
@@ -152,11 +168,11 @@ def _described(result: dict[str, Any], registry: Registry) -> list[str]:
     return lines
 
 
-def footer(result: dict[str, Any]) -> list[str]:
+def footer(result: Mapping[str, object]) -> list[str]:
     """Lines under the table: what the reference column means, each metric's own, where features came from,
     notes."""
     registry = _registry()
-    ref = result.get("reference") or {}
+    ref = _table_of(result, "reference")
     if _translation(result):
         return _translation_footer(result, registry) + _described(result, registry) + _sources(result)
     m = result["num_compared"]
@@ -171,20 +187,20 @@ def footer(result: dict[str, Any]) -> list[str]:
     return lines + _described(result, registry) + _sources(result)
 
 
-def _sources(result: dict[str, Any]) -> list[str]:
+def _sources(result: Mapping[str, object]) -> list[str]:
     """Where the features came from (the data's classifier or pixels, Inception's weights), then the notes."""
     lines = []
-    clf = result.get("classifier")
+    clf = _table_of(result, "classifier")
     if clf:
         acc = (f", accuracy {clf['accuracy']:.3f} on {clf.get('accuracy_on') or 'held-out'} held-out images"
                if clf.get("accuracy") is not None else "")
         on = f", trained on {clf['trained_images']:,} train-split images" if clf.get("trained_images") else ""
         lines.append(f"classifier: {clf['source']} weights {clf['digest']}{on}{acc} "
                      f"(FD-classifier is not Inception FID)")
-    info = result.get("feature_info") or {}
+    info = _table_of(result, "feature_info")
     if info.get("note"):
-        lines.append(info["note"])
+        lines.append(str(info["note"]))
     if result.get("inception_weights"):
         lines.append(f"Inception weights: {result['inception_weights']}")
-    lines.extend(result.get("notes", []))
+    lines.extend(notes(result))
     return lines

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
 from torch import Tensor
 
 
@@ -19,11 +17,11 @@ class Samples:
     x: Tensor  # uint8 images (N, C, H, W) or float points (N, D), on the CPU
     labels: Tensor | None
     dataset: str
-    dataset_params: dict[str, Any] = field(default_factory=dict)
+    dataset_params: dict[str, object] = field(default_factory=dict)
     source: str = ""  # "samples", "run" or "checkpoint"
     notes: list[str] = field(default_factory=list)
 
-    def as_tuple(self) -> tuple[Tensor, Tensor | None, str, dict[str, Any]]:
+    def as_tuple(self) -> tuple[Tensor, Tensor | None, str, dict[str, object]]:
         return self.x, self.labels, self.dataset, self.dataset_params
 
 

@@ -20,17 +20,18 @@ are registered plugins (`ganzoo.evaluation.metric`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
 import torch
 from torch import Tensor
 
 from ..base.errors import UsageError
-from ..base.specs import ComponentSpec
+from ..base.specs import ComponentSpec, DataInfo
+from ..components.interfaces import Dataset
 from .features import feature_space
 from .metric import MIN_COMPARED, Evaluation, score
 from .reference import Reference, mode_metric, reference
+from .report import notes as notes_of
 from .selection import Source, choose, resolve
 
 DEFAULT_NUM = 5000
@@ -51,9 +52,9 @@ def check_num(num: int, sample_bytes: int | None = None) -> int:
     return num
 
 
-def finite(result: dict[str, Any]) -> dict[str, Any]:
+def finite(result: Mapping[str, object]) -> dict[str, object]:
     """Floats rounded to six significant digits; NaN and inf become None (JSON has no NaN), with a note."""
-    out: dict[str, Any] = {}
+    out: dict[str, object] = {}
     bad = []
     for k, v in result.items():
         if isinstance(v, float):
@@ -64,7 +65,7 @@ def finite(result: dict[str, Any]) -> dict[str, Any]:
                 v = None
         out[k] = v
     if bad:
-        out["notes"] = [*out.get("notes", []),
+        out["notes"] = [*notes_of(out),
                         f"{', '.join(bad)}: not a finite number (the samples or their features hold NaN or inf), "
                         f"shown as null"]
     return out
@@ -115,10 +116,11 @@ def needs_space(chosen: Iterable[ComponentSpec]) -> bool:
     return any(s.metric is not None and SPACE_NEEDS & set(s.metric.needs) for s in chosen)
 
 
-def evaluate_samples(samples: Tensor, labels: Tensor | None, dataset_name: str, *, dataset: Any = None,
-                     dataset_params: dict[str, Any] | None = None, seed: int = 0, device: Any = "cpu",
-                     inception: bool = True, log: Callable[[str], None] | None = None,
-                     metrics: Iterable[str] | None = None, strict: bool = True) -> dict[str, Any]:
+def evaluate_samples(samples: Tensor, labels: Tensor | None, dataset_name: str, *, dataset: Dataset | None = None,
+                     dataset_params: Mapping[str, object] | None = None, seed: int = 0,
+                     device: str | torch.device = "cpu", inception: bool = True,
+                     log: Callable[[str], None] | None = None, metrics: Iterable[str] | None = None,
+                     strict: bool = True) -> dict[str, object]:
     """Score generated ``samples`` against ``dataset_name``'s held-out real data.
 
     ``samples``: uint8 images (N, C, H, W) or float points (N, D), the dataset's
@@ -158,7 +160,7 @@ def evaluate_samples(samples: Tensor, labels: Tensor | None, dataset_name: str, 
     source = data_source(ref, "noise", m, labels=labels is not None, why=why)
     chosen = choose(asked, source, registry, inception=inception, strict=strict, note=notes.append)
     space = feature_space(ref, device, log) if needs_space(chosen) else None
-    out: dict[str, Any] = {"dataset": dataset_name, "num": len(samples), "num_compared": m, "seed": seed}
+    out: dict[str, object] = {"dataset": dataset_name, "num": len(samples), "num_compared": m, "seed": seed}
     if space is not None:
         out["feature_space"] = space.name
     out.update(reference=ref.record(), notes=notes)
@@ -170,12 +172,12 @@ def evaluate_samples(samples: Tensor, labels: Tensor | None, dataset_name: str, 
     return finite(out)
 
 
-def evaluate_generator(generator: torch.nn.Module, dataset: Any, data_info: Any = None, *, num: int = DEFAULT_NUM,
-                       device: Any = None, conditional: bool = False, seed: int = 0,
-                       dataset_name: str | None = None, dataset_params: dict[str, Any] | None = None,
-                       latent_dim: int | None = None, inception: bool = False,
-                       log: Callable[[str], None] | None = None,
-                       metrics: Iterable[str] | None = None) -> dict[str, Any]:
+def evaluate_generator(generator: torch.nn.Module, dataset: Dataset, data_info: DataInfo | None = None, *,
+                       num: int = DEFAULT_NUM, device: str | torch.device | None = None, conditional: bool = False,
+                       seed: int = 0, dataset_name: str | None = None,
+                       dataset_params: Mapping[str, object] | None = None, latent_dim: int | None = None,
+                       inception: bool = False, log: Callable[[str], None] | None = None,
+                       metrics: Iterable[str] | None = None) -> dict[str, object]:
     """Sample ``num`` from an in-memory ``generator`` and score them (see evaluate_samples).
 
     Meant for the trainer's periodic evaluation: the generator is put in eval
@@ -208,9 +210,9 @@ def evaluate_generator(generator: torch.nn.Module, dataset: Any, data_info: Any 
                            device=device, inception=inception, log=log, metrics=list(metrics or ()) or None,
                            strict=False)
     if log is not None:  # a metric of train.metrics this run cannot compute: said, not fatal
-        for line in out["notes"]:
+        for line in notes_of(out):
             if line.endswith("; left out"):
                 log(line)
     if prior is not None:
-        out["notes"].append(PRIOR_NOTE)
+        out["notes"] = [*notes_of(out), PRIOR_NOTE]
     return out

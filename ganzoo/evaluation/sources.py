@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -25,7 +24,7 @@ from .samples import Samples, _header_metadata, _is_checkpoint
 SAMPLE_KEYS = ("images", "points", "samples")
 
 
-def _json(meta: dict[str, str], key: str, default: Any) -> Any:
+def _json(meta: dict[str, str], key: str, default: object) -> object:
     try:
         return json.loads(meta[key]) if key in meta else default
     except json.JSONDecodeError:
@@ -53,26 +52,27 @@ def load_sample_file(path: Path, num: int | None, dataset: str | None) -> Sample
         raise DataError(f"{path}: labels of shape {tuple(labels.shape)} do not match {len(x)} samples")
     notes: list[str] = []
     params = _json(meta, "dataset_params", {}) if not dataset else {}
-    if not dataset:
-        dataset = _json(meta, "dataset", "") or None
-        if isinstance(dataset, dict):  # a whole [dataset] table: name plus parameters
-            params = {k: v for k, v in dataset.items() if k != "name"}
-            dataset = dataset.get("name")
-    if not dataset and meta.get("checkpoint"):  # `ganzoo sample` names the checkpoint it drew from
+    name = dataset or _json(meta, "dataset", "") or None
+    if isinstance(name, dict):  # a whole [dataset] table: name plus parameters
+        params = {k: v for k, v in name.items() if k != "name"}
+        name = name.get("name")
+    if not name and meta.get("checkpoint"):  # `ganzoo sample` names the checkpoint it drew from
         found = checkpoint_dataset(meta["checkpoint"])
         if found:
-            dataset, params = found
-            notes.append(f"dataset: {dataset}, from the run of {meta['checkpoint']}")
-    if not dataset:
+            name, params = found
+            notes.append(f"dataset: {name}, from the run of {meta['checkpoint']}")
+    if not name:
         raise UsageError(f"{path} does not say which dataset its samples imitate",
                          "pass --dataset NAME (see `ganzoo list --kind dataset`)")
+    if not isinstance(params, dict):
+        raise DataError(f"{path}: its dataset_params metadata is not a JSON table")
     if num is not None:
         x, labels = x[:num], labels[:num] if labels is not None else None
-    return Samples(x, labels.long() if labels is not None else None, dataset, params, "samples", notes)
+    return Samples(x, labels.long() if labels is not None else None, str(name), params, "samples", notes)
 
 
 def load_samples(path: str | Path, num: int | None = None, seed: int = 0, dataset: str | None = None,
-                 device: Any = "cpu") -> Samples:
+                 device: str | torch.device = "cpu") -> Samples:
     """Samples to score from a run folder or checkpoint (``num`` drawn with ``seed``) or a samples file.
 
     ``num`` None: every sample in a file, 5000 from a generator. ``dataset``

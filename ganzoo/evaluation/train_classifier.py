@@ -17,13 +17,13 @@ import argparse
 import time
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .cnn import FEATURES, FORMAT, SmallCNN, classifier_resolution, labels_digest, prepare, save
+from .cnn import (FEATURES, FORMAT, ClassifierMeta, ClassifierSplit, SmallCNN, classifier_resolution, labels_digest,
+                  prepare, save)
 
 MAX_TRAIN = 20000  # big datasets are subsampled: first-use training must stay around a minute on a CPU
 
@@ -39,10 +39,10 @@ def _shift(x: Tensor, gen: torch.Generator, pixels: int = 2) -> Tensor:
     return padded.gather(2, rows).gather(3, cols)
 
 
-def train_classifier(images: Tensor, labels: Tensor, name: str = "", params: dict[str, Any] | None = None,
+def train_classifier(images: Tensor, labels: Tensor, name: str = "", params: dict[str, object] | None = None,
                      heldout: tuple[Tensor, Tensor] | None = None, epochs: int | None = None, seed: int = 0,
                      batch_size: int = 64, lr: float = 2e-3,
-                     log: Callable[[str], None] | None = None) -> tuple[SmallCNN, dict[str, Any]]:
+                     log: Callable[[str], None] | None = None) -> tuple[SmallCNN, ClassifierMeta]:
     """Train on ``images`` (uint8 N, C, H, W) / ``labels``, a dataset's train part; returns (model, metadata).
 
     ``heldout``: the dataset's held-out images and labels, for the reported accuracy only; without
@@ -57,14 +57,14 @@ def train_classifier(images: Tensor, labels: Tensor, name: str = "", params: dic
         return _train(images, labels, name, params, heldout, epochs, seed, batch_size, lr, log)
 
 
-def _train(images: Tensor, labels: Tensor, name: str, params: dict[str, Any] | None,
+def _train(images: Tensor, labels: Tensor, name: str, params: dict[str, object] | None,
            heldout: tuple[Tensor, Tensor] | None, epochs: int | None, seed: int, batch_size: int, lr: float,
-           log: Callable[[str], None] | None) -> tuple[SmallCNN, dict[str, Any]]:
+           log: Callable[[str], None] | None) -> tuple[SmallCNN, ClassifierMeta]:
     start = time.perf_counter()
     gen = torch.Generator().manual_seed(seed)
     labels = labels.long()
     num_classes = int(labels.max()) + 1
-    split: dict[str, Any] = {"part": "train", "images": len(images), "labels_digest": labels_digest(labels)}
+    split: ClassifierSplit = {"part": "train", "images": len(images), "labels_digest": labels_digest(labels)}
     if heldout is not None:
         train_idx = torch.randperm(len(images), generator=gen)[:MAX_TRAIN]
         x_test, y_test = heldout[0], heldout[1].long()
@@ -107,7 +107,7 @@ def _train(images: Tensor, labels: Tensor, name: str, params: dict[str, Any] | N
     # kernel assumes; a scalar changes no geometry (precision/recall), it only puts FD and KID in
     # readable units, whatever scale training happened to give the features.
     scale = float((feats.shape[1] / feats.pow(2).sum(1).mean()).sqrt())
-    meta = {
+    meta: ClassifierMeta = {
         "format": FORMAT, "dataset": name, "params": params or {}, "in_channels": int(images.shape[1]),
         "num_classes": num_classes, "resolution": res, "features": FEATURES,
         "feature_scale": round(scale, 6),

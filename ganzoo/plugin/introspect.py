@@ -21,7 +21,6 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from ..base.specs import Param
 
@@ -47,7 +46,7 @@ class Signature:
 UNREADABLE = Signature("", (), True)
 
 
-def read_signature(factory: str | Callable[..., Any]) -> Signature:
+def read_signature(factory: str | Callable[..., object]) -> Signature:
     """The factory's `Signature`; `UNREADABLE` when it cannot be read."""
     try:
         if isinstance(factory, str):
@@ -59,7 +58,7 @@ def read_signature(factory: str | Callable[..., Any]) -> Signature:
 
 # -- the live reading (at build, and for callables registered directly) ---------------------------
 
-def _read_live(obj: Callable[..., Any]) -> Signature:
+def _read_live(obj: Callable[..., object]) -> Signature:
     doc = inspect.getdoc(obj) or ""
     try:
         sig = inspect.signature(obj)  # a class: its __init__ (inherited or not), without self

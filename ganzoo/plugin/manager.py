@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 from collections.abc import Callable, Iterable
 
 import pluggy
@@ -146,7 +146,7 @@ class Plugins:
                 continue
             self.register(obj, record)
 
-    def register(self, obj: Any, record: PluginRecord) -> bool:
+    def register(self, obj: object, record: PluginRecord) -> bool:
         """Register a plugin object; on any contract problem record why and skip it."""
         self.records[record.name] = record
         api = getattr(obj, "GANZOO_PLUGIN_API", PLUGIN_API)
@@ -163,7 +163,7 @@ class Plugins:
         record.hooks = sorted(c.name for c in self.pm.get_hookcallers(obj) or [])
         return True
 
-    def _unknown_hooks(self, obj: Any) -> str | None:
+    def _unknown_hooks(self, obj: object) -> str | None:
         # pluggy's check_pending only raises for the first one; we want a message per plugin.
         import difflib
 
@@ -286,7 +286,13 @@ def warn(message: str) -> None:
     err_console.print(Text("warning: ", style="yellow") + Text(message), highlight=False, soft_wrap=True)
 
 
-_STATE: dict[str, Any] = {}
+class _State(TypedDict, total=False):
+    plugins: Plugins
+    registry: Registry
+    recipe_files: tuple[str, ...]  # those the registry was built with (`ganzoo --registry` sets them first)
+
+
+_STATE: _State = {}
 
 
 def get_plugins() -> Plugins:
@@ -307,7 +313,9 @@ def get_registry(recipe_files: Iterable[str | Path] = ()) -> Registry:
 
 
 def reset() -> None:
-    _STATE.clear()
+    _STATE.pop("plugins", None)
+    _STATE.pop("registry", None)
+    _STATE.pop("recipe_files", None)
 
 
 __all__ = ["Plugins", "PluginRecord", "get_plugins", "get_registry", "reset", "PLUGIN_API"]

@@ -9,14 +9,17 @@ plugin that made it (so a clash can name both sides).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from collections.abc import Callable, Iterable
 
 from ..base.errors import DuplicateNameError, GanzooError, UnknownNameError
 from ..base.specs import (KINDS, PAIRINGS, SAMPLING_OPTIONS, SCORES, SHARED, TAKES, ComponentSpec, DatasetEvaluation,
                           PluginInfo, PretrainedSpec, RecipeSpec, check_name)
-from ..base.specs import BETTER, NEEDS, MetricInfo, MetricKey
+from ..base.specs import BETTER, NEEDS, MetricInfo, MetricKey, Shared
 from .introspect import read_signature
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 
 class Registry:
@@ -190,6 +193,27 @@ class Registry:
         return found
 
 
+class _KindFields(TypedDict, total=False):
+    """The `ComponentSpec` fields that some kinds of component declare (see its comments)."""
+
+    conditional: bool
+    role: str | None
+    evaluation: DatasetEvaluation | None
+    metric: MetricInfo | None
+    takes: str
+    pairing: str | None
+    scores: tuple[str, ...]
+    sampling: tuple[str, ...]
+    adversarial_optional: bool
+    supports: frozenset[Shared]
+    generators: tuple[str, ...]
+    discriminators: tuple[str, ...]
+    algorithm: str | None
+    heads: tuple[str, ...]
+    losses: tuple[str, ...]
+    trained: str | Callable[..., object] | None
+
+
 class ComponentRegistrar:
     """What a plugin's ``ganzoo_register_components`` hook receives.
 
@@ -210,8 +234,8 @@ class ComponentRegistrar:
         if self._default_algorithm is not None:
             self._registry.set_default_algorithm(self._default_algorithm)
 
-    def _add(self, kind: str, name: str, factory: str | Callable[..., Any], doc: str | None,
-             aliases: Iterable[str], **fields: Any) -> ComponentSpec:
+    def _add(self, kind: str, name: str, factory: str | Callable[..., object], doc: str | None,
+             aliases: Iterable[str], **fields: Unpack[_KindFields]) -> ComponentSpec:
         found = read_signature(factory)
         spec = ComponentSpec(
             kind=kind, name=name, factory=factory, plugin=self.plugin, doc=doc if doc is not None else found.doc,
@@ -221,7 +245,7 @@ class ComponentRegistrar:
         self.registered.append(spec)
         return spec
 
-    def generator(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
+    def generator(self, name: str, factory: str | Callable[..., object], *, doc: str | None = None,
                   aliases: Iterable[str] = (), conditional: bool = False, takes: str = "noise",
                   sampling: Iterable[str] = (), algorithm: str | None = None,
                   heads: Iterable[str] = ()) -> ComponentSpec:
@@ -250,7 +274,7 @@ class ComponentRegistrar:
         return self._add("generator", name, factory, doc, aliases, conditional=conditional, takes=takes,
                          sampling=sampling, algorithm=_needs(algorithm, name), heads=check_heads(heads, name))
 
-    def discriminator(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
+    def discriminator(self, name: str, factory: str | Callable[..., object], *, doc: str | None = None,
                       aliases: Iterable[str] = (), conditional: bool = False, scores: str = "sample",
                       algorithm: str | None = None, heads: Iterable[str] = ()) -> ComponentSpec:
         """A discriminator: ``factory(data, **params)`` returns an ``nn.Module`` giving (N,) scores.
@@ -267,12 +291,12 @@ class ComponentRegistrar:
         return self._add("discriminator", name, factory, doc, aliases, conditional=conditional, scores=(scores,),
                          algorithm=_needs(algorithm, name), heads=check_heads(heads, name))
 
-    def algorithm(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
+    def algorithm(self, name: str, factory: str | Callable[..., object], *, doc: str | None = None,
                   aliases: Iterable[str] = (), takes: str = "noise", pairing: str | None = None,
                   scores: Iterable[str] = ("sample",), default: bool = False,
                   adversarial_optional: bool = False, supports: Iterable[str] = (),
                   generators: Iterable[str] = (), discriminators: Iterable[str] = (), losses: Iterable[str] = (),
-                  trained: str | Callable[..., Any] | None = None) -> ComponentSpec:
+                  trained: str | Callable[..., object] | None = None) -> ComponentSpec:
         """A training algorithm: ``factory(setup, **params)`` returns a `ganzoo.algorithm.Algorithm`.
 
         Declared here, so a run is checked before torch is imported: ``takes`` is what its generators
@@ -295,9 +319,10 @@ class ComponentRegistrar:
         scores = tuple(scores)
         for s in scores:
             _one_of("scores", s, SCORES, name)
-        shared = frozenset(supports) if not isinstance(supports, str) else frozenset((supports,))
-        for feature in sorted(shared):
+        features = frozenset(supports) if not isinstance(supports, str) else frozenset((supports,))
+        for feature in sorted(features):
             _one_of("supports", feature, SHARED, name)
+        shared = frozenset(f for f in SHARED if f in features)  # the same set, as the names each was checked to be
         models: dict[str, tuple[str, ...]] = {}
         for what, given in (("generators", generators), ("discriminators", discriminators), ("losses", losses)):
             if isinstance(given, str):  # ("progan") without its comma: a name, not a tuple of names
@@ -306,19 +331,21 @@ class ComponentRegistrar:
         if trained is not None and not (callable(trained) or (isinstance(trained, str) and ":" in trained)):
             raise ValueError(f"{name!r}: trained must be a class or a lazy 'module:Class' string, not {trained!r}")
         spec = self._add("algorithm", name, factory, doc, aliases, takes=takes, pairing=pairing, scores=scores,
-                         adversarial_optional=adversarial_optional, supports=shared, trained=trained, **models)
+                         adversarial_optional=adversarial_optional, supports=shared, trained=trained,
+                         generators=models["generators"], discriminators=models["discriminators"],
+                         losses=models["losses"])
         if default:
             if self._registry.default_algorithm is not None:
                 self._registry.set_default_algorithm(spec)  # raises: another plugin's is the default
             self._default_algorithm = spec
         return spec
 
-    def logger(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
+    def logger(self, name: str, factory: str | Callable[..., object], *, doc: str | None = None,
                aliases: Iterable[str] = ()) -> ComponentSpec:
         """An experiment tracker: ``factory(run_dir, **params)`` returns a `ganzoo.loggers.Logger`."""
         return self._add("logger", name, factory, doc, aliases)
 
-    def metric(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
+    def metric(self, name: str, factory: str | Callable[..., object], *, doc: str | None = None,
                aliases: Iterable[str] = (), needs: Iterable[str] = (), keys: Iterable[MetricKey] = (),
                takes: Iterable[str] = ("noise",), default: bool = False,
                extras: Iterable[str] = ()) -> ComponentSpec:
@@ -338,14 +365,14 @@ class ComponentRegistrar:
         info = _metric_info(name, needs, keys, takes, default, extras)
         return self._add("metric", name, factory, doc, aliases, metric=info)
 
-    def loss(self, name: str, factory: str | Callable[..., Any], *, role: str, doc: str | None = None,
+    def loss(self, name: str, factory: str | Callable[..., object], *, role: str, doc: str | None = None,
              aliases: Iterable[str] = ()) -> ComponentSpec:
         """A loss term; ``role`` is ``"adversarial"`` (exactly one per spec) or ``"regularizer"``."""
         if role not in ("adversarial", "regularizer"):
             raise ValueError(f"loss {name!r}: role must be 'adversarial' or 'regularizer', not {role!r}")
         return self._add("loss", name, factory, doc, aliases, role=role)
 
-    def dataset(self, name: str, factory: str | Callable[..., Any], *, doc: str | None = None,
+    def dataset(self, name: str, factory: str | Callable[..., object], *, doc: str | None = None,
                 aliases: Iterable[str] = (), evaluation: DatasetEvaluation | None = None,
                 pairing: str | None = None) -> ComponentSpec:
         """A dataset: ``factory(**params)`` returns a `ganzoo.interfaces.Dataset`.
@@ -459,6 +486,7 @@ class RecipeRegistrar:
         return [f"pretrained {w.name!r}: {w.path} is missing, so `ganzoo sample {w.name}` cannot use it yet "
                 f"(export a trained run's generator there with ganzoo.pretrained.export)" for w in self.missing]
 
+    # config: the type of RecipeSpec.config, so that any dict of tables a plugin holds is taken
     def recipe(self, name: str, config: dict[str, Any], *, doc: str = "", data: str = "") -> RecipeSpec:
         """``data``: for a recipe that trains on the user's own files, what to download and where to point
         --data-root (the one-line message a run without --data-root gets)."""

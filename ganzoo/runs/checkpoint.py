@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TYPE_CHECKING
@@ -42,6 +43,8 @@ class Checkpoint:
     tensors: dict[str, torch.Tensor]
     metadata: dict[str, str]
     step: int = 0
+    # Any: JSON tables as the file holds them, unchecked; their readers (resume, `ganzoo.runs.trained`) take the
+    # tables they need out of them with chained ``.get``s and check what they find
     config: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -49,7 +52,7 @@ class Checkpoint:
         p = prefix + "."
         return {k[len(p):]: v for k, v in self.tensors.items() if k.startswith(p)}
 
-    def json(self, key: str) -> dict[str, Any]:
+    def json(self, key: str) -> dict[str, Any]:  # Any: as ``config``
         """A JSON table of the metadata; {} when absent (CheckpointError when it is not a table)."""
         return metadata_json(self.metadata, key, self.path)
 
@@ -64,7 +67,7 @@ def _cpu(t: torch.Tensor) -> torch.Tensor:
 def flatten_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], str]:
     sd = opt.state_dict()
     tensors: dict[str, torch.Tensor] = {}
-    other: dict[str, dict[str, Any]] = {}
+    other: dict[str, dict[str, object]] = {}
     for idx, state in sd["state"].items():
         for key, value in state.items():
             if isinstance(value, torch.Tensor):
@@ -80,12 +83,15 @@ def unflatten_optimizer(ckpt: Checkpoint, prefix: str, opt: torch.optim.Optimize
     if not isinstance(groups, list) or not all(isinstance(g, dict) and isinstance(g.get("params"), list)
                                                for g in groups):
         raise CheckpointError(f"checkpoint {ckpt.path} has no readable {prefix} optimizer state")
-    state: dict[int, dict[str, Any]] = {}
+    extras = info.get("state", {})
+    if not isinstance(extras, dict):
+        raise CheckpointError(f"checkpoint {ckpt.path} has a corrupt {prefix} optimizer state")
+    state: dict[int, dict[str, object]] = {}
     try:
         for key, value in ckpt.section(prefix).items():
             idx, _, name = key.partition(".")
             state.setdefault(int(idx), {})[name] = value
-        for idx, extra in dict(info.get("state", {})).items():
+        for idx, extra in extras.items():
             state.setdefault(int(idx), {}).update(extra)
     except (ValueError, TypeError):
         raise CheckpointError(f"checkpoint {ckpt.path} has a corrupt {prefix} optimizer state") from None
@@ -107,14 +113,14 @@ def state_tensors(prefix: str, model: nn.Module) -> dict[str, torch.Tensor]:
     return {f"{prefix}.{k}": _cpu(v) for k, v in model.state_dict().items()}
 
 
-def metadata_strings(metadata: dict[str, Any]) -> dict[str, str]:
+def metadata_strings(metadata: Mapping[str, object]) -> dict[str, str]:
     """safetensors metadata, the one conversion every writer of ganzoo's uses: a string as it is, anything else as
     JSON (ASCII: a name's undecodable byte kept as its escape). A string from a file name that is not UTF-8 has
     each such byte written as ``\\xNN`` (`ganzoo.base.text`): safetensors refuses anything but UTF-8."""
     return {k: utf8_safe(v) if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
 
 
-def save(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> Path:
+def save(path: Path, tensors: dict[str, torch.Tensor], metadata: Mapping[str, object]) -> Path:
     meta = {"format": FORMAT, **metadata_strings(metadata)}
     write_atomic(Path(path), canonical(st_save(tensors, meta)))  # WriteError (one line) when the disk says no
     return Path(path)
@@ -129,10 +135,11 @@ def canonical(data: bytes) -> bytes:
     """
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8:8 + n])
-    ordered: dict[str, Any] = {}
+    ordered: dict[str, object] = {}
     if "__metadata__" in header:
         ordered["__metadata__"] = dict(sorted(header.pop("__metadata__").items()))
-    ordered.update(sorted(header.items(), key=lambda kv: (kv[1]["data_offsets"], kv[0])))
+    tensors = sorted(header.items(), key=lambda kv: (kv[1]["data_offsets"], kv[0]))
+    ordered.update(tensors)
     text = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     if len(text) > n:  # safetensors' own JSON is as compact as this; anything else is not its format
         raise CheckpointError("safetensors wrote a header this version of ganzoo does not recognise")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
-from typing import Any
 
 from ..base.errors import CheckpointError
 
@@ -67,7 +66,7 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     return _metadata(_read(path, 8 + n)[8:], path)
 
 
-def metadata_json(metadata: dict[str, str], key: str, path: Path) -> dict[str, Any]:
+def metadata_json(metadata: dict[str, str], key: str, path: Path) -> dict[str, object]:
     """A JSON table of the metadata (``config``, ``meta``, ...); {} when absent; CheckpointError when not a table."""
     raw = metadata.get(key)
     if raw is None:

@@ -12,14 +12,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Literal, Protocol, TypeGuard
 
 from ..base.errors import UsageError
 from ..base.specs import MetricKey
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from PIL import Image
 
 # Loss-line keys worth a curve, in the order they are drawn; per-term parts ("d/bce") follow.
 LOSS_KEYS = ("d_loss", "g_loss")
@@ -39,7 +42,7 @@ class Curves:
     final: dict[str, float]
 
     @classmethod
-    def from_rows(cls, name: str, rows: list[dict[str, Any]]) -> Curves:
+    def from_rows(cls, name: str, rows: Iterable[Mapping[str, object]]) -> Curves:
         losses: dict[str, tuple[list[int], list[float]]] = {}
         evals: dict[str, tuple[list[int], list[float]]] = {}
         floors: dict[str, float] = {}
@@ -62,7 +65,7 @@ class Curves:
         return cls(name, losses, evals, floors, final)
 
 
-def _number(value: Any) -> bool:
+def _number(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -72,7 +75,16 @@ def _add(series: dict[str, tuple[list[int], list[float]]], key: str, step: int, 
     values.append(value)
 
 
-def pyplot() -> Any:
+class Pyplot(Protocol):
+    """What ganzoo draws with of matplotlib.pyplot: `pyplot` returns the module itself."""
+
+    def subplots(self, nrows: int, ncols: int, *, squeeze: Literal[False],
+                 figsize: tuple[float, float]) -> tuple[Figure, np.ndarray]: ...
+
+    def close(self, fig: Figure) -> None: ...
+
+
+def pyplot() -> Pyplot:
     """matplotlib.pyplot on the Agg backend, or one line saying which extra to install."""
     try:
         import matplotlib
@@ -126,7 +138,7 @@ def plot_file(out: Path) -> Path:
     return out
 
 
-def _picture(path: Path, note: Callable[[str], None] | None) -> Any:
+def _picture(path: Path, note: Callable[[str], None] | None) -> Image.Image | None:
     """The grid's pixels for imshow, or None (said in ``note``'s one line) when the file is not a readable picture."""
     from PIL import Image
 
@@ -169,7 +181,7 @@ def run_figure(curves: Curves, grid: Path | None = None, note: Callable[[str], N
             ax.axhline(curves.floors[key], color="grey", linestyle="--", label="real-vs-real floor")
         _finish(ax, key, "step")
         ax.set_ylabel(_better(key))
-    if grid is not None:
+    if grid is not None and picture is not None:  # (a grid without a picture was dropped above)
         ax = axes.pop(0)
         # fixed limits: a grid is pixels, not data to stretch (a flat grey grid must not turn black)
         ax.imshow(picture, cmap="gray", vmin=0, vmax=255)
@@ -198,7 +210,7 @@ def compare_figure(runs: list[Curves]) -> Figure:
     return fig
 
 
-def _panels(plt: Any, n: int) -> tuple[Figure, list[Any]]:
+def _panels(plt: Pyplot, n: int) -> tuple[Figure, list[Axes]]:
     """``n`` axes, at most four to a row (unused cells of the last row hidden)."""
     cols = min(4, n)
     rows = math.ceil(n / cols)
@@ -209,7 +221,7 @@ def _panels(plt: Any, n: int) -> tuple[Figure, list[Any]]:
     return fig, cells[:n]
 
 
-def _finish(ax: Any, title: str, xlabel: str) -> None:
+def _finish(ax: Axes, title: str, xlabel: str) -> None:
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     if ax.get_legend_handles_labels()[0]:

@@ -22,8 +22,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..base.errors import CheckpointError, UsageError
 
@@ -89,7 +90,7 @@ def _last_component(match: re.Match[str]) -> str:
     return re.split(r"[\\/]", match.group(0).rstrip("/\\"))[-1]
 
 
-def portable(value: Any) -> Any:
+def portable(value: object) -> object:
     """``value`` (JSON data) with every absolute path in its strings cut to its last component: what a
     published file may say of a file or folder (its name), without the machine's folder layout or user."""
     if isinstance(value, str):
@@ -114,7 +115,7 @@ def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def export(checkpoint: str | Path, out: str | Path, *, name: str, metrics: dict[str, Any] | None = None) -> str:
+def export(checkpoint: str | Path, out: str | Path, *, name: str, metrics: Mapping[str, object] | None = None) -> str:
     """Write the generator of a run's ``checkpoint`` as the pretrained file ``out`` (float16, atomically,
     with a `portable` header); returns its sha256. ``metrics``: what ``ganzoo eval`` measured on this file
     (recorded in its metadata, its ``source`` the recipe's name)."""
@@ -131,7 +132,7 @@ def export(checkpoint: str | Path, out: str | Path, *, name: str, metrics: dict[
     if not tensors:
         raise CheckpointError(f"checkpoint {checkpoint} holds no generator weights")
     config = {k: v for k, v in ck.config.items() if k != "out"}  # the run folder stays on its machine
-    metadata: dict[str, Any] = {
+    metadata: dict[str, str] = {
         "step": str(ck.step), "config": json.dumps(portable(config)), "meta": json.dumps(portable(ck.meta)),
         "pretrained": json.dumps({"name": name, "recipe": config.get("recipe"), "dtype": "float16",
                                   "from_step": ck.step, "weights_sha256": weights_digest(tensors)}),
@@ -144,7 +145,7 @@ def export(checkpoint: str | Path, out: str | Path, *, name: str, metrics: dict[
     return sha256_file(out)
 
 
-def recorded_metrics(path: str | Path) -> dict[str, Any]:
+def recorded_metrics(path: str | Path) -> dict[str, object]:
     """The evaluation a pretrained file records ({} when it has none), from its header alone."""
     from .header import metadata_json, read_metadata
 

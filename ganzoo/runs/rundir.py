@@ -32,7 +32,7 @@ import os
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -166,12 +166,12 @@ class RunDir:
             if folder != self.root and not any(folder.iterdir()):
                 folder.rmdir()
 
-    def _latest_records(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _latest_records(self) -> tuple[dict[str, object], dict[str, object]]:
         """The latest checkpoint's ``config`` and ``meta`` tables, read from its header alone."""
         metadata = read_metadata(self.latest)
         return metadata_json(metadata, "config", self.latest), metadata_json(metadata, "meta", self.latest)
 
-    def resume_base(self) -> dict[str, Any]:
+    def resume_base(self) -> dict[str, object]:
         """The config layer `--resume` starts from: the latest checkpoint's own config (see the module doc)."""
         check_target(self.root, resume=True, overwrite=False)
         config, meta = self._latest_records()
@@ -184,7 +184,7 @@ class RunDir:
             base["recipe"] = recipe
         return base
 
-    def recorded_component(self, kind: str, name: str) -> dict[str, Any] | None:
+    def recorded_component(self, kind: str, name: str) -> dict[str, object] | None:
         """What the latest checkpoint recorded about the plugin behind a component (None if nothing)."""
         try:
             components = self._latest_records()[1].get("components")
@@ -311,7 +311,7 @@ class RunLock:
         finally:
             os.close(fd)
 
-    def acquire(self, note: Any = None) -> RunLock:
+    def acquire(self, note: Callable[[str], object] | None = None) -> RunLock:
         """Take the lock (the folder exists); UsageError (one line) while another process holds it.
 
         ``note``: called with the one line saying a dead process's lock was taken over.
@@ -453,7 +453,7 @@ def fsync_folder(folder: Path) -> None:
 
 # -- metrics.jsonl ---------------------------------------------------------------------------------
 
-def _clean(v: Any) -> Any:
+def _clean(v: object) -> object:
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)
     return v
@@ -466,7 +466,7 @@ class MetricsLog:
         self.path = path
         self._fh: IO[str] | None = None
 
-    def write(self, row: dict[str, Any]) -> None:
+    def write(self, row: dict[str, object]) -> None:
         try:
             if self._fh is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -514,6 +514,8 @@ def _lines(path: Path) -> list[str]:
         raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+# Any: a row is whatever JSON object the run logged (a key for every loss term), and its readers elsewhere take
+# numbers and the ``eval`` table out of it, checking them in ways mypy cannot follow
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     """metrics.jsonl (or a run folder's) as rows; CheckpointError naming the line of anything not a JSON object."""
     p = Path(path)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..base.errors import UnknownNameError
 from ..base.specs import ComponentSpec, DataInfo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plugin.registry import Registry
 
 #: The data shapes a generator or discriminator is tried on unless told otherwise.
 POINTS = DataInfo((2,), None, 64, "points")
@@ -69,7 +72,7 @@ def fail(spec: ComponentSpec, what: str, data: DataInfo | None = None) -> Confor
     return ConformanceError(f"{who(spec)}{where}: {what}")
 
 
-def lookup(kind: str, name: str, registry: Any = None) -> ComponentSpec:
+def lookup(kind: str, name: str, registry: Registry | None = None) -> ComponentSpec:
     from ..plugin.manager import get_registry
 
     registry = registry or get_registry()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor, nn
 
@@ -25,19 +23,20 @@ class ProbeD(nn.Module):
         return x.flatten(1) @ self.w.to(x.dtype)
 
 
-def call_model(model: nn.Module, x: Tensor, labels: Tensor | None) -> Any:
-    return forward(model, x, labels)  # as the trainer calls it
+def call_model(model: nn.Module, x: Tensor, labels: Tensor | None) -> Tensor:
+    # as the trainer calls it; what a plugin's model really returns is held to the contract by check_output
+    return forward(model, x, labels)
 
 
 def run_forward(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor | None, data: DataInfo,
-                when: str) -> Any:
+                when: str) -> Tensor:
     try:
         return call_model(model, x, labels)
     except PLUGIN_FAULTS as exc:
         raise fail(spec, f"forward failed {when} on input of shape {tuple(x.shape)}: {error_text(exc)}", data) from exc
 
 
-def check_output(spec: ComponentSpec, out: Any, data: DataInfo, n: int, dtype: torch.dtype) -> None:
+def check_output(spec: ComponentSpec, out: object, data: DataInfo, n: int, dtype: torch.dtype) -> None:
     """The contract `ganzoo.components.build` holds a probe batch to (one definition: `ganzoo.components.contract`)."""
     problem = model_output_problem(_kind(spec), out, data, n, dtype)
     if problem:
@@ -89,7 +88,7 @@ def check_heads_dtype(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: 
 
 
 def _run_heads(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor | None, data: DataInfo,
-               when: str) -> Any:
+               when: str) -> dict[str, Tensor]:
     try:
         return forward_heads(model, x, labels)
     except PLUGIN_FAULTS as exc:
@@ -120,7 +119,7 @@ def check_gradients(spec: ComponentSpec, model: nn.Module, out: Tensor, x: Tenso
 
 def check_labels(spec: ComponentSpec, model: nn.Module, x: Tensor, labels: Tensor | None, data: DataInfo,
                   seed: int, report: Report) -> None:
-    def run(*args: Any, **kwargs: Any) -> Any:
+    def run(*args: Tensor | None, **kwargs: Tensor) -> Tensor:
         torch.manual_seed(seed)
         return model(*args, **kwargs)
 

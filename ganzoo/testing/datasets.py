@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ..base.errors import PLUGIN_FAULTS, DataError, GanzooError
 from ..base.specs import ComponentSpec
 from ..components.contract import info_problem, item_problem, tensors_problem
 from ._common import Report, error_text, fail, lookup, new_report, who
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plugin.registry import Registry
 
 
 def _check(spec: ComponentSpec, problem: str | None) -> None:
@@ -15,8 +19,8 @@ def _check(spec: ComponentSpec, problem: str | None) -> None:
         raise fail(spec, problem)
 
 
-def check_dataset(name: str, params: dict[str, Any] | None = None, *, items: int = 4,
-                  registry: Any = None) -> Report:
+def check_dataset(name: str, params: Mapping[str, object] | None = None, *, items: int = 4,
+                  registry: Registry | None = None) -> Report:
     """Check a registered dataset against ganzoo's contract.
 
     It is built through ``ganzoo.components.build.build_dataset`` with ``params``; a

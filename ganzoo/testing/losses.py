@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
 from ..base.errors import PLUGIN_FAULTS, GanzooError
 from ..base.specs import ComponentSpec, DataInfo
-from ..components.interfaces import LossInputs
+from ..components.interfaces import LossInputs, LossTerm
 from ._common import MNIST, NUM_CLASSES, POINTS, Report, error_text, fail, lookup, new_report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plugin.registry import Registry
 
 #: the data a loss term is tried on unless told otherwise: points and 28 px images
 LOSS_DATA: tuple[DataInfo, ...] = (POINTS, MNIST)
@@ -58,7 +61,8 @@ def _toy_generator(data: DataInfo) -> nn.Module:
     return ToyGenerator(data)
 
 
-def _instantiate(spec: ComponentSpec, params: dict[str, Any]) -> Any:
+def _instantiate(spec: ComponentSpec, params: Mapping[str, object]) -> LossTerm:
+    """The term the factory builds, once it has the shape of a `LossTerm` (it need not subclass it)."""
     try:
         factory = spec.load_factory()
     except PLUGIN_FAULTS as exc:
@@ -87,7 +91,7 @@ def _instantiate(spec: ComponentSpec, params: dict[str, Any]) -> Any:
     return term
 
 
-def _side(spec: ComponentSpec, term: Any, side: str, inputs: LossInputs, data: DataInfo) -> Tensor | None:
+def _side(spec: ComponentSpec, term: LossTerm, side: str, inputs: LossInputs, data: DataInfo) -> Tensor | None:
     try:
         value = getattr(term, side)(inputs)
     except GanzooError:
@@ -107,7 +111,7 @@ def _side(spec: ComponentSpec, term: Any, side: str, inputs: LossInputs, data: D
     return value
 
 
-def _works_with_real_scores(term: Any, inputs: LossInputs) -> bool:
+def _works_with_real_scores(term: LossTerm, inputs: LossInputs) -> bool:
     disc = inputs.discriminator
     try:
         with torch.no_grad():
@@ -117,14 +121,15 @@ def _works_with_real_scores(term: Any, inputs: LossInputs) -> bool:
     return True
 
 
-def _sample(data: DataInfo, n: int, seed: int, device: Any) -> Tensor:
+def _sample(data: DataInfo, n: int, seed: int, device: str | torch.device) -> Tensor:
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(n, *data.shape, generator=g) * 2 - 1 if data.is_image else torch.randn(n, *data.shape, generator=g)
     return x.to(device)
 
 
-def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params: dict[str, Any] | None = None,
-               batch_size: int = 8, device: str | torch.device = "cpu", seed: int = 0, registry: Any = None) -> Report:
+def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params: Mapping[str, object] | None = None,
+               batch_size: int = 8, device: str | torch.device = "cpu", seed: int = 0,
+               registry: Registry | None = None) -> Report:
     """Check a registered loss term against ganzoo's contract.
 
     The term is built from the registry with ``params`` and must have

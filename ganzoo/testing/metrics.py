@@ -10,7 +10,7 @@ evaluation meets its needs.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -19,6 +19,10 @@ from ..base.errors import PLUGIN_FAULTS, GanzooError
 from ..base.specs import NEEDS, TAKES, DataInfo, DatasetEvaluation
 from ..components.interfaces import Dataset
 from ._common import Report, error_text, fail, lookup, new_report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..evaluation.metric import Evaluation
+    from ..plugin.registry import Registry
 
 SHAPE, CLASSES, NUM, HELD, TRAIN = (1, 8, 8), 4, 48, 48, 64
 
@@ -34,7 +38,7 @@ class _ToyData(Dataset):
         return self.x, self.y
 
 
-def toy_modes(samples: Tensor, dataset: object) -> dict[str, Any]:
+def toy_modes(samples: Tensor, dataset: object) -> dict[str, float]:
     """A mode metric for the tiny evaluation: four brightness bands are its modes."""
     band = (samples.float().mean(dim=(1, 2, 3)) / 64).long().clamp(0, 3)
     counts = torch.bincount(band, minlength=4)
@@ -48,7 +52,7 @@ def _images(n: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
     return x, y
 
 
-def toy_evaluation(takes: str, seed: int = 0) -> Any:
+def toy_evaluation(takes: str, seed: int = 0) -> Evaluation:
     """A tiny `ganzoo.evaluation.metric.Evaluation` of generators that take ``takes``, meeting every need."""
     from ..evaluation.features import FeatureSpace
     from ..evaluation.metric import Evaluation, RoundTrip
@@ -76,7 +80,7 @@ def toy_evaluation(takes: str, seed: int = 0) -> Any:
     return ev
 
 
-def check_metric(name: str, *, registry: Any = None, seed: int = 0) -> Report:
+def check_metric(name: str, *, registry: Registry | None = None, seed: int = 0) -> Report:
     """Check a registered metric against its declaration (`register.metric`), on a tiny evaluation made for it.
 
     It declares what it needs (names of `ganzoo.specs.NEEDS`), what it measures (``takes``) and at least one

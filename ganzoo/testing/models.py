@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, TypedDict
 
 import torch
 from torch import Tensor, nn
@@ -16,9 +16,26 @@ from ._common import DEFAULT_DATA, Report, error_text, fail, fit_labels, lookup,
 from ._modelchecks import (check_gradients, check_heads, check_heads_dtype, check_labels, check_output, make_inputs,
                            run_forward)
 
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Unpack
 
-def _build(spec: ComponentSpec, data: DataInfo, latent_dim: int, params: dict[str, Any] | None,
-           registry: Any) -> nn.Module:
+    from ..plugin.registry import Registry
+
+
+class ModelCheckOptions(TypedDict, total=False):
+    """The keyword arguments `check_generator` and `check_discriminator` hand on to `check_model`."""
+
+    params: Mapping[str, object] | None
+    latent_dim: int
+    batch_size: int
+    device: str | torch.device
+    dtype: torch.dtype | None
+    seed: int
+    registry: Registry | None
+
+
+def _build(spec: ComponentSpec, data: DataInfo, latent_dim: int, params: Mapping[str, object] | None,
+           registry: Registry | None) -> nn.Module:
     from ..components.build import build_discriminator, build_generator
 
     try:
@@ -33,9 +50,9 @@ def _build(spec: ComponentSpec, data: DataInfo, latent_dim: int, params: dict[st
 
 
 def check_model(kind: str, name: str, data_infos: Iterable[DataInfo] = DEFAULT_DATA, *,
-                params: dict[str, Any] | None = None, latent_dim: int = 16, batch_size: int = 4,
+                params: Mapping[str, object] | None = None, latent_dim: int = 16, batch_size: int = 4,
                 device: str | torch.device = "cpu", dtype: torch.dtype | None = torch.float64, seed: int = 0,
-                registry: Any = None) -> Report:
+                registry: Registry | None = None) -> Report:
     """Check one generator or discriminator on each data shape; see `check_generator`."""
     spec = lookup(kind, name, registry)
     report = new_report(spec)
@@ -47,7 +64,7 @@ def check_model(kind: str, name: str, data_infos: Iterable[DataInfo] = DEFAULT_D
     for data in data_infos:
         data = fit_labels(data, spec.conditional)
         # what the builder passes besides the data: a latent size, or an image-to-image generator's input
-        extra: dict[str, Any] = ({"source": data} if spec.takes == "image" else {"latent_dim": latent_dim}) \
+        extra: dict[str, object] = ({"source": data} if spec.takes == "image" else {"latent_dim": latent_dim}) \
             if kind == "generator" else {}
         torch.manual_seed(seed)
         try:
@@ -107,7 +124,8 @@ def check_model(kind: str, name: str, data_infos: Iterable[DataInfo] = DEFAULT_D
     return report
 
 
-def check_generator(name: str, data_infos: Iterable[DataInfo] = DEFAULT_DATA, **kwargs: Any) -> Report:
+def check_generator(name: str, data_infos: Iterable[DataInfo] = DEFAULT_DATA,
+                    **kwargs: Unpack[ModelCheckOptions]) -> Report:
     """Check a registered generator against ganzoo's contract, on every data shape it supports.
 
     For each ``DataInfo`` (default: 2-D points, 28 px greyscale, 32 and 64 px
@@ -126,7 +144,8 @@ def check_generator(name: str, data_infos: Iterable[DataInfo] = DEFAULT_DATA, **
     return check_model("generator", name, data_infos, **kwargs)
 
 
-def check_discriminator(name: str, data_infos: Iterable[DataInfo] = DEFAULT_DATA, **kwargs: Any) -> Report:
+def check_discriminator(name: str, data_infos: Iterable[DataInfo] = DEFAULT_DATA,
+                        **kwargs: Unpack[ModelCheckOptions]) -> Report:
     """Check a registered discriminator as `check_generator` checks a generator.
 
     It must return one finite raw score per sample, shape (N,); pass gradients

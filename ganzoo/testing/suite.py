@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..base.errors import GanzooError
-from ..base.specs import KINDS
+from ..base.specs import KINDS, PluginInfo
 from ._common import ConformanceError, Report
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pytest
+
+    from ..plugin.registry import Registry
 
 KINDS_AND_RECIPES = KINDS + ("recipe",)
 
 
 def components(kind: str | None = None, *, dist: str | None = None, plugin: str | None = None,
-               registry: Any = None) -> list[tuple[str, str]]:
+               registry: Registry | None = None) -> list[tuple[str, str]]:
     """``(kind, name)`` of every registered component (and recipe) matching the filters; torch-free.
 
     ``kind``: one of generator, discriminator, loss, dataset, algorithm, logger, metric, recipe (None: all).
@@ -27,7 +32,7 @@ def components(kind: str | None = None, *, dist: str | None = None, plugin: str 
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS_AND_RECIPES)}")
     registry = registry or get_registry()
 
-    def keep(info: Any) -> bool:
+    def keep(info: PluginInfo | None) -> bool:
         if dist is not None and (info is None or info.dist != dist):
             return False
         return plugin is None or (info is not None and info.name == plugin)
@@ -39,7 +44,7 @@ def components(kind: str | None = None, *, dist: str | None = None, plugin: str 
 
 
 def parametrize_components(kind: str | None = None, *, dist: str | None = None, plugin: str | None = None,
-                           registry: Any = None) -> Any:
+                           registry: Registry | None = None) -> pytest.MarkDecorator:
     """A ``pytest.mark.parametrize("kind, name", ...)`` over `components`, with ids like ``generator-dcgan``.
 
     With ``dist`` or ``plugin`` given and nothing found, it raises at
@@ -55,7 +60,7 @@ def parametrize_components(kind: str | None = None, *, dist: str | None = None, 
     return pytest.mark.parametrize(("kind", "name"), pairs, ids=[f"{k}-{n}" for k, n in pairs])
 
 
-def check_recipe(name: str, *, registry: Any = None) -> Report:
+def check_recipe(name: str, *, registry: Registry | None = None) -> Report:
     """A recipe's components must all be registered and its loss spec must parse (torch-free)."""
     from ..config.lossspec import parse_loss_spec
     from ..plugin.manager import get_registry
@@ -80,7 +85,7 @@ def check_recipe(name: str, *, registry: Any = None) -> Report:
     return Report("recipe", name, plugin, checks=["components registered", "loss spec parses"])
 
 
-def check_component(kind: str, name: str, **kwargs: Any) -> Report:
+def check_component(kind: str, name: str, **kwargs: object) -> Report:
     """Run the check for ``kind`` (`check_generator`, `check_loss`, ...) on ``name``.
 
     Keyword arguments go to that check. Under pytest a report that had to be

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator, Sized
+from collections.abc import Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import torch
 from torch import Tensor
@@ -83,7 +83,7 @@ class Feeder:
     def position(self) -> dict[str, int]:
         return {"epoch": self.epoch, "pos": self.pos, "world": self.world, "batch_size": self.batch_size}
 
-    def _resumed_pos(self, position: dict[str, Any]) -> int:
+    def _resumed_pos(self, position: Mapping[str, int]) -> int:
         """This feeder's batches that a saved position amounts to, whatever world size and batch saved it.
 
         Every rank slices the epoch's one permutation ``rank::world``, so ``pos`` batches on each of the
@@ -105,7 +105,7 @@ class Feeder:
     def _take(self) -> tuple[Tensor, Tensor | None]:  # pragma: no cover
         raise NotImplementedError
 
-    def restore(self, position: dict[str, Any], data_state: Tensor | None) -> None:  # pragma: no cover
+    def restore(self, position: Mapping[str, int], data_state: Tensor | None) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def real_points(self, n: int = 2000) -> Tensor | None:
@@ -150,7 +150,7 @@ class InMemoryBatches(Feeder):
     def data_state(self) -> Tensor | None:
         return self._epoch_state
 
-    def restore(self, position: dict[str, Any], data_state: Tensor | None) -> None:
+    def restore(self, position: Mapping[str, int], data_state: Tensor | None) -> None:
         epoch, pos = int(position.get("epoch", -1)), self._resumed_pos(position)
         if epoch < 0:
             return
@@ -177,7 +177,7 @@ class StreamingBatches(Feeder):
         from torch.utils.data.distributed import DistributedSampler
 
         ds = dataset.torch_dataset()
-        self.sampler: DistributedSampler[Any] = DistributedSampler(ds, num_replicas=self.world, rank=self.rank,
+        self.sampler: DistributedSampler[int] = DistributedSampler(ds, num_replicas=self.world, rank=self.rank,
                                                                    shuffle=True, seed=self.seed, drop_last=True)
         workers = min(4, os.cpu_count() or 1)
         self.loader = DataLoader(ds, batch_size=self.batch_size, sampler=self.sampler, drop_last=True,
@@ -185,7 +185,7 @@ class StreamingBatches(Feeder):
                                  persistent_workers=workers > 0, worker_init_fn=_ignore_sigint)
         self.batches_per_epoch = len(self.loader)
         self._check_size(len(cast(Sized, ds)), name)  # a map-style dataset: the sampler needs its len too
-        self._it: Iterator[Any] | None = None
+        self._it: Iterator[Sequence[Tensor]] | None = None  # batches as the default collate gives them: [x, y]
 
     def _new_epoch(self) -> None:
         self.epoch += 1
@@ -197,10 +197,10 @@ class StreamingBatches(Feeder):
         assert self._it is not None, "_new_epoch comes first"
         x, y = next(self._it)
         x = x.to(self.device, non_blocking=True)
-        y = y.to(self.device, non_blocking=True) if self.need_labels else None
-        return self._finish(x, y)
+        labels = y.to(self.device, non_blocking=True) if self.need_labels else None
+        return self._finish(x, labels)
 
-    def restore(self, position: dict[str, Any], data_state: Tensor | None) -> None:
+    def restore(self, position: Mapping[str, int], data_state: Tensor | None) -> None:
         epoch, pos = int(position.get("epoch", -1)), self._resumed_pos(position)
         if epoch < 0:
             return

@@ -21,12 +21,17 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
 
 
 @dataclass
@@ -35,7 +40,7 @@ class DistEnv:
     rank: int = 0
     local_rank: int = 0
     backend: str | None = None
-    _control: Any = None  # a gloo group for host-side agreement (stop flags) without device syncs
+    _control: dist.ProcessGroup | None = None  # a gloo group for host-side agreement (stop flags) without device syncs
 
     @property
     def enabled(self) -> bool:
@@ -56,18 +61,27 @@ def from_env() -> DistEnv:
 def init(env: DistEnv, device: torch.device) -> DistEnv:
     if not env.enabled or dist.is_initialized():
         if env.enabled and env._control is None:
-            env._control = dist.new_group(backend="gloo") if dist.get_backend() != "gloo" else dist.group.WORLD
+            env._control = _gloo_group(dist.get_backend())
         return env
     env.backend = "nccl" if device.type == "cuda" else "gloo"
-    kwargs: dict[str, Any] = {}
-    if env.backend == "nccl":
-        kwargs["device_id"] = device
     try:
-        dist.init_process_group(env.backend, **kwargs)
+        if env.backend == "nccl":
+            dist.init_process_group(env.backend, device_id=device)
+        else:
+            dist.init_process_group(env.backend)
     except TypeError:
         dist.init_process_group(env.backend)
-    env._control = dist.new_group(backend="gloo") if env.backend != "gloo" else dist.group.WORLD
+    env._control = _gloo_group(env.backend)
     return env
+
+
+def _gloo_group(backend: str) -> dist.ProcessGroup | None:
+    """The default group when it is gloo already, else a new gloo group of every rank."""
+    if backend == "gloo":
+        return dist.group.WORLD
+    group = dist.new_group(backend="gloo")
+    assert isinstance(group, dist.ProcessGroup), "every rank is in a group of all ranks"
+    return group
 
 
 def wrap(model: nn.Module, env: DistEnv, device: torch.device) -> nn.Module:
@@ -81,6 +95,7 @@ def wrap(model: nn.Module, env: DistEnv, device: torch.device) -> nn.Module:
     return ddp(model, device_ids=ids, broadcast_buffers=False)
 
 
+# Any: rank 0's object, whose type the others' placeholder (None, say) does not tell
 def broadcast_object(obj: Any, env: DistEnv) -> Any:
     if not env.enabled:
         return obj
@@ -89,13 +104,15 @@ def broadcast_object(obj: Any, env: DistEnv) -> Any:
     return box[0]
 
 
-def on_main(env: DistEnv, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run ``fn`` on rank 0 only; a GanzooError it raises is raised on every rank (same line, same exit code)."""
+def on_main(env: DistEnv, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R | None:
+    """Run ``fn`` on rank 0 only; a GanzooError it raises is raised on every rank (same line, same exit code).
+    Its result on rank 0, None on the others."""
     from ..base.errors import GanzooError
 
     if not env.enabled:
         return fn(*args, **kwargs)
-    error, result = None, None
+    error: tuple[str, int] | None = None
+    result: R | None = None
     raised: GanzooError | None = None
     if env.is_main:
         try:
@@ -135,11 +152,11 @@ def any_flag(flag: bool | int, env: DistEnv) -> int:
     return int(t.item())
 
 
-def gather_object(obj: Any, env: DistEnv) -> list[Any] | None:
+def gather_object(obj: T, env: DistEnv) -> list[T] | None:
     """Every rank's ``obj`` on rank 0, in rank order (None elsewhere); over gloo, so CPU tensors travel as they are."""
     if not env.enabled:
         return [obj]
-    out: list[Any] | None = [None] * env.world_size if env.is_main else None
+    out: list[T] | None = [obj] * env.world_size if env.is_main else None  # placeholders, each replaced
     dist.gather_object(obj, out, dst=0, group=env._control)
     return out
 

@@ -27,7 +27,6 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..base.errors import PLUGIN_FAULTS, GanzooError, describe
 from ..base.specs import ComponentSpec
@@ -47,7 +46,7 @@ class Logger:
     writer do). Whatever a method raises (``sys.exit()`` too) is caught, reported once and the logger switched off.
     """
 
-    def start(self, config: dict[str, Any], meta: dict[str, Any]) -> None:
+    def start(self, config: dict[str, object], meta: dict[str, object]) -> None:
         """The run starts. ``config``: its tables as config.toml holds them (``gen``, ``disc``, ``loss``,
         ``dataset``, ``train``, ...); ``meta``: config.toml's ``[meta]`` (versions, device, data, the
         components and their plugins) plus ``start_step``: 0, or the checkpoint's step when resumed."""
@@ -112,7 +111,7 @@ class LoggerSet:
         self.failed: list[str] = []  # the names of the loggers switched off
 
     @classmethod
-    def open(cls, specs: Iterable[ComponentSpec], run_dir: Path, config: dict[str, Any], meta: dict[str, Any],
+    def open(cls, specs: Iterable[ComponentSpec], run_dir: Path, config: dict[str, object], meta: dict[str, object],
              warn: Callable[[str], None] = _warn, on_interrupt: Callable[[], None] | None = None) -> LoggerSet:
         """Build each logger (``factory(run_dir)``) and start it; one that fails to is reported and left out."""
         found = cls(warn=warn)
@@ -158,7 +157,7 @@ class LoggerSet:
         self._call("close", status)
         self._members = []
 
-    def _call(self, method: str, *args: Any) -> None:
+    def _call(self, method: str, *args: object) -> None:
         for member in list(self._members):
             try:
                 getattr(member.logger, method)(*args)

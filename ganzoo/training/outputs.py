@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, TYPE_CHECKING
-from collections.abc import Callable
+from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
 
 import torch
 
@@ -35,6 +35,7 @@ from .loggers import LoggerSet
 if TYPE_CHECKING:  # pragma: no cover
     from ..config.runconfig import RunConfig
     from .assemble import Parts
+    from .periodic import EvalRow
 
 
 class Metrics(MetricsLog):
@@ -44,10 +45,12 @@ class Metrics(MetricsLog):
         super().__init__(path)
         self.loggers = LoggerSet()  # none until the run opens its folder
 
-    def write(self, row: dict[str, Any]) -> None:
-        super().write(row)
+    def write(self, row: Mapping[str, object]) -> None:
+        super().write(dict(row))
         if "eval" not in row:
-            self.loggers.scalars(int(row["step"]), row)
+            step = row["step"]
+            assert isinstance(step, (int, float)), "a metrics line's step is the trainer's count"
+            self.loggers.scalars(int(step), row)
 
 
 class Outputs:
@@ -61,7 +64,8 @@ class Outputs:
         self.gif_due = False  # a grid was drawn since the GIF was written
         self.last_grid: Path | None = None
         self.previous_time = 0.0
-        self.last_eval: dict[str, Any] | None = None
+        # the last evaluation line: this run's, or on resume the last one metrics.jsonl holds
+        self.last_eval: Mapping[str, object] | None = None
         self.eval_seconds = 0.0
 
     def open(self, *, resume: bool, overwrite: bool, step: int,
@@ -121,7 +125,7 @@ class Outputs:
             write_gif(self.frames, self.run.gif)
         return self.run.gif if self.run.gif.exists() else None
 
-    def evaluate(self, step: int, epoch: int, device: torch.device, note: Callable[[str], None]) -> dict[str, Any]:
+    def evaluate(self, step: int, epoch: int, device: torch.device, note: Callable[[str], None]) -> EvalRow:
         from .periodic import eval_row
         from .progress import describe_eval
 

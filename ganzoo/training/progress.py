@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import Progress, TaskID
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 
-def _fmt(v: Any, digits: int = 4) -> str:
+def _fmt(v: object, digits: int = 4) -> str:
     if isinstance(v, float):
         if not math.isfinite(v):
             return str(v)
@@ -40,7 +41,7 @@ def _eta(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}"
 
 
-def describe_row(row: dict[str, Any]) -> str:
+def describe_row(row: Mapping[str, float]) -> str:
     """The losses and D's scores of one metrics row, as one short line."""
     parts = [f"D {_fmt(row.get('d_loss'))}", f"G {_fmt(row.get('g_loss'))}"]
     if "d_real_prob" in row:
@@ -49,12 +50,13 @@ def describe_row(row: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
-def describe_eval(row: dict[str, Any]) -> str:
+def describe_eval(row: Mapping[str, object]) -> str:
     """An evaluation line of metrics.jsonl as one short line of headline numbers: each registered metric's keys
     that declare a ``brief`` name (`ganzoo.specs.MetricKey`), in registration order (FD beside its floor)."""
     from ..plugin.manager import get_registry
 
-    m = row.get("eval", {})
+    numbers = row.get("eval", {})
+    m: Mapping[str, object] = numbers if isinstance(numbers, Mapping) else {}  # a line without numbers says nothing
     pixels = row.get("feature_space") == "pixels"  # the weak fallback space is named; a classifier's is not
     parts, seen = [], set()
     for spec in get_registry().metrics():
@@ -126,7 +128,7 @@ class Reporter:
         if self._bar is not None:
             self._bar.update(self._task, completed=step, epoch=epoch)
 
-    def log(self, row: dict[str, Any]) -> None:
+    def log(self, row: Mapping[str, float]) -> None:
         speed = f"{row.get('images_per_sec', 0):.0f} img/s"
         if self._bar is not None:
             self._bar.update(self._task, completed=row["step"], epoch=row["epoch"], losses=describe_row(row),

@@ -7,8 +7,9 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TYPE_CHECKING
-from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Mapping
 
 from ..base.errors import GanzooError
 from ..runs.rundir import read_metrics
@@ -28,19 +29,19 @@ class TrainResult:
     last_grid: Path | None
     gif: Path | None
     metrics_path: Path
-    final: dict[str, Any] = field(default_factory=dict)  # the last metrics row
+    final: dict[str, float] = field(default_factory=dict)  # the last metrics row (step, epoch, losses, speed...)
     images_per_sec: float = 0.0
     wall_time: float = 0.0
     interrupted: str | None = None  # "SIGINT" / "SIGTERM"
     world_size: int = 1
     config: RunConfig | None = None
-    evaluation: dict[str, Any] | None = None  # the last evaluation line of metrics.jsonl (``train.eval_every``)
+    evaluation: Mapping[str, object] | None = None  # the last evaluation line of metrics.jsonl (``train.eval_every``)
 
     @property
     def sample_command(self) -> str:
         return f"ganzoo sample {self.run_dir} --out grid.png"
 
-    def metrics(self) -> list[dict[str, Any]]:
+    def metrics(self) -> list[dict[str, object]]:
         return read_metrics(self.metrics_path) if self.metrics_path.exists() else []
 
 
@@ -65,7 +66,7 @@ def on_signals(callback: Callable[[int], None], enabled: bool = True) -> Iterato
         return
     seen: list[int] = []
 
-    def handler(signum: int, frame: Any) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
         if seen and signum == signal.SIGINT:
             raise KeyboardInterrupt  # checkpoints are written atomically, so this cannot corrupt one
         seen.append(signum)

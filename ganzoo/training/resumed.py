@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ..base.errors import GanzooError
 from ..config.layers import TABLES
@@ -24,9 +24,9 @@ from ..runs.rundir import RunDir
 SHOWN = 6
 
 
-def _flat(table: Any, prefix: str = "") -> dict[str, Any]:
+def _flat(table: Mapping[str, object], prefix: str = "") -> dict[str, object]:
     """``{"gen": {"ngf": 32}}`` -> ``{"gen.ngf": 32}``, the run config's tables only (no out, recipe, meta)."""
-    out: dict[str, Any] = {}
+    out: dict[str, object] = {}
     for key, value in table.items():
         if not prefix and key not in TABLES:
             continue
@@ -38,7 +38,7 @@ def _flat(table: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _same(edited: Any, other: Any) -> bool:
+def _same(edited: object, other: object) -> bool:
     """An edited config.toml value against the checkpoint's (or this start's): TOML 1 is 1.0, but true is not
     1, and a name that is not UTF-8 is in config.toml as `ganzoo.base.text.utf8_safe` wrote it."""
     from ..base.text import utf8_safe

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def save_training(path: Path, *, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
-                  feed: Feeder, noise: torch.Generator, step: int, config_json: str, meta: dict[str, Any],
+                  feed: Feeder, noise: torch.Generator, step: int, config_json: str, meta: Mapping[str, object],
                   keep: Path | None = None, extra: dict[str, torch.Tensor] | None = None) -> Path:
     """Write ``path`` atomically; with ``keep``, also keep this checkpoint under that name (a hard link).
 
@@ -99,7 +100,7 @@ def restore_training(c: Checkpoint, config: RunConfig, *, modules: dict[str, nn.
     return c.step
 
 
-def init_generator(c: Checkpoint, config: RunConfig, modules: dict[str, nn.Module], what: str) -> dict[str, Any]:
+def init_generator(c: Checkpoint, config: RunConfig, modules: dict[str, nn.Module], what: str) -> dict[str, object]:
     """``train.init``: a fresh run's generator (and its EMA) starts from the generator weights of ``c``, a
     pretrained file or another run's checkpoint (its EMA weights where it kept them); everything else
     (D, optimizers) starts fresh. Returns what the run's meta records. CheckpointError when they do not fit."""

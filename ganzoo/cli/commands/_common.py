@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import click
 
 from ...base.specs import ALL_KINDS
 from ...config.settings import DEVICES, check_device
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 
 kind_option = click.option(
     "--kind", type=click.Choice(ALL_KINDS), default=None, help="Only this kind of component."
@@ -29,6 +29,6 @@ def device_option(default: str, help: str) -> Callable[[F], F]:
                         help=f"{help} {DEVICES}.")
 
 
-def print_json(data: Any) -> None:
+def print_json(data: object) -> None:
     # Plain print, not rich: scripts want exact JSON with no wrapping or markup.
     click.echo(json.dumps(data, indent=2, default=str))

@@ -3,7 +3,7 @@ composition; or what a composed loss spec such as ``bce+0.5*l1`` does."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict, final
 
 import click
 
@@ -15,24 +15,130 @@ from ...plugin.registry import Registry
 from ._common import json_option, kind_option, print_json
 
 
-def _component(spec: ComponentSpec) -> dict[str, Any]:
+# What `lookup` gives (and `ganzoo info --json` prints): one TypedDict per kind of entry.
+
+class ParamEntry(TypedDict):
+    name: str
+    type: str
+    default: object
+    required: bool
+
+
+class KeyEntry(TypedDict):
+    key: str
+    label: str
+    better: str | None
+    floor: bool
+    hint: str
+
+
+class MetricEntry(TypedDict):
+    needs: list[str]
+    takes: list[str]
+    default: bool
+    extras: list[str]
+    keys: list[KeyEntry]
+
+
+class _Models(TypedDict, total=False):  # generators and discriminators
+    algorithm: str | None
+    heads: list[str]
+
+
+class _Algorithm(TypedDict, total=False):  # algorithms
+    supports: list[str]
+    generators: list[str]
+    discriminators: list[str]
+    losses: list[str]
+
+
+class _Metric(TypedDict, total=False):  # metrics
+    metric: MetricEntry
+
+
+class _Component(TypedDict):
+    kind: str
+    name: str
+    plugin: str
+    distribution: str | None
+    version: str | None
+    factory: str
+    summary: str
+    doc: str
+    aliases: list[str]
+    conditional: bool
+    role: str | None
+    sampling: list[str]
+    params: list[ParamEntry]
+
+
+class _ComponentKeys(_Component, _Models, _Algorithm, _Metric, total=False):
+    """Every key of a component's entry: the ones of its kind among them."""
+
+
+# final, as the others below: `"KEY" in entry` then tells mypy which kind of entry it is
+@final
+class ComponentEntry(_ComponentKeys):
+    """A registered component."""
+
+
+@final
+class TermEntry(_ComponentKeys):
+    """A term of a composed loss spec: its loss component, and its weight."""
+
+    weight: float
+
+
+@final
+class LossSpecEntry(TypedDict):
+    kind: str  # "loss-spec"
+    name: str
+    terms: list[TermEntry]
+
+
+class PretrainedEntry(TypedDict):
+    plugin: str
+    path: str
+    sha256: str
+
+
+@final
+class RecipeEntry(TypedDict):
+    kind: str  # "recipe"
+    name: str
+    summary: str
+    doc: str
+    source: str
+    plugin: str
+    default: bool
+    config: dict[str, object]
+    data: str | None
+    pretrained: PretrainedEntry | None
+    pretrained_hidden: str | None
+
+
+Entry = ComponentEntry | LossSpecEntry | RecipeEntry
+
+
+def _component(spec: ComponentSpec) -> ComponentEntry:
+    models: _Models = ({"algorithm": spec.algorithm, "heads": list(spec.heads)}
+                       if spec.kind in ("generator", "discriminator") else {})
+    algorithm: _Algorithm = ({"supports": sorted(spec.supports), "generators": list(spec.generators),
+                              "discriminators": list(spec.discriminators), "losses": list(spec.losses)}
+                             if spec.kind == "algorithm" else {})
+    metric: _Metric = {"metric": _metric(spec)} if spec.metric is not None else {}
     return {
         "kind": spec.kind, "name": spec.name, "plugin": spec.plugin.name,
         "distribution": spec.plugin.dist, "version": spec.plugin.version, "factory": spec.target,
         "summary": spec.summary, "doc": spec.doc, "aliases": list(spec.aliases),
         "conditional": spec.conditional, "role": spec.role, "sampling": list(spec.sampling),
-        **({"algorithm": spec.algorithm, "heads": list(spec.heads)} if spec.kind in ("generator", "discriminator")
-           else {}),
-        **({"supports": sorted(spec.supports), "generators": list(spec.generators),
-            "discriminators": list(spec.discriminators), "losses": list(spec.losses)}
-           if spec.kind == "algorithm" else {}),
-        **({"metric": _metric(spec)} if spec.metric is not None else {}),
+        **models, **algorithm, **metric,
         "params": [{"name": p.name, "type": p.type, "default": p.default, "required": p.required}
                    for p in spec.params],
     }
 
 
-def _metric(spec: ComponentSpec) -> dict[str, Any]:
+def _metric(spec: ComponentSpec) -> MetricEntry:
     """What a metric declares: what it needs and measures, whether plain `ganzoo eval` computes it, its keys."""
     info = spec.metric
     assert info is not None
@@ -41,7 +147,7 @@ def _metric(spec: ComponentSpec) -> dict[str, Any]:
                      for k in info.keys]}
 
 
-def _recipe(spec: RecipeSpec, registry: Registry) -> dict[str, Any]:
+def _recipe(spec: RecipeSpec, registry: Registry) -> RecipeEntry:
     weights = registry.pretrained(spec.name)
     return {"kind": "recipe", "name": spec.name, "summary": spec.summary, "doc": spec.doc,
             "source": spec.source, "plugin": spec.plugin.name if spec.plugin else "user",
@@ -59,12 +165,12 @@ def _hidden(spec: RecipeSpec, registry: Registry) -> str | None:
             f"{spec.source} replaces: it is not offered under this name (rename your recipe to use both)")
 
 
-def _loss_spec(spec: LossSpec, registry: Registry) -> dict[str, Any]:
+def _loss_spec(spec: LossSpec, registry: Registry) -> LossSpecEntry:
     terms = resolve_terms(spec, registry)
     return {"kind": "loss-spec", "name": spec.text, "terms": [{"weight": t.weight, **_component(t.spec)} for t in terms]}
 
 
-def lookup(name: str, kind: str | None) -> list[dict[str, Any]]:
+def lookup(name: str, kind: str | None) -> list[Entry]:
     """What ``name`` is: every component or recipe so called, else a composed loss spec."""
     from ...plugin.manager import get_registry
 
@@ -87,7 +193,7 @@ def lookup(name: str, kind: str | None) -> list[dict[str, Any]]:
     raise UnknownNameError(kind or "component or recipe", name, names, registered_as=elsewhere)
 
 
-def _show(entry: dict[str, Any]) -> None:
+def _show(entry: Entry) -> None:
     """Print ``entry``; its names, docs, paths and settings are a plugin's or user's text, so never markup."""
     from rich.markdown import Markdown
     from rich.markup import escape
@@ -97,7 +203,7 @@ def _show(entry: dict[str, Any]) -> None:
     from ...base.console import console
     from ...plugin.params import type_label
 
-    if entry["kind"] == "loss-spec":
+    if "terms" in entry:  # a loss spec
         console.print(f"[bold]loss spec[/] {escape(entry['name'])}: L = " + " + ".join(
             (f"{t['weight']:g}·" if t["weight"] != 1 else "") + escape(t["name"]) for t in entry["terms"]))
         for term in entry["terms"]:
@@ -106,7 +212,7 @@ def _show(entry: dict[str, Any]) -> None:
         return
     title = f"{entry['kind']} [bold]{escape(entry['name'])}[/]"
     lines = []
-    if entry["kind"] == "recipe":
+    if "source" in entry:  # a recipe
         lines.append(f"source: {entry['source']}" + ("  (the default recipe)" if entry["default"] else ""))
         table = Table(box=None, show_header=True, header_style="bold")
         table.add_column("table")
@@ -165,7 +271,7 @@ def _show(entry: dict[str, Any]) -> None:
         console.print(table)
 
 
-def _show_metric(name: str, metric: dict[str, Any]) -> None:
+def _show_metric(name: str, metric: MetricEntry) -> None:
     """A metric's declaration: what it measures and needs, whether plain `ganzoo eval` computes it, its numbers."""
     from rich.markup import escape
     from rich.table import Table

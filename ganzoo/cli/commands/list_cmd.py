@@ -2,32 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 import click
 
 from ._common import json_option, kind_option, print_json
 
 
-def rows(kind: str | None, pretrained: bool = False) -> list[dict[str, Any]]:
+class _Row(TypedDict):
+    kind: str
+    name: str
+    plugin: str
+    distribution: str | None
+    version: str | None
+    summary: str
+
+
+class Row(_Row, total=False):
+    """One line of `ganzoo list` (and of its --json): a component's, or a recipe's."""
+
+    aliases: list[str]
+    conditional: bool
+    role: str
+    needs: list[str]  # a metric's, as `ganzoo.specs.MetricInfo` declares them
+    takes: list[str]
+    default: bool  # a metric: plain `ganzoo eval` computes it; a recipe: the default recipe
+    keys: list[str]
+    source: str  # a recipe's
+    composition: dict[str, str | None]
+    pretrained: str | None
+
+
+def rows(kind: str | None, pretrained: bool = False) -> list[Row]:
     """What `ganzoo list` shows; ``pretrained``: only the recipes that ship a trained generator."""
     from ...plugin.manager import get_registry
 
     registry = get_registry()
-    out: list[dict[str, Any]] = []
+    out: list[Row] = []
     if pretrained:
         kind = "recipe"
     specs = registry.components(kind) if kind != "recipe" else []
     for spec in specs:
-        out.append({
+        row: Row = {
             "kind": spec.kind, "name": spec.name, "plugin": spec.plugin.name,
             "distribution": spec.plugin.dist, "version": spec.plugin.version,
-            "summary": spec.summary, "aliases": list(spec.aliases),
-            "conditional": spec.conditional, **({"role": spec.role} if spec.role else {}),
-            # a metric: what it needs and measures, whether plain `ganzoo eval` computes it, the keys it gives
-            **({"needs": list(spec.metric.needs), "takes": list(spec.metric.takes), "default": spec.metric.default,
-                "keys": [k.key for k in spec.metric.keys]} if spec.metric is not None else {}),
-        })
+            "summary": spec.summary, "aliases": list(spec.aliases), "conditional": spec.conditional,
+        }
+        if spec.role:
+            row["role"] = spec.role
+        if spec.metric is not None:  # what it needs and measures, whether plain `ganzoo eval` computes it, its keys
+            row["needs"], row["takes"] = list(spec.metric.needs), list(spec.metric.takes)
+            row["default"], row["keys"] = spec.metric.default, [k.key for k in spec.metric.keys]
+        out.append(row)
     if kind in (None, "recipe"):
         for recipe in registry.recipes():
             plugin = recipe.plugin

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ...base.errors import GanzooError, UnknownNameError, UsageError
 from ...config.settings import SETTINGS, Setting
+from ._common import F
 
-_CLICK_TYPES: dict[str, Any] = {"int": int, "float": float, "device": str, "text": str}
+_CLICK_TYPES: dict[str, type[int | float | str]] = {"int": int, "float": float, "device": str, "text": str}
 
 
-def _flag_layer(opts: dict[str, Any]) -> dict[str, Any]:
+def _flag_layer(opts: Mapping[str, object]) -> dict[str, object]:
     """Explicit flags -> one config layer (only the flags the user gave)."""
-    layer: dict[str, Any] = {}
+    tables: dict[str, dict[str, object]] = {}
 
-    def put(table: str, key: str, value: Any) -> None:
+    def put(table: str, key: str, value: object) -> None:
         if value is not None:
-            layer.setdefault(table, {})[key] = value
+            tables.setdefault(table, {})[key] = value
 
     put("algo", "name", opts["algo"])
     put("gen", "name", opts["gen"])
@@ -33,9 +34,10 @@ def _flag_layer(opts: dict[str, Any]) -> dict[str, Any]:
             value = opts[_dest(s)]
             if _is_switch(s):
                 value = s.flag_value if value else None
-            elif _is_repeated(s):
+            elif _is_repeated(s) and isinstance(value, tuple):  # click gives a repeated option as a tuple
                 value = list(value) or None
             put("train", s.name, value)
+    layer: dict[str, object] = dict(tables)
     if opts["out"] is not None:
         layer["out"] = opts["out"]
     return layer
@@ -53,7 +55,7 @@ def _is_repeated(s: Setting) -> bool:
     return s.kind == "names"  # --logger a --logger b
 
 
-def _settings_options(command: Any) -> Any:
+def _settings_options(command: F) -> F:
     """One option per train setting that has a flag, its help and default read from `ganzoo.config.settings`."""
     for s in reversed(SETTINGS):
         if s.flag is None:
@@ -90,7 +92,7 @@ def _settings_options(command: Any) -> Any:
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @click.pass_context
 def run_cmd(ctx: click.Context, recipe: str | None, resume: str | None, overwrite: bool, quiet: bool,
-            config_file: str | None, sets: tuple[str, ...], **opts: Any) -> None:
+            config_file: str | None, sets: tuple[str, ...], **opts: object) -> None:
     """Train a GAN: a RECIPE (default: the registry's default recipe) or any composition.
 
     \b
