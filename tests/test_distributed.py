@@ -14,6 +14,8 @@ import pytest
 import torch
 from conftest import install_toy, toy_env
 
+from ganzoo.interfaces import Dataset
+
 pytestmark = pytest.mark.slow
 
 # Trains in-process under torchrun and reports, from rank 0, whether both ranks ended with the same weights.
@@ -157,7 +159,7 @@ def test_two_process_resume_is_exact_and_ranks_draw_their_own_noise(tmp_path):
     assert losses("a") == losses("b") and len(losses("a")) == 6
 
 
-class _Indexed:
+class _Indexed(Dataset):
     """n points whose value is their index, so a batch says which samples it holds."""
 
     def __init__(self, n: int):

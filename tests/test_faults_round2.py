@@ -18,6 +18,7 @@ from conftest import install_toy, toy_env
 
 from ganzoo import hookimpl
 from ganzoo.base.errors import ComponentError, UsageError, WriteError
+from ganzoo.interfaces import LossTerm
 from ganzoo.training.loggers import Logger
 
 TOY_RUN = ["--gen", "toy-mlp", "--loss", "toy-bce", "--dataset", "toy-blobs", "--batch-size", "32",
@@ -73,7 +74,7 @@ class ExitGen(torch.nn.Module):
         return self.net(z).view(len(z), *self.data.shape)
 
 
-class ExitLoss:
+class ExitLoss(LossTerm):
     """A loss term whose discriminator side calls sys.exit(9)."""
 
     def d_loss(self, inputs):

@@ -31,12 +31,13 @@ INIT = textwrap.dedent('''
         register.discriminator("bad-scores", f"{M}:TwoScores")
         register.loss("bad-loss", f"{M}:NotALoss", role="adversarial")
         register.dataset("bad-data", f"{M}:NoInfo")
+        register.dataset("bad-notdata", lambda: [1, 2, 3])
 ''')
 
 MODELS = textwrap.dedent('''
     import torch
     from torch import nn
-    from ganzoo.components.interfaces import Discriminator, Generator
+    from ganzoo.components.interfaces import Dataset, Discriminator, Generator
 
     class Raises(Generator):
         """Raises in its factory."""
@@ -71,7 +72,7 @@ MODELS = textwrap.dedent('''
     class NotALoss:
         """Has no d_loss or g_loss."""
 
-    class NoInfo:
+    class NoInfo(Dataset):
         """A dataset without a DataInfo."""
         def __init__(self, root=None):
             self.data = [1, 2, 3]
@@ -87,8 +88,9 @@ CASES = {
     "bad-forward": ("generator", "failed on a probe batch"),
     "bad-import": ("generator", "cannot be imported .*ModuleNotFoundError"),
     "bad-scores": ("discriminator", r"produced shape \(2, 2\), expected \(2,\)"),
-    "bad-loss": ("loss", "has no d_loss/g_loss"),
+    "bad-loss": ("loss", r"returned NotALoss, which is not a loss term \(subclass ganzoo.interfaces.LossTerm\)"),
     "bad-data": ("dataset", "without a DataInfo 'info'"),
+    "bad-notdata": ("dataset", r"returned list, which is not a dataset \(subclass ganzoo.interfaces.Dataset\)"),
 }
 
 

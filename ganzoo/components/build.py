@@ -208,8 +208,10 @@ def build_loss(spec: str | LossSpec | Sequence[Term], params: Mapping[str, objec
     built = []
     for term in terms:
         impl = _call(term.spec, **tables[term.name])
-        if not (callable(getattr(impl, "d_loss", None)) and callable(getattr(impl, "g_loss", None))):
-            raise ComponentError(f"{term.spec.who} returned {type(impl).__name__}, which has no d_loss/g_loss "
+        # the base class declares every trait a term may set (n_critic, modalities, lazy, state, ...) with its
+        # default, so what reads a built term reads them as attributes, never through getattr and a default
+        if not isinstance(impl, LossTerm):
+            raise ComponentError(f"{term.spec.who} returned {type(impl).__name__}, which is not a loss term "
                                  f"(subclass ganzoo.interfaces.LossTerm)")
         built.append((term, impl))
     return CompositeLoss(built)
@@ -225,7 +227,11 @@ def build_dataset(name: str, params: Mapping[str, object] | None = None, registr
     spec = (registry or get_registry()).get("dataset", name)
     params = {k: v for k, v in (params or {}).items() if v is not None}
     ds = _call(spec, **params)
-    info = getattr(ds, "info", None)
+    # as for loss terms: the base class declares `streaming` with its default, so it is read as an attribute
+    if not isinstance(ds, Dataset):
+        raise ComponentError(f"{spec.who} returned {type(ds).__name__}, which is not a dataset "
+                             f"(subclass ganzoo.interfaces.Dataset)")
+    info = getattr(ds, "info", None)  # declared without a default: a dataset that set none is refused here
     if not isinstance(info, DataInfo):
         raise ComponentError(f"{spec.who} returned {type(ds).__name__} without a DataInfo 'info'")
     if check:
@@ -237,7 +243,7 @@ def build_dataset(name: str, params: Mapping[str, object] | None = None, registr
 
 def _data_problem(spec: ComponentSpec, ds: Dataset, info: DataInfo) -> str | None:
     try:
-        if getattr(ds, "streaming", False):
+        if ds.streaming:
             try:
                 first = ds.torch_dataset()[0]
             except IndexError:

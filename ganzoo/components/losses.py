@@ -25,12 +25,11 @@ class CompositeLoss:
 
     def __init__(self, terms: list[tuple[Term, LossTerm]]):
         self.terms = terms
-        self.n_critic = max((int(getattr(t, "n_critic", 1)) for _, t in terms), default=1)
-        self.needs_real_scores_for_g = any(getattr(t, "needs_real_scores_for_g", False) for _, t in terms)
+        self.n_critic = max((int(t.n_critic) for _, t in terms), default=1)
+        self.needs_real_scores_for_g = any(t.needs_real_scores_for_g for _, t in terms)
         adversarial = [t for term, t in terms if term.spec.role == "adversarial"]
         #: D's scores are logits, so sigmoid(score) is D's probability that a sample is real (bce, minimax)
-        self.scores_are_logits = bool(adversarial) and all(getattr(t, "scores_are_logits", False)
-                                                           for t in adversarial)
+        self.scores_are_logits = bool(adversarial) and all(t.scores_are_logits for t in adversarial)
         #: the lazy-regularization interval of each side that has a lazy term ("g"/"d" -> every)
         self.lazy = _lazy_intervals(terms)
 
@@ -39,7 +38,7 @@ class CompositeLoss:
         parts: dict[str, Tensor] = {}
         for term, impl in self.terms:
             try:  # free when nothing is raised: the hot loop pays nothing for one-line errors
-                value = getattr(impl, side)(inputs)
+                value = impl.d_loss(inputs) if side == "d_loss" else impl.g_loss(inputs)
             except GanzooError:
                 raise
             except torch.OutOfMemoryError:
@@ -87,8 +86,7 @@ class CompositeLoss:
         """Every term's `LossTerm.state`, keyed ``TERM.KEY`` (a checkpoint's ``loss.*`` section)."""
         out: dict[str, Tensor] = {}
         for term, impl in self.terms:
-            state = getattr(impl, "state", None)
-            for key, value in (state() if callable(state) else {}).items():
+            for key, value in impl.state().items():
                 out[f"{term.name}.{key}"] = value
         return out
 
@@ -98,16 +96,15 @@ class CompositeLoss:
         for term, impl in self.terms:
             prefix = term.name + "."
             mine = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-            load = getattr(impl, "load_state", None)
-            if mine and callable(load):
-                load(mine)
+            if mine:
+                impl.load_state(mine)
 
 
 def _lazy_intervals(terms: list[tuple[Term, LossTerm]]) -> dict[str, int]:
     """Each side's lazy interval; two lazy terms on one side must agree (the side has one Adam)."""
     found: dict[str, tuple[str, int]] = {}
     for term, impl in terms:
-        lazy = getattr(impl, "lazy", None)
+        lazy = impl.lazy
         if lazy is None:
             continue
         side, every = lazy

@@ -102,7 +102,7 @@ def _spec(name: str) -> ComponentSpec | None:
 
 
 def _tensors(dataset: Dataset, name: str) -> tuple[Tensor, Tensor | None]:
-    if getattr(dataset, "streaming", False):
+    if dataset.streaming:
         raise DataError(f"evaluation needs an in-memory dataset; {name!r} streams its data",
                         "raise the dataset's in-memory limit, or score against a smaller copy")
     return dataset.tensors()

@@ -47,7 +47,7 @@ def check_dataset(name: str, params: Mapping[str, object] | None = None, *, item
     info = ds.info
     _check(spec, info_problem(info))
     report.passed("info")
-    if not getattr(ds, "streaming", False):
+    if not ds.streaming:
         try:
             x, labels = ds.tensors()
         except PLUGIN_FAULTS as exc:

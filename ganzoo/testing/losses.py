@@ -62,7 +62,7 @@ def _toy_generator(data: DataInfo) -> nn.Module:
 
 
 def _instantiate(spec: ComponentSpec, params: Mapping[str, object]) -> LossTerm:
-    """The term the factory builds, once it has the shape of a `LossTerm` (it need not subclass it)."""
+    """The term the factory builds, a `LossTerm` whose declared traits hold values a run can use."""
     try:
         factory = spec.load_factory()
     except PLUGIN_FAULTS as exc:
@@ -71,20 +71,22 @@ def _instantiate(spec: ComponentSpec, params: Mapping[str, object]) -> LossTerm:
         term = factory(**params)
     except PLUGIN_FAULTS as exc:
         raise fail(spec, f"its factory raised {error_text(exc)} for parameters {params}") from exc
-    if not (callable(getattr(term, "d_loss", None)) and callable(getattr(term, "g_loss", None))):
-        raise fail(spec, f"its factory returned {type(term).__name__}, which has no d_loss/g_loss "
+    if not isinstance(term, LossTerm):  # as ganzoo.components.build refuses it
+        raise fail(spec, f"its factory returned {type(term).__name__}, which is not a loss term "
                    f"(subclass ganzoo.interfaces.LossTerm)")
-    n_critic = getattr(term, "n_critic", 1)
+    n_critic = term.n_critic
     if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
         raise fail(spec, f"n_critic must be a positive int, got {n_critic!r}")
-    if not isinstance(getattr(term, "needs_real_scores_for_g", False), bool):
+    if not isinstance(term.needs_real_scores_for_g, bool):
         raise fail(spec, "needs_real_scores_for_g must be True or False")
-    modalities = getattr(term, "modalities", ("image", "points"))
+    modalities = term.modalities
     if (not isinstance(modalities, tuple) or not modalities
             or any(m not in ("image", "points") for m in modalities)):
         raise fail(spec, f"modalities must be a non-empty tuple of 'image' and 'points', got {modalities!r}")
-    for flag in ("scores_are_logits", "penalizes_input_gradients", "pairs_by_index"):
-        if not isinstance(getattr(term, flag, False), bool):
+    flags = {"scores_are_logits": term.scores_are_logits, "pairs_by_index": term.pairs_by_index,
+             "penalizes_input_gradients": term.penalizes_input_gradients}
+    for flag, value in flags.items():
+        if not isinstance(value, bool):
             raise fail(spec, f"{flag} must be True or False")
     if spec.role not in ("adversarial", "regularizer"):
         raise fail(spec, f"role must be 'adversarial' or 'regularizer', got {spec.role!r}")
@@ -93,7 +95,7 @@ def _instantiate(spec: ComponentSpec, params: Mapping[str, object]) -> LossTerm:
 
 def _side(spec: ComponentSpec, term: LossTerm, side: str, inputs: LossInputs, data: DataInfo) -> Tensor | None:
     try:
-        value = getattr(term, side)(inputs)
+        value = term.d_loss(inputs) if side == "d_loss" else term.g_loss(inputs)
     except GanzooError:
         raise
     except PLUGIN_FAULTS as exc:
@@ -151,8 +153,7 @@ def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params:
     spec = lookup("loss", name, registry)
     report = new_report(spec)
     term = _instantiate(spec, dict(params or {}))
-    needs_real = bool(getattr(term, "needs_real_scores_for_g", False))
-    modalities = getattr(term, "modalities", ("image", "points"))
+    needs_real, modalities = term.needs_real_scores_for_g, term.modalities
     acted = {"d_loss": False, "g_loss": False}
     acted_on: dict[str, list[str]] = {"d_loss": [], "g_loss": []}  # the data each side returned a value on
     tried: list[DataInfo] = []
@@ -187,7 +188,7 @@ def check_loss(name: str, data_infos: Iterable[DataInfo] = LOSS_DATA, *, params:
             fake = fake0.clone().requires_grad_(True)
             d_real = disc(real, labels) if needs_real else None
             # a term that compares pairs an algorithm makes (cycle, identity) gets (fake, real) under each name
-            pairs = {name: (fake, real) for name in getattr(term, "reads_pairs", ())}
+            pairs = {name: (fake, real) for name in term.reads_pairs}
             # step 0: a lazy regularizer (r1, pl: every k steps, from 0) acts on it, so both sides are tried
             inputs = LossInputs(real, fake, disc(fake, labels), d_real, labels, disc, step=0, generator=gen,
                                 pairs=pairs, z=z, g_labels=labels)

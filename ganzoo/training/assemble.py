@@ -164,7 +164,7 @@ def assemble(config: RunConfig, registry: Registry, env: dist.DistEnv, device: t
     torch.manual_seed(t.seed)
     dataset = build_dataset(cfg.dataset["name"], RunConfig.params(cfg.dataset), registry)
     info = dataset.info
-    if t.eval_every and getattr(dataset, "streaming", False):  # found now, not at the first evaluation
+    if t.eval_every and dataset.streaming:  # found now, not at the first evaluation
         raise UsageError(f"train.eval_every needs an in-memory dataset; {cfg.dataset['name']!r} streams its data",
                          "set train.eval_every=0 and run `ganzoo eval` on the checkpoints instead")
     loss = build_loss(names.terms, cfg.loss_params, registry)
@@ -247,7 +247,7 @@ def build_algorithm(spec: ComponentSpec, setup: Setup, params: dict[str, Any]) -
 def _check_modalities(loss: CompositeLoss, info: DataInfo, dataset: str) -> None:
     """A term that declares the data it works on is refused other data here, before anything is written."""
     for term, impl in loss.terms:
-        supported = tuple(getattr(impl, "modalities", ("image", "points")))
+        supported = tuple(impl.modalities)
         if info.modality not in supported:
             raise UnsupportedDataError(
                 f"loss {term.name!r} works on {' and '.join(supported)} data; dataset {dataset!r} holds "
@@ -258,7 +258,7 @@ def _check_generator_methods(loss: CompositeLoss, G: torch.nn.Module, gen: str) 
     """A term that calls an optional generator method (`LossTerm.reads_generator`) is refused a generator
     without it here, before the first step, instead of failing at the step it first acts on."""
     for term, impl in loss.terms:
-        missing = [m for m in getattr(impl, "reads_generator", ()) if not callable(getattr(G, m, None))]
+        missing = [m for m in impl.reads_generator if not callable(getattr(G, m, None))]
         if missing:
             raise UsageError(f"loss {term.name!r} calls the generator's {missing[0]}(), which generator {gen!r} "
                              f"does not define", f"drop the term, or use a generator that has it "
@@ -273,7 +273,7 @@ def run_warnings(loss: CompositeLoss, D: torch.nn.Module | None, disc: str, data
     ``paired``: the algorithm compares each output with its own target, so l1/l2 warn of nothing.
     """
     out = []
-    penalties = [t.name for t, impl in loss.terms if getattr(impl, "penalizes_input_gradients", False)]
+    penalties = [t.name for t, impl in loss.terms if impl.penalizes_input_gradients]
     if penalties and D is not None:
         which = " and ".join(repr(n) for n in penalties)
         if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in D.modules()):
@@ -285,7 +285,7 @@ def run_warnings(loss: CompositeLoss, D: torch.nn.Module | None, disc: str, data
             out.append(f"warning: discriminator {disc!r} uses dropout, so the input gradient {which} penalizes "
                        f"is that of a randomly thinned network ({fix} makes it deterministic)")
     for term, impl in loss.terms:
-        if getattr(impl, "pairs_by_index", False) and not paired:
+        if impl.pairs_by_index and not paired:
             out.append(f"warning: loss {term.name!r} compares each fake with an unrelated real sample of "
                        f"{dataset!r} (unpaired data): its minimum is one average image for every z, which "
                        f"rewards collapse (see `ganzoo info {term.name}`)")

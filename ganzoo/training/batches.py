@@ -218,7 +218,5 @@ def _ignore_sigint(worker_id: int) -> None:
 
 
 def make_feeder(dataset: Dataset, name: str, settings: FeedSettings) -> Feeder:
-    # a dataset need not subclass ganzoo.interfaces.Dataset: one without the attribute is in-memory
-    streaming = getattr(dataset, "streaming", False)
-    cls: type[InMemoryBatches] | type[StreamingBatches] = StreamingBatches if streaming else InMemoryBatches
+    cls: type[InMemoryBatches] | type[StreamingBatches] = StreamingBatches if dataset.streaming else InMemoryBatches
     return cls(dataset, name, settings)
