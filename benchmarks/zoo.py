@@ -24,6 +24,7 @@ run: such rows are marked and belong in a scratch ``--docs`` folder.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -151,11 +152,27 @@ def _settings(config: Path) -> dict:
     return {k: v for k, v in data.items() if k in SETTINGS_TABLES}
 
 
+@functools.cache
+def metric_keys() -> dict:
+    """Every number a registered metric gives (`ganzoo.specs.MetricKey` by key), built-in or a plugin's: the
+    labels of this page's columns and what a superseded row keeps come from the registry, as `ganzoo eval`'s."""
+    from ganzoo.plugin.manager import get_registry
+
+    return {k.key: k for spec in get_registry().metrics() if spec.metric is not None for k in spec.metric.keys}
+
+
+def label(key: str) -> str:
+    """A column's name: the registered metric's label for ``key``."""
+    return metric_keys()[key].label
+
+
 def headline(row: dict) -> dict:
-    """What a superseded measurement keeps: enough to show how much a recipe varies from run to run."""
+    """What a superseded measurement keeps: enough to show how much a recipe varies from run to run (every
+    registered metric's numbers, its floor and the count it is out of, without lists such as class counts)."""
     m = row.get("metrics", {})
-    keys = ("fd", "fd_floor", "precision", "recall", "classes_covered", "num_classes", "modes_covered", "num_modes",
-            "conditional_accuracy", "memorized")
+    keys = [name for k in metric_keys().values() if k.label
+            for name in (k.key, f"{k.key}_floor" if k.floor else "", k.total or "") if name]
+    keys = [k for k in dict.fromkeys(keys) if not isinstance(m.get(k), (list, dict))]
     return {"measured": row.get("measured"), "protocol": row.get("protocol", "training-images"),
             "settings": row.get("settings"), **{k: m[k] for k in keys if k in m}}
 
@@ -339,7 +356,8 @@ def default_section(current: dict, default: str | None, older: dict | None = Non
              "Every recipe on the bundled MNIST, against the target (a time measured with one thread while "
              "another recipe trained is an upper bound of the time alone; it counts only when it is under the "
              "target already; a row measured from a run trained earlier counts its training time):", "",
-             "| recipe | FD | recall | classes | time | meets the target |", "| --- | --- | --- | --- | --- | --- |"]
+             f"| recipe | {label('fd')} | {label('recall')} | {label('classes_covered')} | time | meets the target |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for name, r in rows.items():
         m = r["metrics"]
         wall = seconds(r)
@@ -360,7 +378,8 @@ def targets_section(current: dict, older: dict | None = None) -> list[str]:
              f"FD measured for `{FD_REFERENCE}`, the default, in the table above, and moves with that row when it "
              "is re-measured; times on 2 CPU cores, as in the default recipe's section). A row that misses a "
              "target says which:", "",
-             "| recipe | target | FD | recall | classes | cond. acc. | time | meets it |",
+             f"| recipe | target | {label('fd')} | {label('recall')} | {label('classes_covered')} "
+             f"| {label('conditional_accuracy')} | time | meets it |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name in sorted(named):
         r = current[name]
@@ -408,7 +427,8 @@ def conditional_section(current: dict) -> list[str]:
              f"A conditional recipe should draw the digit it is asked for at least {MIN_CONDITIONAL:.0%} of the "
              "time, as read by the shipped classifier (whose own accuracy on held-out real digits, the floor, "
              "is what a perfect generator scores):", "",
-             "| recipe | discriminator | cond. acc. (floor) | meets the bar |", "| --- | --- | --- | --- |"]
+             f"| recipe | discriminator | {label('conditional_accuracy')} (floor) | meets the bar |",
+             "| --- | --- | --- | --- |"]
     for name, m in rows.items():
         disc = current[name].get("settings", {}).get("disc", {}).get("name", "?")
         ok = m["conditional_accuracy"] >= MIN_CONDITIONAL
@@ -432,8 +452,9 @@ def render(results: dict, catalogue: dict, default: str | None = None) -> str:
                 if e.get("protocol") != PROTOCOL]
     if sampling:
         lines += [
-            "| recipe | samples | composition | FD (floor) | precision / recall | classes or modes | cond. acc. "
-            "| memorized (floor) | wall time | img/s | command |",
+            f"| recipe | samples | composition | {label('fd')} (floor) | {label('precision')} / {label('recall')} "
+            f"| {label('classes_covered')} or {label('modes_covered')} | {label('conditional_accuracy')} "
+            f"| {label('memorized')} (floor) | wall time | img/s | command |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
     elif not translation:
@@ -455,8 +476,9 @@ def render(results: dict, catalogue: dict, default: str | None = None) -> str:
             f"{fmt(r['images_per_sec'])} | `{r.get('command', 'ganzoo run ' + name)}` |")
     if translation:
         lines += TRANSLATION_HEADER + [
-            "| recipe | translations | composition | L1 | PSNR (dB) | SSIM | FD to real targets (floor) "
-            "| digit kept (floor) | digit kept after the cycle (floor) | wall time | img/s | command |",
+            f"| recipe | translations | composition | {label('l1')} | {label('psnr')} (dB) | {label('ssim')} "
+            f"| {label('fd')} to real targets (floor) | {label('digit_kept')} (floor) "
+            f"| {label('cycle_digit_kept')} (floor) | wall time | img/s | command |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
     for name in sorted(translation):
@@ -494,7 +516,8 @@ def render(results: dict, catalogue: dict, default: str | None = None) -> str:
             "floor, and that floor (5,000 against 5,000 of the same 10,000 images) is not the held-out one.",
             "They are kept for the record, not for comparison with measurements against the held-out split.",
             "",
-            "| recipe | FD (floor) | precision / recall | classes or modes | cond. acc. | measured |",
+            f"| recipe | {label('fd')} (floor) | {label('precision')} / {label('recall')} "
+            f"| {label('classes_covered')} or {label('modes_covered')} | {label('conditional_accuracy')} | measured |",
             "| --- | --- | --- | --- | --- | --- |",
         ]
         for name, m, measured in sorted(history, key=lambda h: (h[0], str(h[2]))):

@@ -158,3 +158,23 @@ def test_regrids_redraws_a_shipped_recipe_from_its_shipped_file(zoo, tmp_path):
     assert results["vanilla-gaussians"]["grid_from"] == "shipped"
     assert "Drawn from the shipped generator: `ganzoo sample vanilla-gaussians --seed 0`." in \
         (tmp_path / "zoo.md").read_text()
+
+
+def test_the_tables_name_their_columns_and_keep_history_by_the_registered_metrics(zoo, monkeypatch):
+    """The labels are the metrics' own (`MetricKey.label`, as `ganzoo eval` shows them), and a superseded row keeps
+    every registered metric's numbers: a metric a plugin adds is kept without an edit to the page's script."""
+    from dataclasses import replace
+
+    from ganzoo.base.specs import MetricKey
+
+    keys = dict(zoo.metric_keys())
+    keys["fd"] = replace(keys["fd"], label="Fréchet")
+    keys["sharpness"] = MetricKey("sharpness", label="sharpness", floor=True)
+    monkeypatch.setattr(zoo, "metric_keys", lambda: keys)
+    row = mnist_row(0.97, 0.61)
+    row["metrics"].update(sharpness=0.5, sharpness_floor=0.7, class_counts=[1] * 10)
+    page = zoo.render({"r": row}, {"r": {"gen": {"name": "g"}}})
+    assert "| recipe | samples | composition | Fréchet (floor) |" in page and "| FD (floor) |" not in page
+    kept = zoo.headline(row)
+    assert (kept["sharpness"], kept["sharpness_floor"], kept["fd"], kept["recall"]) == (0.5, 0.7, 0.97, 0.61)
+    assert "class_counts" not in kept  # a list of counts is not a headline number
