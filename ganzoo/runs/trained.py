@@ -111,11 +111,8 @@ class Stored:
 
     @property
     def meta(self) -> dict[str, Any]:
+        """The checkpoint's header (``ck.meta``): the run's components, data and what its algorithm recorded."""
         return self.ck.meta
-
-    @property
-    def step(self) -> int:
-        return self.ck.step
 
     def algorithm(self, registry: Registry) -> ComponentSpec:
         """The registration of the algorithm that trained this run (one line when it is not installed)."""
@@ -233,6 +230,13 @@ class Trained:
         self.who = who  # the generator's registration in words, for the line that reports its failure
         self.data = data or stored.data  # what the model makes
         self.options = options  # what this model accepts (`Option`), checked by `accept`
+        # what every trained model is: the facts of the checkpoint it was read from, fixed once read
+        self.config: RunConfig = stored.config
+        self.meta: dict[str, Any] = stored.meta
+        self.run_dir: Path = stored.run_dir
+        self.checkpoint: Path = stored.checkpoint
+        self.step: int = stored.ck.step
+        self.pretrained: str | None = stored.pretrained  # the recipe whose shipped weights these are
 
     # -- what the core asks of every reader ------------------------------------------------------------
     @classmethod
@@ -292,31 +296,7 @@ class Trained:
         take, naming those it does."""
         return accept(self.options, given, self.who)
 
-    # -- what every trained model is -----------------------------------------------------------------
-    @property
-    def config(self) -> RunConfig:
-        return self.stored.config
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        return self.stored.meta
-
-    @property
-    def run_dir(self) -> Path:
-        return self.stored.run_dir
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.stored.checkpoint
-
-    @property
-    def step(self) -> int:
-        return self.stored.step
-
-    @property
-    def pretrained(self) -> str | None:
-        return self.stored.pretrained
-
+    # -- where it writes --------------------------------------------------------------------------------
     def default_out(self, seed: int) -> Path:
         """Where `ganzoo sample` writes without --out: the run's samples/ folder, or for shipped weights (whose
         folder is the installed package) a fresh NAME-sample-SEED.png in the working folder."""
