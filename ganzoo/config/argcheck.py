@@ -20,8 +20,6 @@ from ..base.errors import UsageError
 
 #: the progress modes `ganzoo.train` and the trainer take (`ganzoo.training.progress.Reporter`)
 PROGRESS = ("auto", "bar", "plain", "quiet")
-#: the ways an image-to-image run translates
-DIRECTIONS = ("AtoB", "BtoA")
 #: the fewest samples (or inputs) evaluation scores: `ganzoo eval --num` takes no fewer either
 EVAL_MIN_NUM = 10
 #: torch seeds are signed 64-bit; evaluation adds small offsets to the seed it is given
