@@ -255,14 +255,15 @@ class ComponentSpec:
     # logger, a metric, a reader of runs), and each caller uses it as that kind's
     def load_factory(self) -> Callable[..., Any]:
         """Import and return the factory (this is where torch gets imported)."""
-        return _imported(self.factory)
+        return import_target(self.factory)
 
     def load_trained(self) -> Callable[..., Any] | None:
         """Import and return an algorithm's reader of trained runs (``trained``; None when it declares none)."""
-        return None if self.trained is None else _imported(self.trained)
+        return None if self.trained is None else import_target(self.trained)
 
 
-def _imported(target: str | Callable[..., object]) -> Callable[..., object]:
+def import_target(target: str | Callable[..., object]) -> Callable[..., object]:
+    """A lazy ``"module:attr.path"`` imported and looked up (a callable is returned as it is)."""
     if not isinstance(target, str):
         return target
     module_name, _, attr = target.partition(":")

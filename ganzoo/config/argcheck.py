@@ -14,7 +14,7 @@ import numbers
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeGuard, TypeVar
 
 from ..base.errors import UsageError
 
@@ -38,14 +38,14 @@ def shown(value: object) -> str:
     return f"{text} ({type(value).__name__})"
 
 
-def is_int(value: object) -> bool:
+def is_int(value: object) -> TypeGuard[numbers.Integral]:
     """An integer that is not a bool (numpy's integers count)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _as_int(value: object) -> int | None:
     """``value`` as an int when `is_int`, else None."""
-    return int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else None
+    return int(value) if is_int(value) else None
 
 
 def integer(name: str, value: object, *, minimum: int | None = None) -> int:

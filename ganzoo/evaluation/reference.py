@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import TypedDict, cast
 from collections.abc import Callable, Mapping
 
 import torch
 from torch import Tensor
 
 from ..base.errors import DataError
-from ..base.specs import ComponentSpec, DataInfo, DatasetEvaluation
+from ..base.specs import ComponentSpec, DataInfo, DatasetEvaluation, import_target
 from ..components.interfaces import Dataset
 
 SPLIT_PARAM = "split"
@@ -176,13 +176,6 @@ def mode_metric(ref: Reference) -> Callable[[Tensor], dict[str, object]] | None:
     """The dataset's own mode-coverage function (declared at registration) bound to its data, or None."""
     if ref.extras is None or not ref.extras.modes:
         return None
-    import importlib
-
-    module, _, attr = ref.extras.modes.partition(":")
-    *outer, last = attr.split(".")
-    owner: object = importlib.import_module(module)
-    for part in outer:
-        owner = getattr(owner, part)
-    fn: ModeMetric = getattr(owner, last)
+    fn = cast(ModeMetric, import_target(ref.extras.modes))  # the function the dataset's registration names
     dataset = ref.dataset
     return lambda samples: dict(fn(samples, dataset))

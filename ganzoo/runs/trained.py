@@ -74,7 +74,7 @@ class Option:
             if self.type == "int":  # a class or a count is never rounded: 7.9 is not 7, True is not 1
                 if not (isinstance(value, str) or argcheck.is_int(value)):
                     raise ValueError
-                parsed: object = int(value)  # type: ignore[call-overload]
+                parsed: object = int(value)
             elif self.type == "float":
                 if isinstance(value, bool) or not isinstance(value, (str, int, float)):
                     raise ValueError

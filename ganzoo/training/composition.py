@@ -178,8 +178,8 @@ def check_supports(algo: ComponentSpec, train: TrainSettings, *, world_size: int
     setting, never a setting silently dropped. ``train.amp`` counts only on CUDA, the one place it acts."""
     who = f"algorithm {algo.name!r} (plugin {algo.plugin.name!r})"
     # the two forms of `ganzoo.training.ema.enabled`, read here without importing torch
-    key, value = next(((k, v) for k, v in (("ema_kimg", train.ema_kimg), ("ema", train.ema)) if v > 0), ("", 0.0))
-    if key and "ema" not in algo.supports:
+    key, value = ("ema_kimg", train.ema_kimg) if train.ema_kimg > 0 else ("ema", train.ema)
+    if value > 0 and "ema" not in algo.supports:
         raise UsageError(f"{who} keeps no EMA of its generator, and this run sets train.{key} = {value:g}",
                          "set train.ema=0 and train.ema_kimg=0 (--set), or train with an algorithm that keeps one")
     if train.amp and cuda and "amp" not in algo.supports:

@@ -29,13 +29,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from contextlib import ExitStack
+
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..components.device import autocast
-from ..config.settings import TrainSettings
 from ..components.interfaces import forward
+from ..config.settings import TrainSettings
 from ..runs.sampling import latent
 
 #: latents the standing statistics are averaged over (in training-sized batches)

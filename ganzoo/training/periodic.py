@@ -43,6 +43,6 @@ def eval_row(config: RunConfig, algorithm: Algorithm, device: torch.device, step
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         out = algorithm.evaluate(t.eval_num, device, log)
     numbers: dict[str, float] = {k: v for k, v in out.items()
-               if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in _SETTINGS}
+                                 if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in _SETTINGS}
     return {"step": step, "epoch": epoch, "eval": numbers, "feature_space": out.get("feature_space"),
             "eval_seconds": round(time.perf_counter() - t0, 3)}
