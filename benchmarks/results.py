@@ -51,7 +51,10 @@ def save(kind: str, settings: dict[str, Any], results: dict[str, Any], device: s
     folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = folder / f"{kind}-{stamp}.json"
-    record = {"kind": kind, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": " ".join(sys.argv),
+    from ganzoo.pretrained import portable
+
+    # a folder given on the command line (--keep) is named, not located: the record is published in docs/
+    record = {"kind": kind, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": portable(" ".join(sys.argv)),
               "machine": machine(device), "settings": settings, "results": results}
     path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"raw results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
