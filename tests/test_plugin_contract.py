@@ -30,6 +30,7 @@ INIT = textwrap.dedent('''
         register.generator("bad-import", "badplug.missing:Nothing")
         register.discriminator("bad-scores", f"{M}:TwoScores")
         register.loss("bad-loss", f"{M}:NotALoss", role="adversarial")
+        register.loss("bad-duck", f"{M}:DuckLoss", role="adversarial")
         register.dataset("bad-data", f"{M}:NoInfo")
         register.dataset("bad-notdata", lambda: [1, 2, 3])
 ''')
@@ -72,6 +73,13 @@ MODELS = textwrap.dedent('''
     class NotALoss:
         """Has no d_loss or g_loss."""
 
+    class DuckLoss:
+        """d_loss and g_loss, but not a LossTerm: none of the traits a run reads (n_critic, lazy, state...)."""
+        def d_loss(self, inputs):
+            return None
+        def g_loss(self, inputs):
+            return None
+
     class NoInfo(Dataset):
         """A dataset without a DataInfo."""
         def __init__(self, root=None):
@@ -89,6 +97,7 @@ CASES = {
     "bad-import": ("generator", "cannot be imported .*ModuleNotFoundError"),
     "bad-scores": ("discriminator", r"produced shape \(2, 2\), expected \(2,\)"),
     "bad-loss": ("loss", r"returned NotALoss, which is not a loss term \(subclass ganzoo.interfaces.LossTerm\)"),
+    "bad-duck": ("loss", r"returned DuckLoss, which is not a loss term \(subclass ganzoo.interfaces.LossTerm\)"),
     "bad-data": ("dataset", "without a DataInfo 'info'"),
     "bad-notdata": ("dataset", r"returned list, which is not a dataset \(subclass ganzoo.interfaces.Dataset\)"),
 }
